@@ -1,0 +1,463 @@
+"""The wire contract shared by the web app and the agent runtime.
+
+This is the one module of ``agent_runtime`` that the web app imports, so it depends on nothing
+heavy: pydantic and itsdangerous only (no strands, no flask, no ag_ui). It holds
+
+* the session token codec (itsdangerous, SHA-256, purpose salt, key rotation),
+* the pydantic schemas of every invocation payload the web app forwards to the runtime,
+* the playbook schema and its limits (the canvas on the wire and the body of a save),
+* the names of actions, custom events, tools, phases and error codes.
+
+See ``../shared/DESIGN.md`` §3, §5 and §7.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+__all__ = [
+    "SESSION_HEADER",
+    "TOKEN_SALT",
+    "TOKEN_TTL_SECONDS",
+    "Action",
+    "CustomEventName",
+    "ToolName",
+    "Phase",
+    "ModuleStatus",
+    "ErrorCode",
+    "Decision",
+    "Limits",
+    "LIMITS",
+    "TokenClaims",
+    "TokenCodec",
+    "TokenError",
+    "StepSpec",
+    "TaskSpec",
+    "ModuleSpec",
+    "PlaybookSpec",
+    "ChatPayload",
+    "StopPayload",
+    "ResetPayload",
+    "WatchPayload",
+    "ResumeInterruptPayload",
+    "InvocationPayload",
+    "parse_invocation",
+    "PayloadError",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------------------------
+
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+"""The header AgentCore routes on; the runtime checks it equals the token's ``sid``."""
+
+
+class Action(StrEnum):
+    """What an invocation asks the runtime to do."""
+
+    CHAT = "chat"
+    STOP = "stop"
+    RESET = "reset"
+    WATCH = "watch"
+    RESUME_INTERRUPT = "resume_interrupt"
+
+
+OUT_OF_BAND_ACTIONS: frozenset[str] = frozenset(
+    {Action.STOP, Action.RESET, Action.WATCH, Action.RESUME_INTERRUPT}
+)
+"""Actions posted to ``/api/agent/run/<sid>/<action>`` rather than ``/api/agent/run``."""
+
+
+class CustomEventName(StrEnum):
+    """Names of the AG-UI ``CUSTOM`` events this product emits."""
+
+    HANDOFF = "control.handoff"
+    """The router handed the session to a domain agent: ``{target, handoff_context}``."""
+    DONE = "portal.done"
+    """The assistant's turn is complete: ``{phase, version}``. ``RUN_FINISHED`` follows."""
+    CANCELLED = "run.cancelled"
+    """The run was stopped by the person: ``{reason}``. ``RUN_FINISHED`` (cancelled) follows."""
+    BUILD_PROGRESS = "build.progress"
+    """Module building progress: ``{built, failed, total}``."""
+    MODULE_STATUS = "module.status"
+    """A module's build status changed: ``{module_index, status, reason?}``."""
+
+
+class ToolName(StrEnum):
+    """Tool names on the wire; the browser's store applies each of them to its canvas."""
+
+    SET_PLAYBOOK_OUTLINE = "set_playbook_outline"
+    UPDATE_PLAYBOOK = "update_playbook"
+    ADD_MODULE = "add_module"
+    UPDATE_MODULE = "update_module"
+    REMOVE_MODULE = "remove_module"
+    MOVE_MODULE = "move_module"
+    BUILD_MODULES = "build_modules"
+    ADD_TASKS = "add_tasks"
+    ADD_TASK_STEP = "add_task_step"
+    SUGGEST_REPLIES = "suggest_replies"
+
+
+class Phase(StrEnum):
+    """Where a session's playbook is in its life."""
+
+    EMPTY = "empty"
+    OUTLINE = "outline"
+    BUILDING = "building"
+    REFINEMENT = "refinement"
+
+
+class ModuleStatus(StrEnum):
+    """A module's build status: pending → building → built, or failed."""
+
+    PENDING = "pending"
+    BUILDING = "building"
+    BUILT = "built"
+    FAILED = "failed"
+
+
+class Decision(StrEnum):
+    """A person's answer to an interrupt (``resume_interrupt``)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    REROUTE = "reroute"
+    ADD_CONTEXT = "add_context"
+
+
+class ErrorCode(StrEnum):
+    """Stable error codes: ``RUN_ERROR.code`` in streams, ``error.code`` in JSON envelopes."""
+
+    TOKEN_MISSING = "TOKEN_MISSING"
+    TOKEN_INVALID = "TOKEN_INVALID"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    SESSION_MISMATCH = "SESSION_MISMATCH"
+    IDENTITY_MISMATCH = "IDENTITY_MISMATCH"
+    SESSION_BUSY = "SESSION_BUSY"
+    UNKNOWN_ACTION = "UNKNOWN_ACTION"
+    INVALID_PAYLOAD = "INVALID_PAYLOAD"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
+    MODEL_ERROR = "MODEL_ERROR"
+    INTERRUPT_UNKNOWN = "INTERRUPT_UNKNOWN"
+    INTERRUPT_EXPIRED = "INTERRUPT_EXPIRED"
+    INTERRUPT_ANSWERED = "INTERRUPT_ANSWERED"
+    RUNTIME_UNAVAILABLE = "RUNTIME_UNAVAILABLE"
+    UPSTREAM_FAILED = "UPSTREAM_FAILED"
+    INTERNAL = "INTERNAL"
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits
+# ---------------------------------------------------------------------------------------------
+
+
+class Limits:
+    """Size limits enforced on both sides of the wire."""
+
+    MAX_MODULES = 20
+    MAX_TASKS_PER_MODULE = 30
+    MAX_STEPS_PER_TASK = 20
+    MAX_TITLE_CHARS = 200
+    MAX_DESCRIPTION_CHARS = 2_000
+    MAX_PROMPT_BYTES = 32 * 1024
+    MAX_CONTEXT_CHARS = 4_000
+    MAX_TOKEN_CHARS = 4_096
+    MAX_FILES = 10
+    MAX_SUGGESTED_REPLIES = 4
+    MAX_REPLY_CHARS = 120
+    MAX_INVOCATION_BYTES = 256 * 1024
+    """The largest invocation body the runtime accepts (a prompt plus UI context)."""
+    MAX_SAVE_BYTES = 2 * 1024 * 1024
+    """The largest save body: 20 modules × 30 tasks × 20 steps of full-length text fits."""
+
+
+LIMITS = Limits()
+
+Title = Annotated[str, Field(min_length=1, max_length=Limits.MAX_TITLE_CHARS)]
+Description = Annotated[str, Field(max_length=Limits.MAX_DESCRIPTION_CHARS)]
+
+# ---------------------------------------------------------------------------------------------
+# Playbook schema: the canvas on the wire and the body of a save
+# ---------------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class StepSpec(_Strict):
+    """One step of a task."""
+
+    title: Title
+    description: Description = ""
+
+
+class TaskSpec(_Strict):
+    """One task of a module, with its ordered steps."""
+
+    title: Title
+    description: Description = ""
+    steps: list[StepSpec] = Field(default_factory=list, max_length=Limits.MAX_STEPS_PER_TASK)
+
+
+class ModuleSpec(_Strict):
+    """One module of a playbook. ``status``/``reason`` are the build state shown on the canvas."""
+
+    title: Title
+    description: Description = ""
+    status: ModuleStatus = ModuleStatus.PENDING
+    reason: str | None = Field(default=None, max_length=Limits.MAX_DESCRIPTION_CHARS)
+    tasks: list[TaskSpec] = Field(default_factory=list, max_length=Limits.MAX_TASKS_PER_MODULE)
+
+
+class PlaybookSpec(_Strict):
+    """A whole playbook: the canvas, and what ``/agent/save-playbook`` stores."""
+
+    title: Annotated[str, Field(max_length=Limits.MAX_TITLE_CHARS)] = ""
+    description: Description = ""
+    modules: list[ModuleSpec] = Field(default_factory=list, max_length=Limits.MAX_MODULES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Invocation payloads (web app → runtime)
+# ---------------------------------------------------------------------------------------------
+
+
+class PayloadError(ValueError):
+    """A payload failed validation. ``code`` is an :class:`ErrorCode`."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+SessionId = Annotated[str, Field(min_length=33, max_length=100, pattern=r"^[A-Za-z0-9-]+$")]
+Token = Annotated[str, Field(min_length=1, max_length=Limits.MAX_TOKEN_CHARS)]
+
+
+class _Invocation(_Strict):
+    session_id: SessionId
+    token: Token
+
+
+class FileRef(_Strict):
+    """A reference to a file the person attached (name and type only; content is not forwarded)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    content_type: Annotated[str, Field(max_length=100)] = "application/octet-stream"
+    size: Annotated[int, Field(ge=0)] = 0
+
+
+class ChatPayload(_Invocation):
+    """A chat turn."""
+
+    action: Literal[Action.CHAT] = Action.CHAT
+    prompt: Annotated[str, Field(min_length=1)]
+    ui_context: dict[str, Any] | None = None
+    files: list[FileRef] | None = Field(default=None, max_length=Limits.MAX_FILES)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_size(cls, value: str) -> str:
+        if len(value.encode("utf-8")) > Limits.MAX_PROMPT_BYTES:
+            raise ValueError(f"prompt is larger than {Limits.MAX_PROMPT_BYTES} bytes")
+        if not value.strip():
+            raise ValueError("prompt is empty")
+        return value
+
+
+class StopPayload(_Invocation):
+    """Stop the in-flight turn and the session's builders."""
+
+    action: Literal[Action.STOP] = Action.STOP
+
+
+class ResetPayload(_Invocation):
+    """Forget the session; the next turn starts fresh."""
+
+    action: Literal[Action.RESET] = Action.RESET
+
+
+class WatchPayload(_Invocation):
+    """Stream the session's background work. ``last_event_id`` resumes after that SSE id."""
+
+    action: Literal[Action.WATCH] = Action.WATCH
+    last_event_id: Annotated[int, Field(ge=0)] | None = None
+
+
+class ResumeInterruptPayload(_Invocation):
+    """Answer a pending interrupt and stream the continuation."""
+
+    action: Literal[Action.RESUME_INTERRUPT] = Action.RESUME_INTERRUPT
+    interrupt_id: Annotated[str, Field(min_length=1, max_length=100)]
+    decision: Decision
+    context: Annotated[str, Field(max_length=Limits.MAX_CONTEXT_CHARS)] | None = None
+
+
+InvocationPayload = Annotated[
+    ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload,
+    Field(discriminator="action"),
+]
+_INVOCATION_ADAPTER: TypeAdapter[Any] = TypeAdapter(InvocationPayload)
+_ACTIONS = frozenset(a.value for a in Action)
+
+
+def parse_invocation(data: Any) -> ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload:
+    """Validate an invocation body.
+
+    Args:
+        data: The decoded JSON body.
+
+    Returns:
+        The typed payload.
+
+    Raises:
+        PayloadError: ``UNKNOWN_ACTION`` for a missing or unknown action, ``PAYLOAD_TOO_LARGE`` for an
+            oversized prompt, ``TOKEN_MISSING`` for a missing token, ``INVALID_PAYLOAD`` otherwise.
+    """
+    if not isinstance(data, dict):
+        raise PayloadError(ErrorCode.INVALID_PAYLOAD, "the payload must be a JSON object")
+    action = data.get("action")
+    if action not in _ACTIONS:
+        raise PayloadError(ErrorCode.UNKNOWN_ACTION, f"unknown action: {str(action)[:40]!r}")
+    if not data.get("token"):
+        raise PayloadError(ErrorCode.TOKEN_MISSING, "the payload has no token")
+    try:
+        return _INVOCATION_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise PayloadError(_code_for(exc), _describe(exc)) from None
+
+
+def _code_for(exc: ValidationError) -> ErrorCode:
+    for err in exc.errors():
+        if err.get("loc", ())[-1:] == ("prompt",) and "larger than" in str(err.get("msg", "")):
+            return ErrorCode.PAYLOAD_TOO_LARGE
+    return ErrorCode.INVALID_PAYLOAD
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in _ACTIONS)
+        parts.append(f"{loc or 'payload'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Session tokens
+# ---------------------------------------------------------------------------------------------
+
+TOKEN_SALT = "playbook-builder.agent-session.v1"
+"""Purpose salt: a signature made for anything else never verifies as a session token."""
+TOKEN_TTL_SECONDS = 8 * 3600
+"""Default lifetime: AgentCore's maximum session duration."""
+MIN_SECRET_CHARS = 32
+
+
+class TokenError(Exception):
+    """A token failed verification. ``code`` is an :class:`ErrorCode`."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TokenClaims(BaseModel):
+    """What a session token asserts: session, user, vendor, agent type, expiry (epoch seconds)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sid: SessionId
+    uid: int
+    vid: int
+    typ: Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")]
+    exp: int
+
+
+class TokenCodec:
+    """Signs and verifies session tokens.
+
+    itsdangerous' ``URLSafeTimedSerializer`` with SHA-256 HMAC and a purpose salt. Several secrets may
+    be given, newest first: the newest signs, all verify, so keys rotate without logging anyone out.
+    ``max_age`` is always enforced on top of the ``exp`` claim.
+    """
+
+    def __init__(self, secrets: Sequence[str], *, max_age: int = TOKEN_TTL_SECONDS) -> None:
+        """Build a codec.
+
+        Args:
+            secrets: Signing secrets, newest first; each at least 32 characters.
+            max_age: The oldest signature (seconds) ever accepted, whatever ``exp`` says.
+
+        Raises:
+            ValueError: No secret, or a secret too short to be one.
+        """
+        keys = [s for s in secrets if s]
+        if not keys:
+            raise ValueError("at least one signing secret is required")
+        if any(len(k) < MIN_SECRET_CHARS for k in keys):
+            raise ValueError(f"every signing secret must be at least {MIN_SECRET_CHARS} characters")
+        self.max_age = max_age
+        # itsdangerous wants the newest key last.
+        self._serializer = URLSafeTimedSerializer(
+            list(reversed(keys)),
+            salt=TOKEN_SALT,
+            signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+        )
+
+    @classmethod
+    def from_setting(cls, value: str, *, max_age: int = TOKEN_TTL_SECONDS) -> TokenCodec:
+        """Build a codec from a comma-separated setting (newest first)."""
+        return cls([part.strip() for part in value.split(",") if part.strip()], max_age=max_age)
+
+    def mint(self, *, sid: str, uid: int, vid: int, typ: str, ttl: int | None = None) -> str:
+        """Sign a token for one session.
+
+        Args:
+            sid: The session id (UUID4 string).
+            uid: The user id.
+            vid: The user's vendor id.
+            typ: The agent type, e.g. ``copilot``.
+            ttl: Lifetime in seconds; defaults to ``max_age``. Never longer than ``max_age``.
+
+        Returns:
+            The URL-safe token.
+        """
+        lifetime = self.max_age if ttl is None else min(ttl, self.max_age)
+        claims = TokenClaims(sid=sid, uid=uid, vid=vid, typ=typ, exp=int(time.time()) + lifetime)
+        return str(self._serializer.dumps(claims.model_dump()))
+
+    def verify(self, token: str | None) -> TokenClaims:
+        """Check a token's signature, age and expiry and return its claims.
+
+        Raises:
+            TokenError: ``TOKEN_MISSING``, ``TOKEN_EXPIRED`` or ``TOKEN_INVALID``.
+        """
+        if not token:
+            raise TokenError(ErrorCode.TOKEN_MISSING, "no session token")
+        if len(token) > Limits.MAX_TOKEN_CHARS:
+            raise TokenError(ErrorCode.TOKEN_INVALID, "session token is malformed")
+        try:
+            data = self._serializer.loads(token, max_age=self.max_age)
+        except SignatureExpired:
+            raise TokenError(ErrorCode.TOKEN_EXPIRED, "session token has expired") from None
+        except BadSignature:
+            raise TokenError(ErrorCode.TOKEN_INVALID, "session token is invalid") from None
+        try:
+            claims = TokenClaims.model_validate(data)
+        except ValidationError:
+            raise TokenError(ErrorCode.TOKEN_INVALID, "session token is malformed") from None
+        if claims.exp <= int(time.time()):
+            raise TokenError(ErrorCode.TOKEN_EXPIRED, "session token has expired")
+        return claims
