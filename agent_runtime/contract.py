@@ -461,3 +461,107 @@ class TokenCodec:
         if claims.exp <= int(time.time()):
             raise TokenError(ErrorCode.TOKEN_EXPIRED, "session token has expired")
         return claims
+
+
+# ---------------------------------------------------------------------------------------------
+# Tool arguments on the wire (TOOL_CALL_ARGS deltas). Indices are zero-based.
+# The runtime validates every tool call against these before touching the canvas; the browser's
+# store applies the same shapes.
+# ---------------------------------------------------------------------------------------------
+
+
+class OutlineModule(_Strict):
+    """A module as the outline names it (no tasks yet)."""
+
+    title: Title
+    description: Description = ""
+
+
+class SetPlaybookOutlineArgs(_Strict):
+    """Replace the canvas with a new outline; every module starts ``pending`` with no tasks."""
+
+    title: Title
+    description: Description = ""
+    modules: list[OutlineModule] = Field(min_length=1, max_length=Limits.MAX_MODULES)
+
+
+class UpdatePlaybookArgs(_Strict):
+    """Change the playbook's title and/or description."""
+
+    title: Title | None = None
+    description: Description | None = None
+
+
+class AddModuleArgs(_Strict):
+    """Insert a module at ``position`` (default: the end)."""
+
+    title: Title
+    description: Description = ""
+    position: Annotated[int, Field(ge=0, le=Limits.MAX_MODULES)] | None = None
+
+
+class UpdateModuleArgs(_Strict):
+    """Rename or re-describe one module."""
+
+    module_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+    title: Title | None = None
+    description: Description | None = None
+
+
+class RemoveModuleArgs(_Strict):
+    """Remove one module (and its tasks)."""
+
+    module_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+
+
+class MoveModuleArgs(_Strict):
+    """Move a module from one position to another."""
+
+    from_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+    to_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+
+
+class BuildModulesArgs(_Strict):
+    """Build the given modules in the background (default: every module not yet built)."""
+
+    module_indices: list[Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]] | None = Field(
+        default=None, max_length=Limits.MAX_MODULES
+    )
+
+
+class AddTasksArgs(_Strict):
+    """Append tasks (optionally with their steps) to a module. Used by module builders."""
+
+    module_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+    tasks: list[TaskSpec] = Field(min_length=1, max_length=Limits.MAX_TASKS_PER_MODULE)
+
+
+class AddTaskStepArgs(_Strict):
+    """Append one step to a task. Used by module builders."""
+
+    module_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+    task_index: Annotated[int, Field(ge=0, lt=Limits.MAX_TASKS_PER_MODULE)]
+    step: StepSpec
+
+
+class SuggestRepliesArgs(_Strict):
+    """Offer the person a few short replies as clickable chips."""
+
+    replies: list[Annotated[str, Field(min_length=1, max_length=Limits.MAX_REPLY_CHARS)]] = Field(
+        min_length=1, max_length=Limits.MAX_SUGGESTED_REPLIES
+    )
+
+
+TOOL_ARGS: dict[str, type[BaseModel]] = {
+    ToolName.SET_PLAYBOOK_OUTLINE: SetPlaybookOutlineArgs,
+    ToolName.UPDATE_PLAYBOOK: UpdatePlaybookArgs,
+    ToolName.ADD_MODULE: AddModuleArgs,
+    ToolName.UPDATE_MODULE: UpdateModuleArgs,
+    ToolName.REMOVE_MODULE: RemoveModuleArgs,
+    ToolName.MOVE_MODULE: MoveModuleArgs,
+    ToolName.BUILD_MODULES: BuildModulesArgs,
+    ToolName.ADD_TASKS: AddTasksArgs,
+    ToolName.ADD_TASK_STEP: AddTaskStepArgs,
+    ToolName.SUGGEST_REPLIES: SuggestRepliesArgs,
+}
+"""The argument schema of every tool on the wire, by name."""
