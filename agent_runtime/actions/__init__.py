@@ -1,0 +1,1 @@
+"""What each invocation action does once the dispatcher has authenticated it."""

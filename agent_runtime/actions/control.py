@@ -1,0 +1,106 @@
+"""Out-of-band actions: ``stop``, ``reset`` and ``resume_interrupt``.
+
+``stop`` cancels the session's turn and build at once (flag + ``Agent.cancel()``), then waits —
+up to ``stop_wait_seconds`` — for them to wind down, so when its stream ends nothing of the
+session is still working. Its stream: ``RUN_STARTED``, ``STATE_SNAPSHOT``, ``CUSTOM
+run.cancelled``, ``RUN_FINISHED`` (cancelled) — also when nothing was running.
+
+``reset`` does the same cancelling, drops the cache entry (the next turn starts fresh, from the
+router) and answers ``RUN_STARTED``, the empty ``STATE_SNAPSHOT``, ``CUSTOM portal.done``,
+``RUN_FINISHED``.
+
+``resume_interrupt`` is the seam for human approval (DESIGN §8); no interrupts exist yet, so
+every answer is refused with ``INTERRUPT_UNKNOWN``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from agent_runtime.canvas import Canvas
+from agent_runtime.contract import CustomEventName, ErrorCode, ResumeInterruptPayload
+from agent_runtime.errors import RequestRefused
+from agent_runtime.events import factory
+from agent_runtime.events.sse import frame
+from agent_runtime.session.cache import SessionEntry
+from agent_runtime.session.control import RunControl
+from agent_runtime.session.ephemeral import EphemeralState
+
+__all__ = ["stop_stream", "reset_stream", "resume_interrupt"]
+
+logger = logging.getLogger(__name__)
+
+
+async def _wait_done(controls: list[RunControl], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    for control in controls:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not await asyncio.to_thread(control.done.wait, remaining):
+            return False
+    return True
+
+
+def stop_now(entry: SessionEntry | None) -> list[RunControl]:
+    """Cancel everything the session runs (call before streaming, so it takes effect at once)."""
+    if entry is None:
+        return []
+    controls = entry.cancel_all("stop")
+    logger.info("session_id=<%s>, runs=<%d> | stop requested", entry.session_id, len(controls))
+    return controls
+
+
+async def stop_stream(
+    session_id: str, entry: SessionEntry | None, controls: list[RunControl], wait_seconds: float
+) -> AsyncIterator[bytes]:
+    """The SSE body of a ``stop``."""
+    ids = entry.ephemeral if entry is not None else EphemeralState(1)
+    run_id = factory.new_id("run")
+    yield frame(ids.next_id(), factory.run_started(session_id, run_id))
+    if controls and not await _wait_done(controls, wait_seconds):
+        logger.warning("session_id=<%s> | stopped work did not wind down in time", session_id)
+    snapshot = entry.canvas.snapshot() if entry is not None else Canvas().snapshot()
+    events = [
+        factory.state_snapshot(snapshot),
+        factory.custom(CustomEventName.CANCELLED, {"reason": "stop"}),
+        factory.run_cancelled_finish(session_id, run_id),
+    ]
+    yield b"".join(frame(ids.next_id(), event) for event in events)
+
+
+def reset_now(entry: SessionEntry | None) -> list[RunControl]:
+    """Cancel the dropped entry's work (the caller already removed it from the cache)."""
+    if entry is None:
+        return []
+    controls = entry.cancel_all("reset")
+    logger.info("session_id=<%s>, runs=<%d> | session reset", entry.session_id, len(controls))
+    return controls
+
+
+async def reset_stream(
+    session_id: str, controls: list[RunControl], wait_seconds: float
+) -> AsyncIterator[bytes]:
+    """The SSE body of a ``reset``."""
+    ids = EphemeralState(1)
+    run_id = factory.new_id("run")
+    yield frame(ids.next_id(), factory.run_started(session_id, run_id))
+    if controls:
+        await _wait_done(controls, wait_seconds)
+    snapshot = Canvas().snapshot()
+    events = [
+        factory.state_snapshot(snapshot),
+        factory.custom(CustomEventName.DONE, {"phase": snapshot["phase"], "version": snapshot["version"]}),
+        factory.run_finished(session_id, run_id),
+    ]
+    yield b"".join(frame(ids.next_id(), event) for event in events)
+
+
+def resume_interrupt(entry: SessionEntry | None, payload: ResumeInterruptPayload) -> AsyncIterator[bytes]:
+    """Answer a pending interrupt (none exist yet).
+
+    Raises:
+        RequestRefused: ``INTERRUPT_UNKNOWN`` — there is no pending interrupt with that id.
+    """
+    raise RequestRefused(f"no pending interrupt {payload.interrupt_id!r}", ErrorCode.INTERRUPT_UNKNOWN)

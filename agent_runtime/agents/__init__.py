@@ -1,0 +1,1 @@
+"""The agents: router, playbook orchestrator and module builders, described by ``agents.yaml``."""

@@ -1,0 +1,402 @@
+"""Module builders: one Strands agent per module, run on a process-wide thread pool.
+
+``build_modules`` calls :meth:`BuildManager.start`, which registers an AgentCore async task (so
+``/ping`` says ``HealthyBusy``), submits one builder per module to the pool and returns at once.
+Each builder runs in its own thread with its own event loop, inside a detached OpenTelemetry
+context (its own root trace). Its tools (``add_tasks``, ``add_task_step``) apply to the session
+canvas and append the applied calls to the session's event log, where every ``watch`` stream
+picks them up. Status moves pending → building → built, or failed with a reason; one failing
+builder does not stop the others. The last builder to finish sets phase ``refinement``, logs the
+refinement snapshot and the "Done!" message, and completes the async task.
+
+Every change to the canvas and the matching log entries happen under the canvas lock, so a
+watcher that snapshots the canvas and the log head under the same lock sees a consistent cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from ag_ui.core import BaseEvent
+from strands import Agent
+from strands.tools.executors import SequentialToolExecutor
+
+from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs
+from agent_runtime.agents.orchestrator import normalized_args
+from agent_runtime.agents.registry import AgentSpec
+from agent_runtime.budget import Budget, is_exceeded
+from agent_runtime.canvas import CanvasError
+from agent_runtime.contract import CustomEventName, ModuleStatus, Phase
+from agent_runtime.events import factory
+from agent_runtime.models._messages import render_context
+from agent_runtime.session.cache import SessionEntry
+from agent_runtime.session.control import RunControl
+from agent_runtime.telemetry import detached_otel_context, log_context
+from agent_runtime.tools import make_tools
+
+__all__ = ["BuildJob", "BuildManager", "TaskTracker", "DONE_MESSAGE", "SUBAGENT_NAME"]
+
+logger = logging.getLogger(__name__)
+
+DONE_MESSAGE = "Done! Take a look and let me know what to change."
+SUBAGENT_NAME = "module_builder"
+STOPPED_REASON = "stopped before it finished"
+
+
+class TaskTracker(Protocol):
+    """AgentCore's async-task registry (``BedrockAgentCoreApp``)."""
+
+    def add_async_task(self, name: str, metadata: dict[str, Any] | None = None) -> int:
+        """Register background work; ``/ping`` reports ``HealthyBusy`` while any is registered."""
+
+    def complete_async_task(self, task_id: int) -> bool:
+        """Mark background work finished."""
+
+
+class BuildJob:
+    """One session's build of some modules."""
+
+    def __init__(self, entry: SessionEntry, module_indices: list[int], run_id: str) -> None:
+        """Create the job (nothing runs yet)."""
+        self.entry = entry
+        self.module_indices = list(module_indices)
+        self.control = RunControl(run_id)
+        self.total = len(module_indices)
+        self.built = 0
+        self.failed = 0
+        self.running_subagents: dict[int, tuple[str, str]] = {}
+        """module index → (subagent run id, module title), for modules being built now."""
+        self.task_id: int | None = None
+        self._remaining = len(module_indices)
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        """Whether any builder of this job is still pending or working."""
+        return not self.control.done.is_set()
+
+    def progress(self) -> dict[str, int]:
+        """``{built, failed, total}``."""
+        return {"built": self.built, "failed": self.failed, "total": self.total}
+
+    def _one_done(self) -> bool:
+        with self._lock:
+            self._remaining -= 1
+            return self._remaining == 0
+
+
+class BuildManager:
+    """Owns the process-wide builder pool and runs builds."""
+
+    def __init__(
+        self,
+        *,
+        workers: int,
+        spec: AgentSpec,
+        model_factory: Any,
+        tracker: TaskTracker,
+        budget: Budget | None = None,
+        on_finished: Callable[[SessionEntry], None] | None = None,
+    ) -> None:
+        """Create the pool.
+
+        Args:
+            workers: Builders running at once (``BUILDER_WORKERS``).
+            spec: The builder agent's spec (prompt, tools, limits).
+            model_factory: Gives each builder a fresh ``builder`` model.
+            tracker: AgentCore's async-task registry.
+            budget: Per-builder budget (defaults to the spec's limits).
+            on_finished: Called with the entry when a build finishes (the cache touches it).
+        """
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="module-builder")
+        self._spec = spec
+        self._models = model_factory
+        self._tracker = tracker
+        self._budget = budget or Budget(spec.limits.budget_seconds, spec.limits.max_cycles)
+        self._on_finished = on_finished
+        self._active_lock = threading.Lock()
+        self._active = 0
+        self.max_active_seen = 0
+
+    @property
+    def active_builders(self) -> int:
+        """Builders working right now (process-wide)."""
+        with self._active_lock:
+            return self._active
+
+    def shutdown(self) -> None:
+        """Stop accepting builds and wait for running ones."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def start(self, entry: SessionEntry, module_indices: list[int]) -> BuildJob:
+        """Start building ``module_indices`` of the session's canvas; returns at once."""
+        job = BuildJob(entry, module_indices, factory.new_id("build"))
+        with entry.canvas.lock:
+            entry.build = job
+            entry.ephemeral.append([factory.custom(CustomEventName.BUILD_PROGRESS, job.progress())])
+        job.task_id = self._tracker.add_async_task(
+            "module_building", {"session_id": entry.session_id, "modules": job.total}
+        )
+        logger.info(
+            "session_id=<%s>, build_id=<%s>, modules=<%d> | build started",
+            entry.session_id,
+            job.control.run_id,
+            job.total,
+        )
+        for index in module_indices:
+            self._executor.submit(self._run_one, job, index)
+        return job
+
+    # ------------------------------------------------------------------ one module
+
+    def _run_one(self, job: BuildJob, index: int) -> None:
+        try:
+            if job.control.cancelled:
+                self._finish_module(job, index, None, ModuleStatus.FAILED, STOPPED_REASON)
+                return
+            with self._active_lock:
+                self._active += 1
+                self.max_active_seen = max(self.max_active_seen, self._active)
+            try:
+                with (
+                    detached_otel_context(),
+                    log_context(
+                        session_id=job.entry.session_id, run_id=job.control.run_id, agent_type="builder"
+                    ),
+                ):
+                    self._build(job, index)
+            finally:
+                with self._active_lock:
+                    self._active -= 1
+        except Exception:  # never lose the job's bookkeeping to one module
+            logger.exception(
+                "session_id=<%s>, module_index=<%d> | builder crashed", job.entry.session_id, index
+            )
+            self._finish_module(job, index, None, ModuleStatus.FAILED, "the builder crashed")
+        finally:
+            if job._one_done():
+                self._finalize(job)
+
+    def _build(self, job: BuildJob, index: int) -> None:
+        entry = job.entry
+        canvas = entry.canvas
+        subagent_run_id = factory.new_id("builder")
+        with canvas.lock:
+            try:
+                module = canvas.module(index).model_dump(mode="json")
+            except CanvasError:
+                self._finish_module(job, index, None, ModuleStatus.FAILED, "the module no longer exists")
+                return
+            playbook = canvas.playbook
+            canvas.set_module_status(index, ModuleStatus.BUILDING)
+            job.running_subagents[index] = (subagent_run_id, module["title"])
+            entry.ephemeral.append(
+                [
+                    factory.subagent_started(
+                        subagent_run_id, SUBAGENT_NAME, module["title"], {"module_index": index}
+                    ),
+                    factory.custom(
+                        CustomEventName.MODULE_STATUS,
+                        {"module_index": index, "status": ModuleStatus.BUILDING},
+                    ),
+                ]
+            )
+        applier = BuilderApplier(job, index, subagent_run_id)
+        system_prompt = "\n".join(
+            [
+                self._spec.prompt_text,
+                "",
+                render_context(
+                    {
+                        "playbook_title": playbook.title,
+                        "playbook_description": playbook.description,
+                        "module_index": index,
+                        "module": module,
+                    }
+                ),
+            ]
+        )
+        agent = Agent(
+            model=self._models.create(self._spec.model_role),
+            tools=make_tools(list(self._spec.tools), applier),
+            system_prompt=system_prompt,
+            tool_executor=SequentialToolExecutor(),
+            **agent_kwargs(
+                name=f"{self._spec.name}_{index}",
+                agent_type="builder",
+                session_id=entry.session_id,
+                user_id=entry.user_id,
+                vendor_id=entry.vendor_id,
+                run_id=job.control.run_id,
+                extra={"module_index": index},
+                hooks=[StopCheckHook(job.control.cancel_event)],
+            ),
+        )
+        prompt = f"Build module {index + 1} (module_index {index}): {module['title']}."
+        job.control.attach(agent)
+        error: str | None = None
+        stop_reason: str | None = None
+        try:
+            stop_reason = asyncio.run(self._invoke(agent, prompt, job.control))
+        except TimeoutError:
+            error = "budget exceeded"
+        except Exception as exc:
+            logger.warning(
+                "session_id=<%s>, module_index=<%d>, error=<%s> | builder failed",
+                entry.session_id,
+                index,
+                exc,
+            )
+            error = f"the builder failed: {type(exc).__name__}"
+        finally:
+            job.control.detach(agent)
+        if job.control.cancelled:
+            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, STOPPED_REASON)
+        elif error is None and is_exceeded(stop_reason, job.control):
+            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, "budget exceeded")
+        elif error is not None:
+            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, error)
+        else:
+            with canvas.lock:
+                tasks = canvas.module(index).tasks
+            if tasks:
+                self._finish_module(job, index, subagent_run_id, ModuleStatus.BUILT, None, tasks=len(tasks))
+            else:
+                self._finish_module(
+                    job, index, subagent_run_id, ModuleStatus.FAILED, "the builder added no tasks"
+                )
+
+    async def _invoke(self, agent: Agent, prompt: str, control: RunControl) -> str:
+        budget = self._budget
+        fired = threading.Event()
+
+        def on_budget() -> None:
+            fired.set()
+            agent.cancel()
+
+        handle = asyncio.get_running_loop().call_later(budget.seconds, on_budget)
+        try:
+            async with asyncio.timeout(budget.hard_deadline):
+                result = await agent.invoke_async(
+                    prompt, limits=budget.limits(), cancel_signal=control.cancel_event
+                )
+        finally:
+            handle.cancel()
+        if fired.is_set() and not control.cancelled:
+            raise TimeoutError()
+        return str(result.stop_reason)
+
+    def _finish_module(
+        self,
+        job: BuildJob,
+        index: int,
+        subagent_run_id: str | None,
+        status: ModuleStatus,
+        reason: str | None,
+        *,
+        tasks: int = 0,
+    ) -> None:
+        entry = job.entry
+        canvas = entry.canvas
+        with canvas.lock:
+            try:
+                canvas.set_module_status(index, status, reason)
+            except CanvasError:
+                pass  # the module is gone (reset); only the bookkeeping remains
+            job.running_subagents.pop(index, None)
+            if status == ModuleStatus.BUILT:
+                job.built += 1
+            else:
+                job.failed += 1
+            meta = {"module_index": index}
+            events = []
+            if subagent_run_id is not None:
+                if status == ModuleStatus.BUILT:
+                    events.append(factory.subagent_finished(subagent_run_id, {"tasks": tasks}, meta))
+                else:
+                    code = "CANCELLED" if reason == STOPPED_REASON else "BUILD_FAILED"
+                    events.append(factory.subagent_error(subagent_run_id, reason or "failed", code, meta))
+            status_value: dict[str, Any] = {"module_index": index, "status": status.value}
+            if reason:
+                status_value["reason"] = reason
+            events.append(factory.custom(CustomEventName.MODULE_STATUS, status_value))
+            events.append(factory.custom(CustomEventName.BUILD_PROGRESS, job.progress()))
+            entry.ephemeral.append(events)
+        logger.info(
+            "session_id=<%s>, module_index=<%d>, status=<%s> | module finished",
+            entry.session_id,
+            index,
+            status.value,
+        )
+
+    def _finalize(self, job: BuildJob) -> None:
+        # Order matters: the refinement events, then /ping back to Healthy, then the end marker
+        # watchers stop at, then "done" (a watcher that sees the job done finds the marker).
+        entry = job.entry
+        canvas = entry.canvas
+        cancelled = job.control.cancelled
+        try:
+            with canvas.lock:
+                canvas.set_phase(Phase.REFINEMENT)
+                events: list[BaseEvent] = [factory.state_snapshot(canvas.snapshot())]
+                if not cancelled:
+                    events += factory.text_message(_done_text(job))
+                entry.ephemeral.append(events)
+        finally:
+            if job.task_id is not None:
+                self._tracker.complete_async_task(job.task_id)
+            entry.ephemeral.append_end("cancelled" if cancelled else "success")
+            job.control.done.set()
+            if self._on_finished is not None:
+                self._on_finished(entry)
+        logger.info(
+            "session_id=<%s>, build_id=<%s>, built=<%d>, failed=<%d>, cancelled=<%s> | build finished",
+            entry.session_id,
+            job.control.run_id,
+            job.built,
+            job.failed,
+            cancelled,
+        )
+
+
+class BuilderApplier:
+    """Applies one builder's tool calls to its own module and logs them for watchers."""
+
+    def __init__(self, job: BuildJob, index: int, subagent_run_id: str) -> None:
+        """Bind to a module of a job."""
+        self.job = job
+        self.index = index
+        self.subagent_run_id = subagent_run_id
+
+    def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Validate, apply and log one call.
+
+        Raises:
+            CanvasError: Another module's index, a stopped build, or a call the canvas refused.
+        """
+        if args.get("module_index") != self.index:
+            raise CanvasError(
+                CanvasError.INVALID_TOOL_ARGS, f"you build module_index {self.index}; use that index"
+            )
+        if self.job.control.cancelled:
+            raise CanvasError("STOPPED", STOPPED_MESSAGE)
+        entry = self.job.entry
+        with entry.canvas.lock:
+            result = entry.canvas.apply(name, args)
+            wire = normalized_args(name, args)
+            entry.ephemeral.append(
+                factory.tool_call(tool_use_id, name, wire, subagent_run_id=self.subagent_run_id)
+            )
+        return result
+
+
+def _done_text(job: BuildJob) -> str:
+    if not job.failed:
+        return DONE_MESSAGE
+    plural = "module" if job.failed == 1 else "modules"
+    return f"{DONE_MESSAGE} ({job.failed} {plural} could not be built — ask me to try again.)"

@@ -1,0 +1,149 @@
+"""The playbook orchestrator: a per-session Strands agent that edits the canvas through tools.
+
+The agent (and with it the conversation) lives in the session entry across turns; its system
+prompt is rebuilt every turn from the canvas by :func:`build_system_prompt`. Its tools apply
+through :class:`OrchestratorApplier`, which validates every call with ``Canvas.apply``, streams
+the applied call as ``TOOL_CALL_START/ARGS/END`` on the turn's stream, and starts background
+builds for ``build_modules``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from strands import Agent
+from strands.models.model import Model
+from strands.tools.executors import SequentialToolExecutor
+
+from agent_runtime.agents._common import agent_kwargs
+from agent_runtime.agents.registry import AgentSpec
+from agent_runtime.canvas import Canvas, CanvasError
+from agent_runtime.contract import TOOL_ARGS, ToolName
+from agent_runtime.events.emitter import RunEmitter
+from agent_runtime.models._messages import render_context
+from agent_runtime.session.cache import SessionEntry
+from agent_runtime.tools import make_tools
+
+__all__ = [
+    "BuildStarter",
+    "OrchestratorApplier",
+    "build_system_prompt",
+    "get_orchestrator",
+    "normalized_args",
+    "BUILD_RUNNING",
+]
+
+logger = logging.getLogger(__name__)
+
+BUILD_RUNNING = "BUILD_RUNNING"
+"""CanvasError code: the call would move modules under running builders."""
+
+_STRUCTURAL = frozenset(
+    {
+        ToolName.SET_PLAYBOOK_OUTLINE,
+        ToolName.ADD_MODULE,
+        ToolName.REMOVE_MODULE,
+        ToolName.MOVE_MODULE,
+        ToolName.BUILD_MODULES,
+    }
+)
+
+
+class BuildStarter(Protocol):
+    """Starts module builders for a session (the build manager)."""
+
+    def start(self, entry: SessionEntry, module_indices: list[int]) -> Any:
+        """Submit one builder per module and return at once."""
+
+
+def build_system_prompt(canvas: Canvas, handoff_context: str | None, *, instructions: str) -> str:
+    """The orchestrator's system prompt for this turn.
+
+    The instructions, a readable canvas summary, the router's handoff context (first turn only),
+    and the canvas as a fenced JSON block at the very end (models read it; the offline model
+    plans from it).
+    """
+    snapshot = canvas.snapshot()
+    parts = [instructions.strip(), "", "## The canvas now", canvas.summary_for_prompt()]
+    if handoff_context:
+        parts += ["", "## What the person wants (from the router)", handoff_context.strip()]
+    context = {
+        "phase": snapshot["phase"],
+        "version": snapshot["version"],
+        "canvas": snapshot["canvas"],
+        "handoff_context": handoff_context or None,
+    }
+    parts += ["", "## The canvas as JSON (zero-based indices)", render_context(context)]
+    return "\n".join(parts)
+
+
+def normalized_args(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments as validated (stripped, defaults dropped): what the browser applies."""
+    return TOOL_ARGS[name].model_validate(args).model_dump(mode="json", exclude_none=True)
+
+
+class OrchestratorApplier:
+    """Applies the orchestrator's tool calls to the session canvas and streams them."""
+
+    def __init__(self, entry: SessionEntry, builds: BuildStarter) -> None:
+        """Bind to a session; :attr:`emitter` is set at the start of every turn."""
+        self.entry = entry
+        self.builds = builds
+        self.emitter: RunEmitter | None = None
+
+    def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Validate and apply one call; stream it; start builds for ``build_modules``.
+
+        Raises:
+            CanvasError: Refused (invalid, out of range, or a structural edit during a build).
+        """
+        entry = self.entry
+        canvas = entry.canvas
+        with canvas.lock:
+            build = entry.build
+            if name in _STRUCTURAL and build is not None and build.running:
+                raise CanvasError(
+                    BUILD_RUNNING,
+                    "modules are being built right now; wait until the build finishes (or stop it) "
+                    "before adding, removing, moving or rebuilding modules",
+                )
+            result = canvas.apply(name, args)
+            if name == ToolName.BUILD_MODULES:
+                wire = {"module_indices": list(result.get("module_indices", []))}
+            else:
+                wire = normalized_args(name, args)
+        if name == ToolName.BUILD_MODULES and not wire["module_indices"]:
+            return result
+        if self.emitter is not None:
+            self.emitter.tool_call(tool_use_id, name, wire)
+        if name == ToolName.BUILD_MODULES:
+            self.builds.start(entry, wire["module_indices"])
+            result = {**result, "status": "building in the background; tell the person it has started"}
+        return result
+
+
+def get_orchestrator(
+    entry: SessionEntry, *, spec: AgentSpec, model_factory: Any, builds: BuildStarter
+) -> tuple[Agent, OrchestratorApplier]:
+    """The session's orchestrator agent and its applier, created on first use."""
+    cached = entry.agents.get(spec.name)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    applier = OrchestratorApplier(entry, builds)
+    model: Model = model_factory.create(spec.model_role)
+    agent = Agent(
+        model=model,
+        tools=make_tools(list(spec.tools), applier),
+        system_prompt=spec.prompt_text,
+        tool_executor=SequentialToolExecutor(),
+        **agent_kwargs(
+            name=spec.name,
+            agent_type="orchestrator",
+            session_id=entry.session_id,
+            user_id=entry.user_id,
+            vendor_id=entry.vendor_id,
+        ),
+    )
+    entry.agents[spec.name] = (agent, applier)
+    return agent, applier

@@ -1,0 +1,373 @@
+"""The session's playbook canvas: the one piece of state every canvas tool edits.
+
+Every tool call is validated against :data:`agent_runtime.contract.TOOL_ARGS` and the limits in
+:class:`agent_runtime.contract.Limits` *before* anything changes, so a rejected call leaves the
+canvas (and its version) exactly as it was. Builders call :meth:`Canvas.apply` from worker
+threads; every public method holds :attr:`Canvas.lock` (re-entrant, so callers may hold it too).
+
+Pure domain code: no strands, no I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agent_runtime.contract import (
+    TOOL_ARGS,
+    Limits,
+    ModuleSpec,
+    ModuleStatus,
+    Phase,
+    PlaybookSpec,
+    ToolName,
+)
+from agent_runtime.errors import AgentRuntimeError
+
+__all__ = ["Canvas", "CanvasError"]
+
+_M = TypeVar("_M", bound=BaseModel)
+_SIZE_ERRORS = frozenset({"string_too_long", "too_long"})
+_SUMMARY_DESCRIPTION_CHARS = 140
+
+
+class CanvasError(AgentRuntimeError):
+    """A tool call the canvas refused; the canvas is unchanged.
+
+    Note the argument order, ``CanvasError(code, message)``, unlike the base class.
+
+    Attributes:
+        code: ``INVALID_TOOL_ARGS``, ``NOT_FOUND``, ``LIMIT`` or ``UNKNOWN_TOOL``.
+        message: A short explanation meant for the model (it is sent back as the tool error).
+    """
+
+    INVALID_TOOL_ARGS = "INVALID_TOOL_ARGS"
+    NOT_FOUND = "NOT_FOUND"
+    LIMIT = "LIMIT"
+    UNKNOWN_TOOL = "UNKNOWN_TOOL"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, code)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class Canvas:
+    """A playbook being built in one session, with its phase and a change counter.
+
+    Attributes:
+        lock: Re-entrant lock guarding every read and write.
+        phase: Where the playbook is in its life.
+        version: Incremented by every change (``suggest_replies`` does not change anything).
+    """
+
+    def __init__(
+        self,
+        playbook: PlaybookSpec | dict[str, Any] | None = None,
+        phase: Phase = Phase.EMPTY,
+        version: int = 0,
+    ) -> None:
+        """Create a canvas.
+
+        Args:
+            playbook: The initial playbook (a model or its dict); empty when omitted.
+            phase: The initial phase.
+            version: The initial version.
+
+        Raises:
+            CanvasError: ``INVALID_TOOL_ARGS`` when ``playbook`` does not validate.
+        """
+        self.lock = threading.RLock()
+        if playbook is None:
+            self._playbook = PlaybookSpec()
+        elif isinstance(playbook, PlaybookSpec):
+            self._playbook = playbook.model_copy(deep=True)
+        else:
+            self._playbook = _validate(PlaybookSpec, playbook)
+        self.phase = Phase(phase)
+        self.version = int(version)
+
+    # ------------------------------------------------------------------------------------------
+    # Reading
+    # ------------------------------------------------------------------------------------------
+
+    @property
+    def playbook(self) -> PlaybookSpec:
+        """A deep copy of the playbook."""
+        with self.lock:
+            return self._playbook.model_copy(deep=True)
+
+    @property
+    def module_count(self) -> int:
+        """How many modules the playbook has."""
+        with self.lock:
+            return len(self._playbook.modules)
+
+    def module(self, index: int) -> ModuleSpec:
+        """A deep copy of one module.
+
+        Raises:
+            CanvasError: ``NOT_FOUND`` for an index out of range.
+        """
+        with self.lock:
+            self._check_module_index(index)
+            return self._playbook.modules[index].model_copy(deep=True)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``STATE_SNAPSHOT`` body: ``{"phase", "canvas", "version"}`` (JSON-able)."""
+        with self.lock:
+            return {
+                "phase": self.phase.value,
+                "canvas": self._playbook.model_dump(mode="json"),
+                "version": self.version,
+            }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The durable form for the session store (same shape as :meth:`snapshot`)."""
+        return self.snapshot()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Canvas:
+        """Rebuild a canvas written by :meth:`to_dict`.
+
+        Raises:
+            CanvasError: ``INVALID_TOOL_ARGS`` when the stored playbook does not validate.
+        """
+        try:
+            phase = Phase(data.get("phase", Phase.EMPTY))
+        except ValueError:
+            raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "unknown phase in stored canvas") from None
+        return cls(data.get("canvas") or None, phase=phase, version=int(data.get("version", 0)))
+
+    def summary_for_prompt(self) -> str:
+        """A compact description of the canvas for the orchestrator's system prompt.
+
+        Modules are numbered from 1 (as people count); tool arguments are zero-based.
+        """
+        with self.lock:
+            book = self._playbook
+            if not book.modules and not book.title:
+                return f"Phase: {self.phase.value}. The canvas is empty: there is no playbook yet."
+            lines = [f'Playbook: "{book.title or "(untitled)"}"']
+            if book.description:
+                lines.append(f"Description: {_shorten(book.description)}")
+            lines.append(f"Phase: {self.phase.value}. Modules: {len(book.modules)}.")
+            for number, module in enumerate(book.modules, start=1):
+                steps = sum(len(task.steps) for task in module.tasks)
+                line = (
+                    f"{number}. {module.title} [{module.status.value}; "
+                    f"{len(module.tasks)} tasks, {steps} steps]"
+                )
+                if module.description:
+                    line += f" - {_shorten(module.description)}"
+                if module.reason:
+                    line += f" (reason: {_shorten(module.reason)})"
+                lines.append(line)
+            return "\n".join(lines)
+
+    # ------------------------------------------------------------------------------------------
+    # Writing
+    # ------------------------------------------------------------------------------------------
+
+    def apply(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Validate and apply one tool call.
+
+        Args:
+            tool: A :class:`~agent_runtime.contract.ToolName` value.
+            args: The tool's arguments (zero-based indices).
+
+        Returns:
+            A short JSON-able result for the model, e.g. ``{"ok": True, "modules": 6}``.
+
+        Raises:
+            CanvasError: On any problem; the canvas and its version are then unchanged.
+        """
+        schema = TOOL_ARGS.get(tool) if isinstance(tool, str) else None
+        if schema is None:
+            raise CanvasError(CanvasError.UNKNOWN_TOOL, f"unknown tool: {str(tool)[:60]!r}")
+        if not isinstance(args, dict):
+            raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "tool arguments must be a JSON object")
+        parsed = _validate(schema, args)
+        handler = _HANDLERS[ToolName(tool)]
+        with self.lock:
+            return handler(self, parsed)
+
+    def set_module_status(self, index: int, status: ModuleStatus, reason: str | None = None) -> None:
+        """Set a module's build status (and the reason, for a failure); bumps the version.
+
+        Raises:
+            CanvasError: ``NOT_FOUND`` for an index out of range.
+        """
+        status = ModuleStatus(status)
+        if reason is not None:
+            reason = reason[: Limits.MAX_DESCRIPTION_CHARS]
+        with self.lock:
+            self._check_module_index(index)
+            module = self._playbook.modules[index]
+            module.status = status
+            module.reason = reason
+            self.version += 1
+
+    def set_phase(self, phase: Phase) -> None:
+        """Set the phase; bumps the version when it actually changes."""
+        phase = Phase(phase)
+        with self.lock:
+            if phase != self.phase:
+                self.phase = phase
+                self.version += 1
+
+    # ------------------------------------------------------------------------------------------
+    # Tool handlers: each runs under the lock, checks everything first, then mutates.
+    # ------------------------------------------------------------------------------------------
+
+    def _set_playbook_outline(self, args: Any) -> dict[str, Any]:
+        modules = [ModuleSpec(title=m.title, description=m.description) for m in args.modules]
+        self._playbook = PlaybookSpec(title=args.title, description=args.description, modules=modules)
+        self.phase = Phase.OUTLINE
+        return self._changed({"ok": True, "modules": len(modules)})
+
+    def _update_playbook(self, args: Any) -> dict[str, Any]:
+        if args.title is None and args.description is None:
+            raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "give a title, a description or both")
+        if args.title is not None:
+            self._playbook.title = args.title
+        if args.description is not None:
+            self._playbook.description = args.description
+        return self._changed({"ok": True})
+
+    def _add_module(self, args: Any) -> dict[str, Any]:
+        modules = self._playbook.modules
+        if len(modules) >= Limits.MAX_MODULES:
+            raise CanvasError(CanvasError.LIMIT, f"a playbook has at most {Limits.MAX_MODULES} modules")
+        position = len(modules) if args.position is None else min(args.position, len(modules))
+        modules.insert(position, ModuleSpec(title=args.title, description=args.description))
+        if self.phase == Phase.EMPTY:
+            self.phase = Phase.OUTLINE
+        return self._changed({"ok": True, "module_index": position, "modules": len(modules)})
+
+    def _update_module(self, args: Any) -> dict[str, Any]:
+        self._check_module_index(args.module_index)
+        if args.title is None and args.description is None:
+            raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "give a title, a description or both")
+        module = self._playbook.modules[args.module_index]
+        if args.title is not None:
+            module.title = args.title
+        if args.description is not None:
+            module.description = args.description
+        return self._changed({"ok": True, "module_index": args.module_index})
+
+    def _remove_module(self, args: Any) -> dict[str, Any]:
+        self._check_module_index(args.module_index)
+        modules = self._playbook.modules
+        removed = modules.pop(args.module_index)
+        if not modules:
+            self.phase = Phase.EMPTY
+        return self._changed({"ok": True, "removed": removed.title, "modules": len(modules)})
+
+    def _move_module(self, args: Any) -> dict[str, Any]:
+        self._check_module_index(args.from_index)
+        self._check_module_index(args.to_index)
+        modules = self._playbook.modules
+        modules.insert(args.to_index, modules.pop(args.from_index))
+        return self._changed({"ok": True, "module_index": args.to_index})
+
+    def _build_modules(self, args: Any) -> dict[str, Any]:
+        modules = self._playbook.modules
+        if args.module_indices is None:
+            indices = [i for i, m in enumerate(modules) if m.status != ModuleStatus.BUILT]
+        else:
+            for index in args.module_indices:
+                self._check_module_index(index)
+            indices = list(dict.fromkeys(args.module_indices))
+        if not indices:
+            return {"module_indices": [], "message": "nothing to build: every module is built"}
+        for index in indices:
+            modules[index].status = ModuleStatus.PENDING
+            modules[index].reason = None
+        self.phase = Phase.BUILDING
+        return self._changed({"module_indices": indices})
+
+    def _add_tasks(self, args: Any) -> dict[str, Any]:
+        self._check_module_index(args.module_index)
+        tasks = self._playbook.modules[args.module_index].tasks
+        if len(tasks) + len(args.tasks) > Limits.MAX_TASKS_PER_MODULE:
+            raise CanvasError(
+                CanvasError.LIMIT,
+                f"module {args.module_index} has {len(tasks)} tasks; adding {len(args.tasks)} "
+                f"would pass the limit of {Limits.MAX_TASKS_PER_MODULE}",
+            )
+        start = len(tasks)
+        tasks.extend(t.model_copy(deep=True) for t in args.tasks)
+        return self._changed({"ok": True, "task_indices": list(range(start, len(tasks)))})
+
+    def _add_task_step(self, args: Any) -> dict[str, Any]:
+        self._check_module_index(args.module_index)
+        tasks = self._playbook.modules[args.module_index].tasks
+        if not 0 <= args.task_index < len(tasks):
+            raise CanvasError(
+                CanvasError.NOT_FOUND,
+                f"module {args.module_index} has no task {args.task_index} "
+                f"(it has {len(tasks)} tasks, zero-based)",
+            )
+        steps = tasks[args.task_index].steps
+        if len(steps) >= Limits.MAX_STEPS_PER_TASK:
+            raise CanvasError(CanvasError.LIMIT, f"a task has at most {Limits.MAX_STEPS_PER_TASK} steps")
+        steps.append(args.step.model_copy())
+        return self._changed({"ok": True, "step_index": len(steps) - 1})
+
+    def _suggest_replies(self, args: Any) -> dict[str, Any]:
+        return {"ok": True}
+
+    # ------------------------------------------------------------------------------------------
+
+    def _changed(self, result: dict[str, Any]) -> dict[str, Any]:
+        self.version += 1
+        return result
+
+    def _check_module_index(self, index: int) -> None:
+        count = len(self._playbook.modules)
+        if not isinstance(index, int) or not 0 <= index < count:
+            raise CanvasError(
+                CanvasError.NOT_FOUND,
+                f"there is no module {index}: the playbook has {count} modules (zero-based indices)",
+            )
+
+
+_HANDLERS = {
+    ToolName.SET_PLAYBOOK_OUTLINE: Canvas._set_playbook_outline,
+    ToolName.UPDATE_PLAYBOOK: Canvas._update_playbook,
+    ToolName.ADD_MODULE: Canvas._add_module,
+    ToolName.UPDATE_MODULE: Canvas._update_module,
+    ToolName.REMOVE_MODULE: Canvas._remove_module,
+    ToolName.MOVE_MODULE: Canvas._move_module,
+    ToolName.BUILD_MODULES: Canvas._build_modules,
+    ToolName.ADD_TASKS: Canvas._add_tasks,
+    ToolName.ADD_TASK_STEP: Canvas._add_task_step,
+    ToolName.SUGGEST_REPLIES: Canvas._suggest_replies,
+}
+
+
+def _validate(schema: type[_M], data: Any) -> _M:
+    """Validate ``data``; size errors become ``LIMIT``, anything else ``INVALID_TOOL_ARGS``."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        code = (
+            CanvasError.LIMIT
+            if errors and all(e.get("type") in _SIZE_ERRORS for e in errors)
+            else CanvasError.INVALID_TOOL_ARGS
+        )
+        parts = []
+        for err in errors[:3]:
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            parts.append(f"{loc or 'args'}: {err.get('msg', 'invalid')}")
+        raise CanvasError(code, "; ".join(parts)) from None
+
+
+def _shorten(text: str, limit: int = _SUMMARY_DESCRIPTION_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

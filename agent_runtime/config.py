@@ -1,0 +1,141 @@
+"""Runtime settings, read once from the environment at start-up.
+
+Every setting has a safe default except ``AGENT_SIGNING_SECRET``. A missing or malformed value
+raises :class:`~agent_runtime.errors.ConfigError` whose message is one line naming the variable;
+``python -m agent_runtime`` prints it and exits non-zero (no traceback).
+
+| variable | default | meaning |
+|---|---|---|
+| ``AGENT_SIGNING_SECRET`` | — (required) | token secret(s), comma-separated, newest first |
+| ``MODEL_PROVIDER`` | ``offline`` | ``offline``, ``bedrock``, ``ollama`` or ``openai`` |
+| ``ROUTER_MODEL_ID`` | Claude Haiku 4.5 | the router's model id |
+| ``ORCHESTRATOR_MODEL_ID`` / ``BUILDER_MODEL_ID`` | Claude Sonnet 4.5 | model ids |
+| ``AWS_REGION`` | ``us-east-1`` | Bedrock region |
+| ``OLLAMA_HOST`` | ``http://127.0.0.1:11434`` | for ``MODEL_PROVIDER=ollama`` |
+| ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` | — | for ``MODEL_PROVIDER=openai`` (any compatible server) |
+| ``BUILDER_WORKERS`` | 3 | module builders running at once (process-wide) |
+| ``SESSION_CACHE_CAPACITY`` | 1000 | sessions kept in memory (LRU) |
+| ``SESSION_IDLE_SECONDS`` | 900 | idle sessions are dropped after this |
+| ``TURN_BUDGET_SECONDS`` | from ``agents.yaml`` | wall-clock budget of one chat turn |
+| ``MAX_AGENT_CYCLES`` | from ``agents.yaml`` | model calls allowed in one chat turn |
+| ``OFFLINE_MODEL_LATENCY_MS`` | 0 | delay the offline model adds to every call |
+| ``HEARTBEAT_SECONDS`` | 15 | SSE comment after this much silence |
+| ``EVENT_LOG_SIZE`` | 2000 | build events kept per session for ``watch`` resumption |
+| ``AGENTS_CONFIG`` | packaged ``agents.yaml`` | the agents file |
+| ``PORT`` / ``HOST`` | 8080 / ``127.0.0.1`` | where to listen (``0.0.0.0`` in a container) |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agent_runtime.contract import TokenCodec
+from agent_runtime.errors import ConfigError
+
+__all__ = ["Settings", "load_settings", "DEFAULT_AGENTS_CONFIG"]
+
+DEFAULT_AGENTS_CONFIG = Path(__file__).with_name("agents.yaml")
+DEFAULT_ROUTER_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+DEFAULT_SONNET_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+_SECRET_FIELDS = frozenset({"AGENT_SIGNING_SECRET", "OPENAI_API_KEY"})
+
+
+class Settings(BaseModel):
+    """Validated runtime settings. Field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    signing_secrets: Annotated[tuple[str, ...], Field(alias="AGENT_SIGNING_SECRET", min_length=1)]
+    model_provider: Annotated[
+        Literal["offline", "bedrock", "ollama", "openai"], Field(alias="MODEL_PROVIDER")
+    ] = "offline"
+    router_model_id: Annotated[str, Field(alias="ROUTER_MODEL_ID", min_length=1)] = DEFAULT_ROUTER_MODEL
+    orchestrator_model_id: Annotated[str, Field(alias="ORCHESTRATOR_MODEL_ID", min_length=1)] = (
+        DEFAULT_SONNET_MODEL
+    )
+    builder_model_id: Annotated[str, Field(alias="BUILDER_MODEL_ID", min_length=1)] = DEFAULT_SONNET_MODEL
+    aws_region: Annotated[str, Field(alias="AWS_REGION", min_length=1)] = "us-east-1"
+    ollama_host: Annotated[str, Field(alias="OLLAMA_HOST")] = "http://127.0.0.1:11434"
+    openai_base_url: Annotated[str | None, Field(alias="OPENAI_BASE_URL")] = None
+    openai_api_key: Annotated[str | None, Field(alias="OPENAI_API_KEY")] = None
+    builder_workers: Annotated[int, Field(alias="BUILDER_WORKERS", ge=1, le=64)] = 3
+    session_cache_capacity: Annotated[int, Field(alias="SESSION_CACHE_CAPACITY", ge=1)] = 1000
+    session_idle_seconds: Annotated[float, Field(alias="SESSION_IDLE_SECONDS", gt=0)] = 900.0
+    turn_budget_seconds: Annotated[float | None, Field(alias="TURN_BUDGET_SECONDS", gt=0)] = None
+    max_agent_cycles: Annotated[int | None, Field(alias="MAX_AGENT_CYCLES", ge=1, le=1000)] = None
+    offline_model_latency_ms: Annotated[int, Field(alias="OFFLINE_MODEL_LATENCY_MS", ge=0, le=60_000)] = 0
+    heartbeat_seconds: Annotated[float, Field(alias="HEARTBEAT_SECONDS", gt=0)] = 15.0
+    event_log_size: Annotated[int, Field(alias="EVENT_LOG_SIZE", ge=16, le=1_000_000)] = 2000
+    agents_config: Annotated[Path, Field(alias="AGENTS_CONFIG")] = DEFAULT_AGENTS_CONFIG
+    port: Annotated[int, Field(alias="PORT", ge=1, le=65535)] = 8080
+    host: Annotated[str, Field(alias="HOST", min_length=1)] = "127.0.0.1"
+    stop_wait_seconds: float = 2.0
+    """How long a ``stop`` waits for the turn and the builders to wind down before it answers."""
+
+    @field_validator("signing_secrets", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("signing_secrets")
+    @classmethod
+    def _check_secrets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            TokenCodec(value)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("agents_config")
+    @classmethod
+    def _check_agents_file(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    def codec(self) -> TokenCodec:
+        """The token codec for these secrets."""
+        return TokenCodec(self.signing_secrets)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and validate the settings.
+
+    Args:
+        environ: The environment (``os.environ`` in production, a dict in tests). Empty values
+            count as unset.
+
+    Returns:
+        The settings.
+
+    Raises:
+        ConfigError: One line naming the first bad variable and why.
+    """
+    names = {field.alias for field in Settings.model_fields.values() if field.alias}
+    raw = {name: environ[name] for name in names if environ.get(name, "").strip() != ""}
+    if "AGENT_SIGNING_SECRET" not in raw:
+        raise ConfigError(
+            "AGENT_SIGNING_SECRET is not set: give one secret of at least 32 characters "
+            "(or a comma-separated list, newest first)"
+        )
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, raw)) from None
+
+
+def _one_line(exc: ValidationError, raw: Mapping[str, str]) -> str:
+    err = exc.errors()[0]
+    loc = err.get("loc", ())
+    name = str(loc[0]) if loc else "settings"
+    message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    if name in raw and name not in _SECRET_FIELDS:
+        return f"{name}={raw[name]!r} is invalid: {message}"
+    return f"{name} is invalid: {message}"

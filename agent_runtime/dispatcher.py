@@ -1,0 +1,127 @@
+"""The dispatcher: authenticate every invocation, then hand it to its action.
+
+Checks, in order, each refusing with a single ``RUN_ERROR`` frame whose ``code`` says why:
+
+1. the body is no larger than ``Limits.MAX_INVOCATION_BYTES`` (``PAYLOAD_TOO_LARGE``);
+2. the payload validates (``UNKNOWN_ACTION``, ``TOKEN_MISSING``, ``PAYLOAD_TOO_LARGE`` for a
+   prompt over 32 KB, ``INVALID_PAYLOAD``);
+3. the ``X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`` header equals the payload's
+   ``session_id`` (``SESSION_MISMATCH``);
+4. the token verifies (``TOKEN_INVALID``, ``TOKEN_EXPIRED``) and its ``sid`` is that session
+   (``SESSION_MISMATCH``);
+5. the session's identity, locked at first use, is the token's user and vendor
+   (``IDENTITY_MISMATCH``).
+
+Malformed JSON never reaches here: the AgentCore SDK answers it with HTTP 400
+``{"error": "Invalid JSON", ...}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agent_runtime.actions._refusal import refusal
+from agent_runtime.actions.chat import ChatAction
+from agent_runtime.actions.control import reset_now, reset_stream, resume_interrupt, stop_now, stop_stream
+from agent_runtime.actions.watch import empty_watch_stream, watch_stream
+from agent_runtime.contract import (
+    ChatPayload,
+    ErrorCode,
+    Limits,
+    PayloadError,
+    ResetPayload,
+    ResumeInterruptPayload,
+    StopPayload,
+    TokenClaims,
+    TokenError,
+    WatchPayload,
+    parse_invocation,
+)
+from agent_runtime.errors import RequestRefused
+from agent_runtime.services import Services
+from agent_runtime.session.cache import SessionEntry
+
+__all__ = ["Dispatcher"]
+
+logger = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    """Routes authenticated invocations to the chat, watch, stop, reset and interrupt actions."""
+
+    def __init__(self, services: Services) -> None:
+        """Bind to the runtime's services."""
+        self.services = services
+        self._chat = ChatAction(services)
+
+    async def dispatch(
+        self, body: Any, header_session_id: str | None, content_length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """Check an invocation and start it.
+
+        Must be awaited on the event loop that runs agent work (the AgentCore worker loop).
+
+        Args:
+            body: The decoded JSON body.
+            header_session_id: The AgentCore session header, if any.
+            content_length: The request's declared body size, if known.
+
+        Returns:
+            The SSE body to stream back.
+        """
+        try:
+            if content_length is not None and content_length > Limits.MAX_INVOCATION_BYTES:
+                raise RequestRefused(
+                    f"the request is larger than {Limits.MAX_INVOCATION_BYTES} bytes",
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                )
+            payload = parse_invocation(body)
+            claims = self._authenticate(payload.session_id, payload.token, header_session_id)
+            return self._start(payload, claims)
+        except (PayloadError, TokenError, RequestRefused) as exc:
+            logger.info("session_id=<%s>, code=<%s> | invocation refused", header_session_id, exc.code)
+            return refusal(str(exc.code), exc.message)
+
+    def _authenticate(self, session_id: str, token: str, header_session_id: str | None) -> TokenClaims:
+        if header_session_id != session_id:
+            raise RequestRefused(
+                "the session header does not match the payload's session_id", ErrorCode.SESSION_MISMATCH
+            )
+        claims = self.services.codec.verify(token)
+        if claims.sid != session_id:
+            raise RequestRefused("the token was issued for another session", ErrorCode.SESSION_MISMATCH)
+        return claims
+
+    def _existing(self, claims: TokenClaims) -> SessionEntry | None:
+        entry = self.services.cache.get(claims.sid)
+        if entry is not None and (entry.user_id != claims.uid or entry.vendor_id != claims.vid):
+            raise RequestRefused("this session belongs to another user", ErrorCode.IDENTITY_MISMATCH)
+        return entry
+
+    def _start(
+        self,
+        payload: ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload,
+        claims: TokenClaims,
+    ) -> AsyncIterator[bytes]:
+        services = self.services
+        settings = services.settings
+        if isinstance(payload, ChatPayload):
+            entry = services.cache.get_or_create(
+                claims.sid, user_id=claims.uid, vendor_id=claims.vid, agent_type=claims.typ
+            )
+            return self._chat.open(entry, payload)
+        if isinstance(payload, WatchPayload):
+            watched = self._existing(claims)
+            if watched is None:
+                return empty_watch_stream(claims.sid)
+            return watch_stream(watched, payload, settings.heartbeat_seconds)
+        if isinstance(payload, StopPayload):
+            stopped = self._existing(claims)
+            return stop_stream(claims.sid, stopped, stop_now(stopped), settings.stop_wait_seconds)
+        if isinstance(payload, ResetPayload):
+            self._existing(claims)
+            dropped = services.cache.delete(claims.sid)
+            return reset_stream(claims.sid, reset_now(dropped), settings.stop_wait_seconds)
+        return resume_interrupt(self._existing(claims), payload)

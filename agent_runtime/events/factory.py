@@ -1,0 +1,153 @@
+"""Constructors for the AG-UI events this product emits (all from ``ag_ui.core``)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ag_ui.core import (
+    BaseEvent,
+    CustomEvent,
+    RunErrorEvent,
+    RunFinishedCancelledOutcome,
+    RunFinishedEvent,
+    RunFinishedSuccessOutcome,
+    RunStartedEvent,
+    StateSnapshotEvent,
+    SubagentErrorEvent,
+    SubagentFinishedEvent,
+    SubagentFinishedSuccessOutcome,
+    SubagentStartedEvent,
+    TextMessageContentEvent,
+    TextMessageEndEvent,
+    TextMessageStartEvent,
+    ToolCallArgsEvent,
+    ToolCallEndEvent,
+    ToolCallStartEvent,
+)
+
+__all__ = [
+    "new_id",
+    "run_started",
+    "run_finished",
+    "run_cancelled_finish",
+    "run_error",
+    "custom",
+    "state_snapshot",
+    "tool_call",
+    "text_message",
+    "chunk_text",
+    "subagent_started",
+    "subagent_finished",
+    "subagent_error",
+]
+
+
+def new_id(prefix: str) -> str:
+    """A fresh opaque id such as ``run_3f2a…``."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def run_started(thread_id: str, run_id: str) -> RunStartedEvent:
+    """``RUN_STARTED`` — always the first event of a stream."""
+    return RunStartedEvent(thread_id=thread_id, run_id=run_id)
+
+
+def run_finished(thread_id: str, run_id: str, *, result: Any = None) -> RunFinishedEvent:
+    """``RUN_FINISHED`` with the success outcome."""
+    return RunFinishedEvent(
+        thread_id=thread_id, run_id=run_id, result=result, outcome=RunFinishedSuccessOutcome()
+    )
+
+
+def run_cancelled_finish(thread_id: str, run_id: str) -> RunFinishedEvent:
+    """``RUN_FINISHED`` with the cancelled outcome (after ``CUSTOM run.cancelled``)."""
+    return RunFinishedEvent(thread_id=thread_id, run_id=run_id, outcome=RunFinishedCancelledOutcome())
+
+
+def run_error(code: str, message: str) -> RunErrorEvent:
+    """``RUN_ERROR`` — a terminal event carrying a stable ``code``."""
+    return RunErrorEvent(message=message, code=str(code))
+
+
+def custom(name: str, value: Any) -> CustomEvent:
+    """``CUSTOM`` with a product event name (see ``contract.CustomEventName``)."""
+    return CustomEvent(name=str(name), value=value)
+
+
+def state_snapshot(snapshot: Mapping[str, Any]) -> StateSnapshotEvent:
+    """``STATE_SNAPSHOT`` with ``{phase, canvas, version}``."""
+    return StateSnapshotEvent(snapshot=dict(snapshot))
+
+
+def tool_call(
+    tool_call_id: str, name: str, args: Mapping[str, Any], *, subagent_run_id: str | None = None
+) -> list[BaseEvent]:
+    """``TOOL_CALL_START``/``ARGS``/``END`` for one applied tool call; the delta is the full JSON."""
+    delta = json.dumps(dict(args), ensure_ascii=False, separators=(",", ":"))
+    return [
+        ToolCallStartEvent(
+            tool_call_id=tool_call_id, tool_call_name=str(name), subagent_run_id=subagent_run_id
+        ),
+        ToolCallArgsEvent(tool_call_id=tool_call_id, delta=delta, subagent_run_id=subagent_run_id),
+        ToolCallEndEvent(tool_call_id=tool_call_id, subagent_run_id=subagent_run_id),
+    ]
+
+
+def chunk_text(text: str, size: int = 24) -> list[str]:
+    """Split text into small pieces at word boundaries (for streaming whole strings)."""
+    pieces: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = word if not current else f"{current} {word}"
+        if current and len(candidate) > size:
+            pieces.append(current + " ")
+            current = word
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def text_message(
+    text: str, *, message_id: str | None = None, chunks: Iterable[str] | None = None
+) -> list[BaseEvent]:
+    """A whole assistant text message: ``TEXT_MESSAGE_START``/``CONTENT``…/``END``."""
+    mid = message_id or new_id("msg")
+    events: list[BaseEvent] = [TextMessageStartEvent(message_id=mid, role="assistant")]
+    events.extend(
+        TextMessageContentEvent(message_id=mid, delta=piece) for piece in (chunks or chunk_text(text))
+    )
+    events.append(TextMessageEndEvent(message_id=mid))
+    return events
+
+
+def subagent_started(
+    subagent_run_id: str, name: str, description: str, metadata: Mapping[str, Any]
+) -> BaseEvent:
+    """``SUBAGENT_STARTED`` for one module builder."""
+    return SubagentStartedEvent(
+        subagent_run_id=subagent_run_id, name=name, description=description, metadata=dict(metadata)
+    )
+
+
+def subagent_finished(subagent_run_id: str, result: Any, metadata: Mapping[str, Any]) -> BaseEvent:
+    """``SUBAGENT_FINISHED`` (success) for one module builder."""
+    return SubagentFinishedEvent(
+        subagent_run_id=subagent_run_id,
+        result=result,
+        outcome=SubagentFinishedSuccessOutcome(),
+        metadata=dict(metadata),
+    )
+
+
+def subagent_error(
+    subagent_run_id: str, message: str, code: str | None, metadata: Mapping[str, Any]
+) -> BaseEvent:
+    """``SUBAGENT_ERROR`` for a module builder that failed or was stopped."""
+    return SubagentErrorEvent(
+        subagent_run_id=subagent_run_id, message=message, code=code, metadata=dict(metadata)
+    )

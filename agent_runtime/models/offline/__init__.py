@@ -1,0 +1,23 @@
+"""The deterministic offline "model": a planner that needs no network.
+
+The runtime's Strands model adapter replays these replies as model responses, so the real agent
+loop runs with real tool calls. See :func:`plan_turn` (orchestrator), :func:`classify` (router)
+and :func:`plan_module` (module builders).
+"""
+
+from ._types import Reply, ToolCall
+from .archetypes import ARCHETYPES, Archetype, choose_archetype
+from .builder_plan import plan_module
+from .planner import classify, outline_text, plan_turn
+
+__all__ = [
+    "ARCHETYPES",
+    "Archetype",
+    "Reply",
+    "ToolCall",
+    "choose_archetype",
+    "classify",
+    "outline_text",
+    "plan_module",
+    "plan_turn",
+]

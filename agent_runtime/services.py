@@ -1,0 +1,81 @@
+"""The runtime's long-lived collaborators, built once at start-up and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from strands.models.model import Model
+
+from agent_runtime.agents.builder import BuildManager, TaskTracker
+from agent_runtime.agents.registry import BUILDER, ORCHESTRATOR, AgentRegistry, AgentSpec, load_registry
+from agent_runtime.budget import Budget
+from agent_runtime.config import Settings
+from agent_runtime.contract import TokenCodec
+from agent_runtime.models.factory import ModelFactory
+from agent_runtime.session.cache import AgentSessionCache
+
+__all__ = ["ModelSource", "Services", "build_services", "turn_budget"]
+
+
+class ModelSource(Protocol):
+    """Gives a fresh model for a role (the factory; tests pass scripted models)."""
+
+    def create(self, role: str) -> Model:
+        """A new model for ``role``."""
+
+
+@dataclass
+class Services:
+    """Everything a request handler needs."""
+
+    settings: Settings
+    codec: TokenCodec
+    cache: AgentSessionCache
+    models: ModelSource
+    registry: AgentRegistry
+    builds: BuildManager
+
+
+def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
+    """The chat-turn budget: ``TURN_BUDGET_SECONDS``/``MAX_AGENT_CYCLES`` or the orchestrator's limits."""
+    return Budget(
+        seconds=settings.turn_budget_seconds or spec.limits.budget_seconds,
+        max_cycles=settings.max_agent_cycles or spec.limits.max_cycles,
+    )
+
+
+def build_services(
+    settings: Settings, tracker: TaskTracker, *, models: ModelSource | None = None
+) -> Services:
+    """Build the services.
+
+    Raises:
+        ConfigError: The agents file or the model provider is unusable.
+    """
+    registry = load_registry(settings.agents_config)
+    registry.get(ORCHESTRATOR)
+    if models is None:
+        factory = ModelFactory(settings)
+        factory.check()
+        models = factory
+    cache = AgentSessionCache(
+        capacity=settings.session_cache_capacity,
+        idle_seconds=settings.session_idle_seconds,
+        event_log_size=settings.event_log_size,
+    )
+    builds = BuildManager(
+        workers=settings.builder_workers,
+        spec=registry.get(BUILDER),
+        model_factory=models,
+        tracker=tracker,
+        on_finished=cache.touch,
+    )
+    return Services(
+        settings=settings,
+        codec=settings.codec(),
+        cache=cache,
+        models=models,
+        registry=registry,
+        builds=builds,
+    )
