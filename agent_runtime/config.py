@@ -23,6 +23,19 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``EVENT_LOG_SIZE`` | 2000 | build events kept per session for ``watch`` resumption |
 | ``AGENTS_CONFIG`` | packaged ``agents.yaml`` | the agents file |
 | ``PORT`` / ``HOST`` | 8080 / ``127.0.0.1`` | where to listen (``0.0.0.0`` in a container) |
+| ``DATA_DIR`` | ``var`` | local data folder; the file session store lives in ``<DATA_DIR>/sessions`` |
+| ``SESSION_STORE`` | ``file`` | durable sessions: ``file``, ``s3``, ``agentcore-memory`` or ``none`` |
+| ``SESSION_S3_BUCKET`` | — | bucket for ``SESSION_STORE=s3`` (required then) |
+| ``SESSION_S3_PREFIX`` | ``sessions`` | key prefix in that bucket |
+| ``SESSION_S3_REGION`` | ``AWS_REGION`` | the bucket's region |
+| ``SESSION_S3_ENDPOINT_URL`` | — | S3-compatible endpoint (MinIO, LocalStack, moto) |
+| ``AGENTCORE_MEMORY_ID`` | — | memory id for ``SESSION_STORE=agentcore-memory`` (required then) |
+| ``APPROVAL_RULES`` | see below | which tool calls wait for a person (``agent_runtime.approvals.rules``) |
+| ``APPROVAL_BUILD_THRESHOLD`` | 8 | substituted for ``${APPROVAL_BUILD_THRESHOLD}`` in the rules |
+| ``INTERRUPT_TTL_SECONDS`` | 3600 | how long an approval request can be answered |
+
+``APPROVAL_RULES`` defaults to ``build_modules:count>${APPROVAL_BUILD_THRESHOLD},remove_module:has_tasks``
+(``none`` turns approvals off).
 """
 
 from __future__ import annotations
@@ -31,8 +44,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agent_runtime.approvals.rules import DEFAULT_APPROVAL_RULES, ApprovalRule, RuleError, parse_rules
 from agent_runtime.contract import TokenCodec
 from agent_runtime.errors import ConfigError
 
@@ -72,10 +86,26 @@ class Settings(BaseModel):
     heartbeat_seconds: Annotated[float, Field(alias="HEARTBEAT_SECONDS", gt=0)] = 15.0
     event_log_size: Annotated[int, Field(alias="EVENT_LOG_SIZE", ge=16, le=1_000_000)] = 2000
     agents_config: Annotated[Path, Field(alias="AGENTS_CONFIG")] = DEFAULT_AGENTS_CONFIG
+    data_dir: Annotated[Path, Field(alias="DATA_DIR")] = Path("var")
+    session_store: Annotated[
+        Literal["file", "s3", "agentcore-memory", "none"], Field(alias="SESSION_STORE")
+    ] = "file"
+    session_s3_bucket: Annotated[str | None, Field(alias="SESSION_S3_BUCKET")] = None
+    session_s3_prefix: Annotated[str, Field(alias="SESSION_S3_PREFIX")] = "sessions"
+    session_s3_region: Annotated[str | None, Field(alias="SESSION_S3_REGION")] = None
+    session_s3_endpoint_url: Annotated[str | None, Field(alias="SESSION_S3_ENDPOINT_URL")] = None
+    agentcore_memory_id: Annotated[str | None, Field(alias="AGENTCORE_MEMORY_ID")] = None
+    approval_rules: Annotated[str, Field(alias="APPROVAL_RULES")] = DEFAULT_APPROVAL_RULES
+    approval_build_threshold: Annotated[int, Field(alias="APPROVAL_BUILD_THRESHOLD", ge=0, le=1000)] = 8
+    interrupt_ttl_seconds: Annotated[
+        float, Field(alias="INTERRUPT_TTL_SECONDS", gt=0, le=30 * 86400)
+    ] = 3600.0
     port: Annotated[int, Field(alias="PORT", ge=1, le=65535)] = 8080
     host: Annotated[str, Field(alias="HOST", min_length=1)] = "127.0.0.1"
     stop_wait_seconds: float = 2.0
     """How long a ``stop`` waits for the turn and the builders to wind down before it answers."""
+    stop_poll_seconds: float = 0.2
+    """How often a running turn or build checks the stored stop flag (a stop sent to another runtime)."""
 
     @field_validator("signing_secrets", mode="before")
     @classmethod
@@ -99,6 +129,26 @@ class Settings(BaseModel):
         if not value.is_file():
             raise ValueError(f"no such file: {value}")
         return value
+
+    @model_validator(mode="after")
+    def _check_store_and_rules(self) -> Settings:
+        if self.session_store == "s3" and not self.session_s3_bucket:
+            raise ValueError("SESSION_STORE=s3 needs SESSION_S3_BUCKET")
+        if self.session_store == "agentcore-memory" and not self.agentcore_memory_id:
+            raise ValueError("SESSION_STORE=agentcore-memory needs AGENTCORE_MEMORY_ID")
+        try:
+            self.approval_rule_set()
+        except RuleError as exc:
+            raise ValueError(f"APPROVAL_RULES: {exc}") from None
+        return self
+
+    def approval_rule_set(self) -> tuple[ApprovalRule, ...]:
+        """The parsed ``APPROVAL_RULES`` (with ``APPROVAL_BUILD_THRESHOLD`` substituted).
+
+        Raises:
+            RuleError: The rules do not parse.
+        """
+        return parse_rules(self.approval_rules, {"APPROVAL_BUILD_THRESHOLD": self.approval_build_threshold})
 
     def codec(self) -> TokenCodec:
         """The token codec for these secrets."""
@@ -136,6 +186,8 @@ def _one_line(exc: ValidationError, raw: Mapping[str, str]) -> str:
     loc = err.get("loc", ())
     name = str(loc[0]) if loc else "settings"
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    if not loc:  # a check across several settings names them itself
+        return message
     if name in raw and name not in _SECRET_FIELDS:
         return f"{name}={raw[name]!r} is invalid: {message}"
     return f"{name} is invalid: {message}"

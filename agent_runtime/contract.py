@@ -153,6 +153,15 @@ class ErrorCode(StrEnum):
     RUNTIME_UNAVAILABLE = "RUNTIME_UNAVAILABLE"
     UPSTREAM_FAILED = "UPSTREAM_FAILED"
     INTERNAL = "INTERNAL"
+    # Refusals only the web app makes (before anything reaches the runtime).
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    CSRF_FAILED = "CSRF_FAILED"
+    CROSS_SITE = "CROSS_SITE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    RUNTIME_TIMEOUT = "RUNTIME_TIMEOUT"
+    UNKNOWN_AGENT_TYPE = "UNKNOWN_AGENT_TYPE"
+    NOT_FOUND = "NOT_FOUND"
 
 
 # ---------------------------------------------------------------------------------------------

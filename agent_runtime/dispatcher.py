@@ -10,7 +10,12 @@ Checks, in order, each refusing with a single ``RUN_ERROR`` frame whose ``code``
 4. the token verifies (``TOKEN_INVALID``, ``TOKEN_EXPIRED``) and its ``sid`` is that session
    (``SESSION_MISMATCH``);
 5. the session's identity, locked at first use, is the token's user and vendor
-   (``IDENTITY_MISMATCH``).
+   (``IDENTITY_MISMATCH``) — also for a session rehydrated from the session store.
+
+A session this process does not hold (or holds a stale copy of) is loaded from the session store
+first (:class:`~agent_runtime.persistence.SessionKeeper`), so a recycled or different runtime
+continues it. ``stop`` also raises the stored stop flag, which stops a turn running on another
+runtime; ``reset`` also deletes the stored session.
 
 Malformed JSON never reaches here: the AgentCore SDK answers it with HTTP 400
 ``{"error": "Invalid JSON", ...}``.
@@ -18,13 +23,16 @@ Malformed JSON never reaches here: the AgentCore SDK answers it with HTTP 400
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from agent_runtime.actions._refusal import refusal
+from agent_runtime.actions._turn import TurnRunner
 from agent_runtime.actions.chat import ChatAction
-from agent_runtime.actions.control import reset_now, reset_stream, resume_interrupt, stop_now, stop_stream
+from agent_runtime.actions.control import reset_now, reset_stream, stop_now, stop_stream
+from agent_runtime.actions.resume import ResumeAction
 from agent_runtime.actions.watch import empty_watch_stream, watch_stream
 from agent_runtime.contract import (
     ChatPayload,
@@ -54,7 +62,9 @@ class Dispatcher:
     def __init__(self, services: Services) -> None:
         """Bind to the runtime's services."""
         self.services = services
-        self._chat = ChatAction(services)
+        runner = TurnRunner(services)
+        self._chat = ChatAction(services, runner)
+        self._resume = ResumeAction(services, runner, self._chat)
 
     async def dispatch(
         self, body: Any, header_session_id: str | None, content_length: int | None = None
@@ -79,7 +89,7 @@ class Dispatcher:
                 )
             payload = parse_invocation(body)
             claims = self._authenticate(payload.session_id, payload.token, header_session_id)
-            return self._start(payload, claims)
+            return await self._start(payload, claims)
         except (PayloadError, TokenError, RequestRefused) as exc:
             logger.info("session_id=<%s>, code=<%s> | invocation refused", header_session_id, exc.code)
             return refusal(str(exc.code), exc.message)
@@ -94,34 +104,51 @@ class Dispatcher:
             raise RequestRefused("the token was issued for another session", ErrorCode.SESSION_MISMATCH)
         return claims
 
-    def _existing(self, claims: TokenClaims) -> SessionEntry | None:
+    def _local(self, claims: TokenClaims) -> SessionEntry | None:
+        """The entry this process holds (no store access), identity-checked."""
         entry = self.services.cache.get(claims.sid)
         if entry is not None and (entry.user_id != claims.uid or entry.vendor_id != claims.vid):
             raise RequestRefused("this session belongs to another user", ErrorCode.IDENTITY_MISMATCH)
         return entry
 
-    def _start(
+    async def _open(self, claims: TokenClaims, *, create: bool) -> SessionEntry | None:
+        """The session's entry, loaded from the store when this process lacks a fresh copy."""
+        return await asyncio.to_thread(self.services.keeper.open, claims, create=create)
+
+    async def _start(
         self,
         payload: ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload,
         claims: TokenClaims,
     ) -> AsyncIterator[bytes]:
         services = self.services
         settings = services.settings
+        keeper = services.keeper
         if isinstance(payload, ChatPayload):
-            entry = services.cache.get_or_create(
-                claims.sid, user_id=claims.uid, vendor_id=claims.vid, agent_type=claims.typ
-            )
+            entry = await self._open(claims, create=True)
+            assert entry is not None
             return self._chat.open(entry, payload)
         if isinstance(payload, WatchPayload):
-            watched = self._existing(claims)
+            watched = await self._open(claims, create=False)
             if watched is None:
                 return empty_watch_stream(claims.sid)
             return watch_stream(watched, payload, settings.heartbeat_seconds)
         if isinstance(payload, StopPayload):
-            stopped = self._existing(claims)
-            return stop_stream(claims.sid, stopped, stop_now(stopped), settings.stop_wait_seconds)
+            stopped = self._local(claims)
+            if stopped is None:
+                await asyncio.to_thread(keeper.check_stored_identity, claims)
+            controls = stop_now(stopped)
+            await asyncio.to_thread(keeper.request_stop, claims.sid)  # a turn on another runtime sees it
+            canvas = (
+                stopped.canvas
+                if stopped is not None
+                else await asyncio.to_thread(keeper.stored_canvas, claims.sid)
+            )
+            return stop_stream(claims.sid, stopped, controls, settings.stop_wait_seconds, canvas=canvas)
         if isinstance(payload, ResetPayload):
-            self._existing(claims)
+            if self._local(claims) is None:
+                await asyncio.to_thread(keeper.check_stored_identity, claims)
             dropped = services.cache.delete(claims.sid)
-            return reset_stream(claims.sid, reset_now(dropped), settings.stop_wait_seconds)
-        return resume_interrupt(self._existing(claims), payload)
+            controls = reset_now(dropped)
+            await asyncio.to_thread(keeper.delete, claims.sid)
+            return reset_stream(claims.sid, controls, settings.stop_wait_seconds)
+        return self._resume.open(await self._open(claims, create=False), payload)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,7 +14,10 @@ from agent_runtime.budget import Budget
 from agent_runtime.config import Settings
 from agent_runtime.contract import TokenCodec
 from agent_runtime.models.factory import ModelFactory
-from agent_runtime.session.cache import AgentSessionCache
+from agent_runtime.persistence import SessionKeeper
+from agent_runtime.session.cache import AgentSessionCache, SessionEntry
+from agent_runtime.session.control import RunControl
+from agent_runtime.session.store import create_store
 
 __all__ = ["ModelSource", "Services", "build_services", "turn_budget"]
 
@@ -35,6 +39,7 @@ class Services:
     models: ModelSource
     registry: AgentRegistry
     builds: BuildManager
+    keeper: SessionKeeper
 
 
 def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
@@ -64,13 +69,34 @@ def build_services(
         idle_seconds=settings.session_idle_seconds,
         event_log_size=settings.event_log_size,
     )
+    store = create_store(settings)
+    holder: dict[str, SessionKeeper] = {}
+
+    def build_finished(entry: SessionEntry) -> None:
+        cache.touch(entry)
+        holder["keeper"].persist_quietly(entry)
+
+    def build_probe(session_id: str, control: RunControl) -> Callable[[], bool] | None:
+        return holder["keeper"].probe(session_id, control)
+
     builds = BuildManager(
         workers=settings.builder_workers,
         spec=registry.get(BUILDER),
         model_factory=models,
         tracker=tracker,
-        on_finished=cache.touch,
+        on_finished=build_finished,
+        stop_probe=build_probe,
     )
+    keeper = SessionKeeper(
+        store=store,
+        cache=cache,
+        registry=registry,
+        models=models,
+        builds=builds,
+        rules=settings.approval_rule_set(),
+        stop_poll_seconds=settings.stop_poll_seconds,
+    )
+    holder["keeper"] = keeper
     return Services(
         settings=settings,
         codec=settings.codec(),
@@ -78,4 +104,5 @@ def build_services(
         models=models,
         registry=registry,
         builds=builds,
+        keeper=keeper,
     )

@@ -19,7 +19,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -104,8 +104,8 @@ def summarize(trace: Trace) -> TraceSummary:
             description = getattr(span.status, "description", "") or "error"
             errors.append(f"{span.name}: {description}")
     usage = info.token_usage or {}
-    started = datetime.fromtimestamp(info.request_time / 1000.0, tz=timezone.utc) if info.request_time else None
-    duration = info.execution_duration
+    started = datetime.fromtimestamp(info.request_time / 1000.0, tz=UTC) if info.request_time else None
+    duration: float | None = info.execution_duration
     if duration is None and root is not None:
         duration = _ms(root.start_time_ns, root.end_time_ns)
     return TraceSummary(
@@ -180,7 +180,9 @@ def render(session_id: str, summaries: Sequence[TraceSummary]) -> str:
     if not summaries:
         return f"no traces for session {session_id}\n"
     lines = [f"session {session_id}: {len(summaries)} trace(s)", ""]
-    header = f"{'started (UTC)':<29} {'agent':<13} {'status':<6} {'ms':>9} {'tokens':>7} {'llm':>3}  trace / tools"
+    header = (
+        f"{'started (UTC)':<29} {'agent':<13} {'status':<6} {'ms':>9} {'tokens':>7} {'llm':>3}  trace / tools"
+    )
     lines += [header, "-" * len(header)]
     for s in summaries:
         agent = s.agent_type + (f"[{s.module_index}]" if s.module_index else "")
@@ -200,7 +202,9 @@ def render(session_id: str, summaries: Sequence[TraceSummary]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m agent_runtime.traces", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m agent_runtime.traces", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("session_id")
     parser.add_argument(
         "--tracking-uri",

@@ -3,7 +3,7 @@
 # The cluster lives in a temporary folder and is removed afterwards, whatever the command's outcome.
 set -euo pipefail
 bindir=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
-port=${PB_TEST_PG_PORT:-55432}
+port=${PB_TEST_PG_PORT:-$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}
 dir=$(mktemp -d /tmp/pb-pg.XXXXXX)
 as_pg=()
 if [ "$(id -u)" -eq 0 ]; then

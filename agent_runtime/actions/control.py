@@ -9,8 +9,10 @@ run.cancelled``, ``RUN_FINISHED`` (cancelled) — also when nothing was running.
 router) and answers ``RUN_STARTED``, the empty ``STATE_SNAPSHOT``, ``CUSTOM portal.done``,
 ``RUN_FINISHED``.
 
-``resume_interrupt`` is the seam for human approval (DESIGN §8); no interrupts exist yet, so
-every answer is refused with ``INTERRUPT_UNKNOWN``.
+A ``stop`` also raises the session's stored stop flag (the dispatcher does that), so a turn or
+build running on another runtime stops too; this runtime's stream answers at once with the
+canvas it knows (its own, else the stored one). ``resume_interrupt`` lives in
+:mod:`agent_runtime.actions.resume`.
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ import time
 from collections.abc import AsyncIterator
 
 from agent_runtime.canvas import Canvas
-from agent_runtime.contract import CustomEventName, ErrorCode, ResumeInterruptPayload
-from agent_runtime.errors import RequestRefused
+from agent_runtime.contract import CustomEventName
 from agent_runtime.events import factory
 from agent_runtime.events.sse import frame
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.ephemeral import EphemeralState
 
-__all__ = ["stop_stream", "reset_stream", "resume_interrupt"]
+__all__ = ["stop_now", "stop_stream", "reset_now", "reset_stream"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +54,20 @@ def stop_now(entry: SessionEntry | None) -> list[RunControl]:
 
 
 async def stop_stream(
-    session_id: str, entry: SessionEntry | None, controls: list[RunControl], wait_seconds: float
+    session_id: str,
+    entry: SessionEntry | None,
+    controls: list[RunControl],
+    wait_seconds: float,
+    *,
+    canvas: Canvas | None = None,
 ) -> AsyncIterator[bytes]:
-    """The SSE body of a ``stop``."""
+    """The SSE body of a ``stop`` (``canvas``: what to snapshot when this process lacks the entry)."""
     ids = entry.ephemeral if entry is not None else EphemeralState(1)
     run_id = factory.new_id("run")
     yield frame(ids.next_id(), factory.run_started(session_id, run_id))
     if controls and not await _wait_done(controls, wait_seconds):
         logger.warning("session_id=<%s> | stopped work did not wind down in time", session_id)
-    snapshot = entry.canvas.snapshot() if entry is not None else Canvas().snapshot()
+    snapshot = entry.canvas.snapshot() if entry is not None else (canvas or Canvas()).snapshot()
     events = [
         factory.state_snapshot(snapshot),
         factory.custom(CustomEventName.CANCELLED, {"reason": "stop"}),
@@ -95,12 +101,3 @@ async def reset_stream(
         factory.run_finished(session_id, run_id),
     ]
     yield b"".join(frame(ids.next_id(), event) for event in events)
-
-
-def resume_interrupt(entry: SessionEntry | None, payload: ResumeInterruptPayload) -> AsyncIterator[bytes]:
-    """Answer a pending interrupt (none exist yet).
-
-    Raises:
-        RequestRefused: ``INTERRUPT_UNKNOWN`` — there is no pending interrupt with that id.
-    """
-    raise RequestRefused(f"no pending interrupt {payload.interrupt_id!r}", ErrorCode.INTERRUPT_UNKNOWN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from strands.hooks import BeforeModelCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
@@ -18,24 +19,38 @@ class StopCheckHook(HookProvider):
     """Checks a stop flag between model and tool calls and cancels the call when it is set.
 
     Strands also observes the flag (passed as ``cancel_signal``) inside model streaming; this hook
-    makes sure no new model call or tool call starts once a stop has been requested.
+    makes sure no new model call or tool call starts once a stop has been requested. With a
+    ``probe`` it also asks whether a stop arrived elsewhere (the stored stop flag, see
+    :class:`~agent_runtime.session.remote_stop.RemoteStop`; the probe cancels the run itself).
+    A long-lived agent (the orchestrator) re-binds the hook to each turn with :meth:`bind`.
     """
 
-    def __init__(self, flag: threading.Event) -> None:
-        """Watch ``flag``."""
+    def __init__(self, flag: threading.Event | None = None, probe: Callable[[], bool] | None = None) -> None:
+        """Watch ``flag`` (and ``probe``, if given)."""
         self._flag = flag
+        self._probe = probe
+
+    def bind(self, flag: threading.Event | None, probe: Callable[[], bool] | None = None) -> None:
+        """Watch another run's flag and probe."""
+        self._flag, self._probe = flag, probe
 
     def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
         """Register the before-model and before-tool checks."""
         registry.add_callback(BeforeModelCallEvent, self._before_model)
         registry.add_callback(BeforeToolCallEvent, self._before_tool)
 
+    def _stopped(self) -> bool:
+        flag, probe = self._flag, self._probe
+        if flag is not None and flag.is_set():
+            return True
+        return probe is not None and probe()
+
     def _before_model(self, event: BeforeModelCallEvent) -> None:
-        if self._flag.is_set():
+        if self._stopped():
             event.cancel = STOPPED_MESSAGE
 
     def _before_tool(self, event: BeforeToolCallEvent) -> None:
-        if self._flag.is_set():
+        if self._stopped():
             event.cancel_tool = STOPPED_MESSAGE
 
 

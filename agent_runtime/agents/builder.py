@@ -102,6 +102,7 @@ class BuildManager:
         tracker: TaskTracker,
         budget: Budget | None = None,
         on_finished: Callable[[SessionEntry], None] | None = None,
+        stop_probe: Callable[[str, RunControl], Callable[[], bool] | None] | None = None,
     ) -> None:
         """Create the pool.
 
@@ -111,7 +112,10 @@ class BuildManager:
             model_factory: Gives each builder a fresh ``builder`` model.
             tracker: AgentCore's async-task registry.
             budget: Per-builder budget (defaults to the spec's limits).
-            on_finished: Called with the entry when a build finishes (the cache touches it).
+            on_finished: Called with the entry when a build finishes (the cache touches it and
+                the session is stored).
+            stop_probe: Gives each builder a check of the stored stop flag (a ``stop`` that
+                reached another runtime), polled between model and tool calls.
         """
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="module-builder")
         self._spec = spec
@@ -119,6 +123,7 @@ class BuildManager:
         self._tracker = tracker
         self._budget = budget or Budget(spec.limits.budget_seconds, spec.limits.max_cycles)
         self._on_finished = on_finished
+        self._stop_probe = stop_probe
         self._active_lock = threading.Lock()
         self._active = 0
         self.max_active_seen = 0
@@ -234,7 +239,12 @@ class BuildManager:
                 vendor_id=entry.vendor_id,
                 run_id=job.control.run_id,
                 extra={"module_index": index},
-                hooks=[StopCheckHook(job.control.cancel_event)],
+                hooks=[
+                    StopCheckHook(
+                        job.control.cancel_event,
+                        self._stop_probe(entry.session_id, job.control) if self._stop_probe else None,
+                    )
+                ],
             ),
         )
         prompt = f"Build module {index + 1} (module_index {index}): {module['title']}."

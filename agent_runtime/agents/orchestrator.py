@@ -5,19 +5,29 @@ prompt is rebuilt every turn from the canvas by :func:`build_system_prompt`. Its
 through :class:`OrchestratorApplier`, which validates every call with ``Canvas.apply``, streams
 the applied call as ``TOOL_CALL_START/ARGS/END`` on the turn's stream, and starts background
 builds for ``build_modules``.
+
+Two hooks ride on the agent: a :class:`StopCheckHook` re-bound to each turn's stop flag (and the
+stored-flag probe), and an :class:`~agent_runtime.approvals.hook.ApprovalHook` that pauses a call
+the approval rules gate *before* it runs (a Strands interrupt), so a paused call is never applied
+nor announced. With a Strands session manager the agent's conversation, state and interrupt state
+are persisted and, for a stored session, restored when the agent is created.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from strands import Agent
 from strands.models.model import Model
+from strands.session.session_manager import SessionManager
 from strands.tools.executors import SequentialToolExecutor
 
-from agent_runtime.agents._common import agent_kwargs
+from agent_runtime.agents._common import StopCheckHook, agent_kwargs
 from agent_runtime.agents.registry import AgentSpec
+from agent_runtime.approvals.hook import ApprovalHook
+from agent_runtime.approvals.rules import ApprovalRule
 from agent_runtime.canvas import Canvas, CanvasError
 from agent_runtime.contract import TOOL_ARGS, ToolName
 from agent_runtime.events.emitter import RunEmitter
@@ -91,6 +101,8 @@ class OrchestratorApplier:
         self.entry = entry
         self.builds = builds
         self.emitter: RunEmitter | None = None
+        self.stop_hook = StopCheckHook()
+        """Re-bound to each turn's stop flag (and stored-flag probe)."""
 
     def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Validate and apply one call; stream it; start builds for ``build_modules``.
@@ -124,25 +136,44 @@ class OrchestratorApplier:
 
 
 def get_orchestrator(
-    entry: SessionEntry, *, spec: AgentSpec, model_factory: Any, builds: BuildStarter
+    entry: SessionEntry,
+    *,
+    spec: AgentSpec,
+    model_factory: Any,
+    builds: BuildStarter,
+    rules: Sequence[ApprovalRule] = (),
+    session_manager: SessionManager | None = None,
 ) -> tuple[Agent, OrchestratorApplier]:
-    """The session's orchestrator agent and its applier, created on first use."""
+    """The session's orchestrator agent and its applier, created on first use.
+
+    Args:
+        entry: The session.
+        spec: The orchestrator's spec.
+        model_factory: Gives the ``orchestrator`` model.
+        builds: Starts module builds.
+        rules: Approval rules; a matching tool call pauses the agent (a Strands interrupt).
+        session_manager: Persists the conversation, agent state and interrupt state; when the
+            session is already stored, creating the agent restores them.
+    """
     cached = entry.agents.get(spec.name)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     applier = OrchestratorApplier(entry, builds)
+    approvals = ApprovalHook(rules, lambda: entry.canvas.snapshot()["canvas"])
     model: Model = model_factory.create(spec.model_role)
     agent = Agent(
         model=model,
         tools=make_tools(list(spec.tools), applier),
         system_prompt=spec.prompt_text,
         tool_executor=SequentialToolExecutor(),
+        session_manager=session_manager,
         **agent_kwargs(
             name=spec.name,
             agent_type="orchestrator",
             session_id=entry.session_id,
             user_id=entry.user_id,
             vendor_id=entry.vendor_id,
+            hooks=[applier.stop_hook, approvals],  # stop first: a stopped call is never gated
         ),
     )
     entry.agents[spec.name] = (agent, applier)

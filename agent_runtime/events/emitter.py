@@ -122,6 +122,13 @@ class RunEmitter:
             factory.run_finished(self.thread_id, self.run_id),
         )
 
+    def interrupted(self, done_value: dict[str, Any], interrupts: list[Any]) -> None:
+        """``CUSTOM portal.done`` then ``RUN_FINISHED`` with the interrupt outcome."""
+        self.emit(
+            factory.custom(CustomEventName.DONE, done_value),
+            factory.run_interrupted(self.thread_id, self.run_id, interrupts),
+        )
+
     def cancelled(self, reason: str) -> None:
         """``CUSTOM run.cancelled`` then ``RUN_FINISHED`` (cancelled)."""
         self.emit(

@@ -10,9 +10,11 @@ from typing import Any
 from ag_ui.core import (
     BaseEvent,
     CustomEvent,
+    Interrupt,
     RunErrorEvent,
     RunFinishedCancelledOutcome,
     RunFinishedEvent,
+    RunFinishedInterruptOutcome,
     RunFinishedSuccessOutcome,
     RunStartedEvent,
     StateSnapshotEvent,
@@ -33,6 +35,8 @@ __all__ = [
     "run_started",
     "run_finished",
     "run_cancelled_finish",
+    "run_interrupted",
+    "interrupt",
     "run_error",
     "custom",
     "state_snapshot",
@@ -65,6 +69,33 @@ def run_finished(thread_id: str, run_id: str, *, result: Any = None) -> RunFinis
 def run_cancelled_finish(thread_id: str, run_id: str) -> RunFinishedEvent:
     """``RUN_FINISHED`` with the cancelled outcome (after ``CUSTOM run.cancelled``)."""
     return RunFinishedEvent(thread_id=thread_id, run_id=run_id, outcome=RunFinishedCancelledOutcome())
+
+
+def interrupt(
+    interrupt_id: str,
+    *,
+    reason: str,
+    message: str,
+    expires_at: str,
+    tool_call_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Interrupt:
+    """One AG-UI ``Interrupt``; ``expires_at`` is both the field and ``metadata.expires_at``."""
+    return Interrupt(
+        id=interrupt_id,
+        reason=reason,
+        message=message,
+        tool_call_id=tool_call_id,
+        expires_at=expires_at,
+        metadata={**dict(metadata or {}), "interrupt_id": interrupt_id, "expires_at": expires_at},
+    )
+
+
+def run_interrupted(thread_id: str, run_id: str, interrupts: Iterable[Interrupt]) -> RunFinishedEvent:
+    """``RUN_FINISHED`` with the interrupt outcome: the run waits for a person's answer."""
+    return RunFinishedEvent(
+        thread_id=thread_id, run_id=run_id, outcome=RunFinishedInterruptOutcome(interrupts=list(interrupts))
+    )
 
 
 def run_error(code: str, message: str) -> RunErrorEvent:

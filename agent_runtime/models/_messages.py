@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from strands.types.content import Messages
@@ -15,9 +16,28 @@ __all__ = [
     "last_tool_error",
     "render_context",
     "parse_context",
+    "decision_note",
+    "parse_decision_note",
+    "decision_since_prompt",
+    "DecisionNote",
 ]
 
 _CONTEXT_RE = re.compile(r"```json\n(\{.*\})\n```\s*\Z", re.S)
+_DECISION_RE = re.compile(r"^\[approval:(?P<decision>[a-z_]+)\|(?P<summary>[^\]]*)\]")
+_DECISION_CONTEXT_RE = re.compile(r"<<<(?P<context>.*)>>>\s*\Z", re.S)
+_DECISION_TEXT = {
+    "reject": (
+        "The person rejected this action at the approval step, so it was not run. Do not retry it: "
+        "tell them nothing was done and ask what they would like instead."
+    ),
+    "add_context": (
+        "The person did not approve this action as proposed and added instructions. It was not run; "
+        "follow their instructions instead:"
+    ),
+    "reroute": "The person handed this request back to the router, so it was not run.",
+    "superseded": "The person sent a new message instead of answering the approval request; it was not run.",
+    "expired": "The approval request expired before anyone answered; it was not run.",
+}
 
 
 def _text_of(message: Any) -> str | None:
@@ -87,3 +107,62 @@ def parse_context(system_prompt: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class DecisionNote:
+    """A person's approval decision as the model reads it in a tool result.
+
+    Attributes:
+        decision: ``reject``, ``add_context``, ``reroute``, ``superseded`` or ``expired``.
+        summary: The paused action in a few words ("build 12 modules").
+        context: The person's extra words, if any.
+        replies_after: Assistant messages since the note (which planned reply comes next).
+    """
+
+    decision: str
+    summary: str
+    context: str | None
+    replies_after: int = 0
+
+
+def decision_note(decision: str, summary: str, context: str | None) -> str:
+    """The tool-result text for a paused call the person did not approve.
+
+    Read by any model as an instruction, and parsed back by :func:`parse_decision_note`.
+    """
+    summary = " ".join(summary.replace("]", ")").replace("|", "/").split())
+    text = f"[approval:{decision}|{summary}] {_DECISION_TEXT.get(decision, 'It was not run.')}"
+    if context and context.strip():
+        lead = "" if decision == "add_context" else " Their note:"
+        text += f"{lead} <<<{context.strip()}>>>"
+    return text
+
+
+def parse_decision_note(text: str) -> DecisionNote | None:
+    """The decision in a tool-result text written by :func:`decision_note`, else ``None``."""
+    match = _DECISION_RE.match(text.strip())
+    if match is None:
+        return None
+    found = _DECISION_CONTEXT_RE.search(text)
+    context = found.group("context").strip() if found else None
+    return DecisionNote(match.group("decision"), match.group("summary"), context or None)
+
+
+def decision_since_prompt(messages: Messages) -> DecisionNote | None:
+    """The latest approval decision after the latest prompt, with the replies made since."""
+    start = _prompt_index(messages)
+    for index in range(len(messages) - 1, start, -1):
+        message = messages[index]
+        if message["role"] != "user":
+            continue
+        for block in message.get("content", []):
+            result = block.get("toolResult")
+            if not result or result.get("status") != "error":
+                continue
+            text = " ".join(item.get("text", "") for item in result.get("content", []) if "text" in item)
+            note = parse_decision_note(text)
+            if note is not None:
+                after = sum(1 for m in messages[index + 1 :] if m["role"] == "assistant")
+                return DecisionNote(note.decision, note.summary, note.context, after)
+    return None

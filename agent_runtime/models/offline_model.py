@@ -8,7 +8,10 @@ is read from the conversation itself:
   with (``render_context``: the canvas at the start of the turn, or the module to build) — the
   system prompt is fixed for the whole turn, so the plan is stable across the turn's calls;
 * the number of assistant messages since that prompt says which reply is next;
-* when the last tool call failed, it apologises briefly and ends the turn.
+* when the last tool call failed, it apologises briefly and ends the turn;
+* when a person declined a paused tool call (an approval decision note in the tool result, see
+  ``_messages.decision_note``), the replies come from ``plan_resume`` instead, counted from the
+  note.
 
 Roles: ``router`` answers the structured-output tool with ``classify``; ``orchestrator`` follows
 ``plan_turn``; ``builder`` follows ``plan_module``. ``OFFLINE_MODEL_LATENCY_MS`` delays each call
@@ -34,7 +37,7 @@ from strands.types.tools import ToolSpec
 
 from agent_runtime.models import _messages as conv
 from agent_runtime.models._stream import reply_events
-from agent_runtime.models.offline import Reply, classify, plan_module, plan_turn
+from agent_runtime.models.offline import Reply, classify, plan_module, plan_resume, plan_turn
 
 __all__ = ["OfflineModel"]
 
@@ -124,10 +127,22 @@ class OfflineModel(Model):
         if role == "router":
             return self._route(messages, tool_specs)
         failure = conv.last_tool_error(messages)
-        if failure is not None:
+        if failure is not None and conv.parse_decision_note(failure) is None:
             return _apology(failure), []
-        replies = self._plan(role, conv.current_prompt(messages), system_prompt or "")
-        index = conv.replies_since_prompt(messages)
+        note = conv.decision_since_prompt(messages) if role == "orchestrator" else None
+        if note is not None:
+            context = conv.parse_context(system_prompt)
+            replies = plan_resume(
+                note.decision,
+                note.summary,
+                note.context,
+                dict(context.get("canvas") or {}),
+                str(context.get("phase", "empty")),
+            )
+            index = note.replies_after
+        else:
+            replies = self._plan(role, conv.current_prompt(messages), system_prompt or "")
+            index = conv.replies_since_prompt(messages)
         if index >= len(replies):
             return None, []
         reply = replies[index]

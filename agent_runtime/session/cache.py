@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent_runtime.approvals.pending import InterruptBook
 from agent_runtime.canvas import Canvas
 from agent_runtime.contract import ErrorCode
 from agent_runtime.errors import RequestRefused
@@ -54,6 +55,11 @@ class SessionEntry:
         turn: The chat turn in flight, if any.
         build: The latest build, if any.
         last_used: Monotonic time of the last access.
+        interrupts: Pending approval requests and recently closed ids.
+        revision: The stored revision this entry reflects (0: never stored).
+        stamp: The unique stamp of that stored revision (how staleness is detected).
+        store_manager: The Strands session manager persisting this session (if any).
+        persist_lock: Serialises writes of this entry to the session store.
     """
 
     session_id: str
@@ -69,6 +75,11 @@ class SessionEntry:
     build: BuildHandle | None = None
     last_used: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    interrupts: InterruptBook = field(default_factory=InterruptBook)
+    revision: int = 0
+    stamp: str = ""
+    store_manager: Any = None
+    persist_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def busy(self) -> bool:
@@ -170,6 +181,39 @@ class AgentSessionCache:
                 raise RequestRefused("this session belongs to another user", ErrorCode.IDENTITY_MISMATCH)
             entry.last_used = now
             self._entries.move_to_end(session_id)
+            return entry
+
+    def new_entry(self, session_id: str, *, user_id: int, vendor_id: int, agent_type: str) -> SessionEntry:
+        """A fresh entry (not yet in the cache), e.g. to rehydrate from the session store."""
+        return SessionEntry(
+            session_id=session_id,
+            user_id=user_id,
+            vendor_id=vendor_id,
+            agent_type=agent_type,
+            canvas=Canvas(),
+            ephemeral=EphemeralState(self._log_size),
+        )
+
+    def adopt(self, entry: SessionEntry) -> SessionEntry:
+        """Put a rehydrated entry in the cache, replacing any idle one for the same session.
+
+        Returns:
+            The cached entry: ``entry``, or the existing one when that is busy (a turn or build
+            is running, so it is the freshest there is).
+        """
+        now = self._clock()
+        with self._lock:
+            self._sweep(now)
+            current = self._entries.get(entry.session_id)
+            if current is not None and current is not entry and current.busy:
+                return current
+            entry.last_used = now
+            self._entries[entry.session_id] = entry
+            self._entries.move_to_end(entry.session_id)
+            self._evict_over_capacity()
+            logger.info(
+                "session_id=<%s>, revision=<%d> | session rehydrated", entry.session_id, entry.revision
+            )
             return entry
 
     def get(self, session_id: str) -> SessionEntry | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 
 from .attributes import (
@@ -95,6 +96,7 @@ def init_telemetry() -> None:
 
             _mlflow.install(tracking_uri)
             _backend = "mlflow"
+            _flush_on_sigterm()
         except ImportError as exc:
             _backend = "none"
             logger.error(
@@ -105,7 +107,30 @@ def init_telemetry() -> None:
             )
         except Exception:
             _backend = "none"
-            logger.exception("tracking_uri=<%s> | could not set up mlflow tracing; traces are off", tracking_uri)
+            logger.exception(
+                "tracking_uri=<%s> | could not set up mlflow tracing; traces are off", tracking_uri
+            )
+
+
+def _flush_on_sigterm() -> None:
+    """Flush the traces when SIGTERM ends the process (``docker stop``, the test harness).
+
+    Uvicorn handles SIGTERM with a graceful shutdown, then restores the previous handler and raises
+    the signal again, so the process dies by it and ``atexit`` (where MLflow flushes) never runs.
+    Installed before the server starts, this handler is that "previous handler": it flushes, then
+    lets the signal terminate the process as before. Only when nobody else handles SIGTERM.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        return
+
+    def _flush_then_terminate(signum: int, frame: object) -> None:
+        shutdown_telemetry()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, _flush_then_terminate)
 
 
 def shutdown_telemetry(timeout_seconds: float = 5.0) -> None:

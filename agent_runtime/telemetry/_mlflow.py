@@ -115,13 +115,15 @@ def install(tracking_uri: str) -> None:
             mlflow.set_experiment(experiment)
             selected = True
         except Exception as exc:
-            logger.warning("experiment=<%s>, error=<%s> | could not select mlflow experiment", experiment, exc)
+            logger.warning(
+                "experiment=<%s>, error=<%s> | could not select mlflow experiment", experiment, exc
+            )
     if not selected:
         # MLflow then looks the experiment up (creating it) when the first trace starts, so traces
         # still land in the right experiment once the server is up.
         os.environ["MLFLOW_EXPERIMENT_NAME"] = experiment
         logger.warning(
-            "tracking_uri=<%s>, experiment=<%s> | mlflow server not reachable at start-up; will retry per trace",
+            "tracking_uri=<%s>, experiment=<%s> | mlflow not reachable at start-up; resolving per trace",
             tracking_uri,
             experiment,
         )

@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 _session_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("pb_session_id", default=None)
@@ -105,7 +105,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Render ``record`` as a single-line JSON document."""
         doc: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -122,7 +122,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str | int | None = None, *, stream: Any = None, json_logs: bool | None = None) -> None:
+def configure_logging(
+    level: str | int | None = None, *, stream: Any = None, json_logs: bool | None = None
+) -> None:
     """Install one root handler that writes JSON lines with the bound ids.
 
     Idempotent: a second call replaces the handler it installed earlier and leaves other handlers

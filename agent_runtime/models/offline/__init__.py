@@ -8,7 +8,7 @@ and :func:`plan_module` (module builders).
 from ._types import Reply, ToolCall
 from .archetypes import ARCHETYPES, Archetype, choose_archetype
 from .builder_plan import plan_module
-from .planner import classify, outline_text, plan_turn
+from .planner import classify, outline_text, plan_resume, plan_turn
 
 __all__ = [
     "ARCHETYPES",
@@ -19,5 +19,6 @@ __all__ = [
     "classify",
     "outline_text",
     "plan_module",
+    "plan_resume",
     "plan_turn",
 ]

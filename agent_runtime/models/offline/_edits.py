@@ -37,7 +37,7 @@ _PLEASANTRY = re.compile(
     re.IGNORECASE,
 )
 _BUILD_WORDS = re.compile(
-    r"^(?:(?:ok(?:ay)?|yes|great|now|so|please|let'?s|and|then|just)\s+)*"
+    r"^(?:(?:ok(?:ay)?|yes|great|now|so|please|let'?s|and|then|just|only)\s+)*"
     r"(?:build|generate|flesh out|fill in|fill out|populate|write)\b(?P<rest>.*)$",
     re.IGNORECASE,
 )

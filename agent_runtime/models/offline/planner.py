@@ -17,7 +17,7 @@ from ._text import clip
 from ._types import Reply, call
 from .archetypes import archetype_by_title, choose_archetype
 
-__all__ = ["classify", "plan_turn", "outline_text"]
+__all__ = ["classify", "plan_turn", "plan_resume", "outline_text"]
 
 _PLAYBOOK_SIGNALS = re.compile(
     r"\b(?:playbooks?|runbooks?|checklists?|process(?:es)?|procedures?|workflows?|sops?|handbook|"
@@ -150,6 +150,47 @@ def plan_turn(
             return _ack_turn(state)
         return _help_turn(state)
     return _edit_turn(plan, state)
+
+
+def plan_resume(
+    decision: str, summary: str, context: str | None, canvas: dict[str, Any], phase: str
+) -> list[Reply]:
+    """The orchestrator's replies after a person declined a paused tool call.
+
+    ``approve`` never gets here (the paused call simply runs and the turn's plan continues).
+
+    Args:
+        decision: ``reject``, ``add_context``, ``reroute``, ``superseded`` or ``expired``.
+        summary: The paused action in a few words ("build 12 modules").
+        context: The person's extra words, if any.
+        canvas: The playbook at the start of the continuation.
+        phase: The session's phase then.
+
+    Returns:
+        Replies in order; the last one has no tool calls. For ``add_context`` the person's words
+        are planned like a follow-up message ("only build the first 5 modules" builds five); if
+        they ask for nothing the planner can do, it acknowledges them and runs nothing.
+    """
+    canvas = canvas or {}
+    state = WorkingCanvas.from_canvas(canvas) if canvas.get("modules") else None
+    chips = _suggestions(state) if state is not None else []
+    if decision == "add_context" and context and context.strip():
+        replies = plan_turn(context, canvas, phase)
+        if any(c.name != ToolName.SUGGEST_REPLIES.value for r in replies for c in r.tool_calls):
+            return replies
+        return _closing(
+            f"Noted: “{clip(context.strip(), 200)}”. I haven't run anything ({summary} is on hold) — "
+            "tell me what to change, or say **build it** when you're ready.",
+            chips,
+        )
+    if decision == "reject":
+        note = f" You said: “{clip(context.strip(), 200)}”." if context and context.strip() else ""
+        return _closing(
+            f"Understood — you rejected the request to {summary}, so I didn't do it and nothing was "
+            f"built.{note} The playbook stays as it is; tell me what to change, or pick a smaller step.",
+            chips,
+        )
+    return _closing(f"Okay — I didn't {summary}.", [])
 
 
 def outline_text(args: dict[str, Any]) -> str:

@@ -115,11 +115,16 @@ async def _collect(stream: AsyncIterator[bytes]) -> list[Frame]:
 
 
 @pytest.fixture
-def make_harness() -> Iterable[Callable[..., Harness]]:
-    """Build harnesses from scripted models and setting overrides; closed after the test."""
+def make_harness(tmp_path: Any) -> Iterable[Callable[..., Harness]]:
+    """Build harnesses from scripted models and setting overrides; closed after the test.
+
+    Each test gets its own data folder (the file session store lives there).
+    """
     made: list[Harness] = []
 
-    def make(models: ScriptedModels, **env: str) -> Harness:
+    def make(models: ScriptedModels | None, **env: str) -> Harness:
+        """``models=None``: the offline model for every role."""
+        env.setdefault("DATA_DIR", str(tmp_path / "data"))
         services = build_services(settings_for(**env), tracker=FakeTracker(), models=models)
         harness = Harness(services)
         made.append(harness)

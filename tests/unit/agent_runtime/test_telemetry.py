@@ -9,8 +9,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import signal
 import subprocess
 import sys
+import uuid
+import warnings
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -65,16 +69,24 @@ class ScriptedModel(Model):
     def get_config(self) -> Any:
         return self.config
 
-    def structured_output(self, output_model: Any, prompt: Any, system_prompt: Any = None, **kwargs: Any) -> Any:
+    def structured_output(
+        self, output_model: Any, prompt: Any, system_prompt: Any = None, **kwargs: Any
+    ) -> Any:
         raise AssertionError("structured output was not scripted")
 
-    async def stream(self, messages: Any, tool_specs: Any = None, system_prompt: Any = None, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
+    async def stream(
+        self, messages: Any, tool_specs: Any = None, system_prompt: Any = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:  # type: ignore[override]
         assert self.turns, "unexpected model call"
         kind, *rest = self.turns.pop(0)
         yield {"messageStart": {"role": "assistant"}}
         if kind == "tool":
             name, tool_input = rest
-            yield {"contentBlockStart": {"start": {"toolUse": {"toolUseId": f"t-{name}-{len(self.turns)}", "name": name}}}}
+            yield {
+                "contentBlockStart": {
+                    "start": {"toolUse": {"toolUseId": f"t-{name}-{len(self.turns)}", "name": name}}
+                }
+            }
             yield {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(tool_input)}}}}
             yield {"contentBlockStop": {}}
             yield {"messageStop": {"stopReason": "tool_use"}}
@@ -144,7 +156,13 @@ def test_agent_trace_attributes_are_strings_under_the_documented_keys() -> None:
     got = telemetry.agent_trace_attributes(
         session_id="s" * 36, user_id=7, vendor_id=3, agent_type="orchestrator", run_id="run-1"
     )
-    assert got == {"session.id": "s" * 36, "user.id": "7", "vendor_id": "3", "agent_type": "orchestrator", "run_id": "run-1"}
+    assert got == {
+        "session.id": "s" * 36,
+        "user.id": "7",
+        "vendor_id": "3",
+        "agent_type": "orchestrator",
+        "run_id": "run-1",
+    }
 
 
 def test_agent_trace_attributes_leave_out_an_unknown_run_id_and_take_extras() -> None:
@@ -207,6 +225,29 @@ def test_runtime_telemetry_never_imports_mlflow_without_a_tracking_uri() -> None
     assert out.stdout.strip() == "False"
 
 
+def test_a_sigterm_flushes_the_traces_and_still_ends_the_process() -> None:
+    """Uvicorn re-raises SIGTERM after its graceful shutdown; the handler must flush, then die by it."""
+    probe = (
+        "import os, signal, agent_runtime.telemetry as t, agent_runtime.telemetry._mlflow as m\n"
+        "m.install = lambda uri: None\n"
+        "t.shutdown_telemetry = lambda *a, **k: print('flushed', flush=True)\n"
+        "os.environ['MLFLOW_TRACKING_URI'] = 'http://127.0.0.1:9'\n"
+        "t.init_telemetry()\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "print('not reached', flush=True)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "flushed"
+    assert out.returncode == -signal.SIGTERM
+
+
+def test_an_unreachable_tracking_server_is_detected_quickly() -> None:
+    from agent_runtime.telemetry import _mlflow
+
+    assert _mlflow._reachable("sqlite:///var/mlflow.db") is True
+    assert _mlflow._reachable("http://127.0.0.1:9", timeout=1.0) is False
+
+
 # --- spans ------------------------------------------------------------------------------------
 
 
@@ -230,7 +271,9 @@ def test_every_span_of_an_agent_run_carries_the_correlation_ids(spans: InMemoryS
 def test_model_spans_carry_usage_and_the_agent_span_this_runs_tokens_and_latency(
     spans: InMemorySpanExporter,
 ) -> None:
-    model = ScriptedModel([("text", "first"), ("tool", "add_tasks", {"module_index": 0, "tasks": ["a"]}), ("text", "second")])
+    model = ScriptedModel(
+        [("text", "first"), ("tool", "add_tasks", {"module_index": 0, "tasks": ["a"]}), ("text", "second")]
+    )
     agent = _agent(model, "orchestrator", name="orchestrator", tools=[add_tasks])
     with telemetry.log_context(run_id="run-1"):
         agent("one")
@@ -259,20 +302,29 @@ def test_model_spans_carry_usage_and_the_agent_span_this_runs_tokens_and_latency
 def test_the_hook_alone_puts_the_ids_on_every_span(spans: InMemorySpanExporter) -> None:
     attributes = _attributes("router")
     model = ScriptedModel([("text", "hello")])
-    Agent(model=model, name="router", callback_handler=None, hooks=[telemetry.AgentObservabilityHook(attributes)])("hi")
+    Agent(
+        model=model,
+        name="router",
+        callback_handler=None,
+        hooks=[telemetry.AgentObservabilityHook(attributes)],
+    )("hi")
     for span in spans.get_finished_spans():
         got = dict(span.attributes or {})
         assert {k: got.get(k) for k in IDS} == IDS, span.name
         assert got["agent_type"] == "router"
 
 
-def _run_build(spans: InMemorySpanExporter, *, detach: bool, modules: int = 4) -> dict[int, list[ReadableSpan]]:
+def _run_build(
+    spans: InMemorySpanExporter, *, detach: bool, modules: int = 4
+) -> dict[int, list[ReadableSpan]]:
     """An orchestrator whose tool starts one builder per module on a thread pool (like build_modules)."""
     pool = ThreadPoolExecutor(max_workers=3)
     futures: list[Future[Any]] = []
 
     def build_one(index: int) -> None:
-        model = ScriptedModel([("tool", "add_tasks", {"module_index": index, "tasks": ["t1", "t2"]}), ("text", "ok")])
+        model = ScriptedModel(
+            [("tool", "add_tasks", {"module_index": index, "tasks": ["t1", "t2"]}), ("text", "ok")]
+        )
         builder = _agent(model, "builder", name=f"builder_{index}", tools=[add_tasks], module_index=index)
         builder(f"build module {index}")
         model.assert_complete()
@@ -306,10 +358,10 @@ def _run_build(spans: InMemorySpanExporter, *, detach: bool, modules: int = 4) -
 
 def test_builders_inside_detached_context_start_their_own_root_traces(spans: InMemorySpanExporter) -> None:
     traces = _run_build(spans, detach=True)
-    roots = {str(_root(t).attributes["agent_type"]): [] for t in traces.values()}  # type: ignore[index]
+    roots: dict[str, list[ReadableSpan]] = {}
     for trace_spans in traces.values():
         root = _root(trace_spans)
-        roots[str(root.attributes["agent_type"])].append(root)  # type: ignore[index]
+        roots.setdefault(str((root.attributes or {})["agent_type"]), []).append(root)
         for span in trace_spans:
             got = dict(span.attributes or {})
             assert {k: got.get(k) for k in IDS} == IDS, span.name
@@ -344,7 +396,10 @@ def json_log() -> Iterator[io.StringIO]:
 def test_json_logs_carry_session_run_and_trace_ids(json_log: io.StringIO) -> None:
     log = logging.getLogger("agent_runtime.test")
     tracer = TracerProvider().get_tracer("test")
-    with telemetry.log_context(session_id="sess-1", run_id="run-1"), tracer.start_as_current_span("turn") as span:
+    with (
+        telemetry.log_context(session_id="sess-1", run_id="run-1"),
+        tracer.start_as_current_span("turn") as span,
+    ):
         log.info("session_id=<%s> | turn finished", "sess-1", extra={"tool_calls": 3})
     log.info("outside")
     first, second = (json.loads(line) for line in json_log.getvalue().splitlines())
@@ -367,3 +422,88 @@ def test_configure_logging_is_idempotent(json_log: io.StringIO) -> None:
     telemetry.configure_logging("INFO", stream=json_log)
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_playbook_handler", False)]
     assert len(ours) == 1
+
+
+# --- one full session through the real runtime, in process ------------------------------------
+
+SECRET = "telemetry-test-signing-secret-" + "x" * 16
+ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
+
+
+def _post(client: Any, sid: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    from agent_runtime.contract import SESSION_HEADER
+
+    response = client.post("/invocations", json=body, headers={SESSION_HEADER: sid})
+    assert response.status_code == 200, response.text
+    events = [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")]
+    assert events and events[-1]["type"] == "RUN_FINISHED", [e["type"] for e in events][-5:]
+    return events
+
+
+def test_one_full_session_yields_per_turn_orchestrator_traces_and_four_builder_roots(
+    spans: InMemorySpanExporter, tmp_path: Path
+) -> None:
+    """First turn + a build of 4 modules, driven through the real app with the offline model."""
+    from starlette.testclient import TestClient
+
+    with warnings.catch_warnings():
+        # bedrock-agentcore's RequestContext still uses a class-based pydantic Config (third party).
+        warnings.filterwarnings("ignore", "Support for class-based `config` is deprecated")
+        from agent_runtime.app import create_app
+    from agent_runtime.config import load_settings
+    from agent_runtime.contract import TokenCodec
+
+    settings = load_settings(
+        {"AGENT_SIGNING_SECRET": SECRET, "MODEL_PROVIDER": "offline", "DATA_DIR": str(tmp_path / "data")}
+    )
+    app = create_app(settings)
+    sid = str(uuid.uuid4())
+    ids = {"session.id": sid, "user.id": "7", "vendor_id": "3"}
+    token = TokenCodec([SECRET]).mint(sid=sid, uid=7, vid=3, typ="copilot")
+    with TestClient(app) as client:
+        first = _post(
+            client, sid, {"action": "chat", "session_id": sid, "token": token, "prompt": ONBOARDING}
+        )
+        build = _post(
+            client,
+            sid,
+            {"action": "chat", "session_id": sid, "token": token, "prompt": "build modules 1, 2, 3 and 4"},
+        )
+        _post(
+            client, sid, {"action": "watch", "session_id": sid, "token": token}
+        )  # ends when the build is done
+    run_ids = [first[0]["runId"], build[0]["runId"]]
+
+    traces = _by_trace(spans.get_finished_spans())
+    roots = {trace_id: _root(trace_spans) for trace_id, trace_spans in traces.items()}
+    kinds = sorted(str(root.attributes["agent_type"]) for root in roots.values())  # type: ignore[index]
+    assert kinds == ["builder"] * 4 + ["orchestrator"] * 2 + ["router"]
+
+    # Every span of every trace carries the same session, user and vendor.
+    for trace_spans in traces.values():
+        for span in trace_spans:
+            got = dict(span.attributes or {})
+            assert {k: got.get(k) for k in ids} == ids, span.name
+
+    # One orchestrator trace per chat turn, each with agent-loop, model and tool spans.
+    orchestrators = sorted(
+        (t for t, r in roots.items() if r.attributes["agent_type"] == "orchestrator"),  # type: ignore[index]
+        key=lambda t: roots[t].start_time or 0,
+    )
+    for trace_id, run_id in zip(orchestrators, run_ids, strict=True):
+        operations = Counter(str((s.attributes or {}).get("gen_ai.operation.name")) for s in traces[trace_id])
+        assert operations["invoke_agent"] == 1 and operations["execute_event_loop_cycle"] >= 1
+        assert operations["chat"] >= 1 and operations["execute_tool"] >= 1
+        assert {str(s.attributes["run_id"]) for s in traces[trace_id]} == {run_id}  # type: ignore[index]
+    build_tools = [s.attributes.get("gen_ai.tool.name") for s in traces[orchestrators[1]] if s.attributes]
+    assert "build_modules" in build_tools
+
+    # Four builder root traces, one per module, none inside the orchestrator's trace.
+    builders = [t for t, r in roots.items() if r.attributes["agent_type"] == "builder"]  # type: ignore[index]
+    assert sorted(str(roots[t].attributes["module_index"]) for t in builders) == ["0", "1", "2", "3"]  # type: ignore[index]
+    for trace_id in builders:
+        assert roots[trace_id].parent is None
+        tools = {s.attributes.get("gen_ai.tool.name") for s in traces[trace_id] if s.attributes}
+        assert {"add_tasks", "add_task_step"} <= tools
+        root_attrs = dict(roots[trace_id].attributes or {})
+        assert int(root_attrs[attrs.RUN_TOTAL_TOKENS]) > 0 and float(root_attrs[attrs.RUN_LATENCY_MS]) > 0  # type: ignore[arg-type]

@@ -1,0 +1,85 @@
+"""The store interface: a Strands session manager per session, plus a cheap stop flag.
+
+What is stored, per session (one Strands session, one agent — the orchestrator):
+
+* the conversation — the orchestrator's messages, appended by the Strands session manager;
+* Strands' interrupt state (the paused tool call) — persisted by Strands with the agent;
+* ``agent.state["portal"]`` — the runtime's durable part: canvas, version and phase, active
+  domain, handoff context, pending interrupts with expiry, locked identity, a revision counter
+  (see :mod:`agent_runtime.persistence`);
+* a **stop flag** — a tiny marker object next to the session (``stop.flag``) that a ``stop``
+  landing on another runtime writes and a running turn polls (existence check only).
+
+Implementations must work with several runtime processes sharing the store: every write is a
+whole-object replace (atomic rename for files, a PUT for S3).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from strands.session.session_manager import SessionManager
+
+__all__ = ["SessionStore", "NullStore", "STOP_FLAG"]
+
+STOP_FLAG = "stop.flag"
+
+
+class SessionStore(ABC):
+    """Where sessions outlive a runtime process."""
+
+    durable: bool = True
+    """``False`` for :class:`NullStore` (nothing outlives the process)."""
+
+    @abstractmethod
+    def manager(self, session_id: str) -> SessionManager | None:
+        """A Strands session manager for the session (creates the session when new)."""
+
+    @abstractmethod
+    def read_agent_state(self, session_id: str, agent_id: str) -> dict[str, Any] | None:
+        """The stored ``agent.state`` of one agent, or ``None`` (no such session or agent)."""
+
+    @abstractmethod
+    def delete(self, session_id: str) -> None:
+        """Remove everything stored for the session (no error when absent)."""
+
+    @abstractmethod
+    def set_stop(self, session_id: str) -> bool:
+        """Raise the session's stop flag; ``False`` when the session is not stored."""
+
+    @abstractmethod
+    def stop_requested(self, session_id: str) -> bool:
+        """Whether the stop flag is raised (cheap: one existence check)."""
+
+    @abstractmethod
+    def clear_stop(self, session_id: str) -> None:
+        """Lower the stop flag (no error when absent)."""
+
+
+class NullStore(SessionStore):
+    """``SESSION_STORE=none``: sessions live only in the process's cache."""
+
+    durable = False
+
+    def manager(self, session_id: str) -> SessionManager | None:
+        """No manager."""
+        return None
+
+    def read_agent_state(self, session_id: str, agent_id: str) -> dict[str, Any] | None:
+        """Nothing stored."""
+        return None
+
+    def delete(self, session_id: str) -> None:
+        """Nothing to delete."""
+
+    def set_stop(self, session_id: str) -> bool:
+        """No flag to raise."""
+        return False
+
+    def stop_requested(self, session_id: str) -> bool:
+        """Never."""
+        return False
+
+    def clear_stop(self, session_id: str) -> None:
+        """Nothing to clear."""

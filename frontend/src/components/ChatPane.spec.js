@@ -1,0 +1,125 @@
+import { describe, expect, it, vi } from 'vitest'
+import { mount } from '@vue/test-utils'
+import { createTestingPinia } from '@pinia/testing'
+import ChatPane from './ChatPane.vue'
+import { usePlaybookBuilderStore } from '../stores/playbookBuilder.js'
+
+function mountChat(state = {}) {
+  const wrapper = mount(ChatPane, {
+    attachTo: document.body,
+    global: {
+      plugins: [createTestingPinia({ createSpy: vi.fn, initialState: { playbookBuilder: state } })],
+    },
+  })
+  return { wrapper, store: usePlaybookBuilderStore() }
+}
+
+describe('ChatPane', () => {
+  it('shows a welcome when the conversation is empty', () => {
+    const { wrapper } = mountChat()
+    expect(wrapper.text()).toContain('What should your playbook cover?')
+    expect(wrapper.find('[role="log"]').attributes('aria-live')).toBe('polite')
+  })
+
+  it('Enter sends the trimmed text and clears the box; Shift+Enter does not send', async () => {
+    const { wrapper } = mountChat()
+    const box = wrapper.get('textarea')
+    await box.setValue('  Onboard new clients  ')
+    await box.trigger('keydown', { key: 'Enter', shiftKey: true })
+    expect(wrapper.emitted('send')).toBeUndefined()
+    await box.trigger('keydown', { key: 'Enter' })
+    expect(wrapper.emitted('send')).toEqual([['Onboard new clients']])
+    expect(box.element.value).toBe('')
+  })
+
+  it('does not send empty text or while a turn is running', async () => {
+    const { wrapper } = mountChat({ chatRunning: true })
+    const box = wrapper.get('textarea')
+    await box.trigger('keydown', { key: 'Enter' })
+    await box.setValue('hello')
+    await box.trigger('keydown', { key: 'Enter' })
+    expect(wrapper.emitted('send')).toBeUndefined()
+    expect(wrapper.get('[data-testid="send"]').attributes('disabled')).toBeDefined()
+  })
+
+  it('renders assistant Markdown sanitized (no script, no handlers)', () => {
+    const { wrapper } = mountChat({
+      messages: [
+        { id: 'u', role: 'user', text: 'Hi <b>there</b>' },
+        { id: 'a', role: 'assistant', text: '**Bold** and <img src=x onerror="alert(1)"><script>alert(2)</script>\n\n- one\n- two' },
+      ],
+    })
+    const md = wrapper.get('.md')
+    expect(md.find('strong').text()).toBe('Bold')
+    expect(md.findAll('li')).toHaveLength(2)
+    expect(md.html()).not.toContain('onerror')
+    expect(md.html()).not.toContain('<script')
+    expect(md.find('img').exists()).toBe(false)
+    // User text is plain text, never HTML.
+    expect(wrapper.get('[data-testid="msg-user"]').text()).toBe('Hi <b>there</b>')
+  })
+
+  it('shows the Stop button whenever something runs, and emits stop', async () => {
+    const { wrapper, store } = mountChat()
+    expect(wrapper.find('[data-testid="stop"]').exists()).toBe(false)
+    store.watching = true
+    await wrapper.vm.$nextTick()
+    await wrapper.get('[data-testid="stop"]').trigger('click')
+    expect(wrapper.emitted('stop')).toHaveLength(1)
+    store.watching = false
+    store.phase = 'building'
+    await wrapper.vm.$nextTick()
+    expect(wrapper.find('[data-testid="stop"]').exists()).toBe(true)
+  })
+
+  it('shows a thinking indicator until the answer starts streaming', async () => {
+    const { wrapper, store } = mountChat({ chatRunning: true, messages: [{ id: 'u', role: 'user', text: 'x' }] })
+    expect(wrapper.find('[data-testid="thinking"]').exists()).toBe(true)
+    store.messages.push({ id: 'a', role: 'assistant', text: 'Hel', streaming: true })
+    await wrapper.vm.$nextTick()
+    expect(wrapper.find('[data-testid="thinking"]').exists()).toBe(false)
+    expect(wrapper.get('[role="log"]').attributes('aria-busy')).toBe('true')
+  })
+
+  it('suggestion chips send their text', async () => {
+    const { wrapper } = mountChat({ suggestions: ['Build it', 'Add a module'] })
+    const chips = wrapper.findAll('[data-testid="suggestions"] button')
+    expect(chips.map((c) => c.text())).toEqual(['Build it', 'Add a module'])
+    await chips[0].trigger('click')
+    expect(wrapper.emitted('send')).toEqual([['Build it']])
+  })
+
+  it('shows "Stopped." notices and errors with a way forward', async () => {
+    const err = { id: 'e', role: 'error', title: 'Still working on your last request', text: 'Wait…', action: 'retry', retry: { type: 'chat', prompt: 'x' } }
+    const { wrapper } = mountChat({ messages: [{ id: 'n', role: 'notice', text: 'Stopped.', tone: 'stopped' }, err] })
+    expect(wrapper.get('[data-testid="msg-notice"]').text()).toBe('Stopped.')
+    const alert = wrapper.get('[data-testid="msg-error"]')
+    expect(alert.attributes('role')).toBe('alert')
+    expect(alert.text()).toContain('Still working on your last request')
+    await alert.get('button').trigger('click')
+    expect(wrapper.emitted('retry')[0][0]).toMatchObject({ id: 'e' })
+  })
+
+  it('renders approval cards in the conversation and passes decisions up', async () => {
+    const { wrapper } = mountChat({
+      messages: [
+        { id: 'u', role: 'user', text: 'Build it' },
+        { id: 'approval-i1', role: 'approval', interruptId: 'i1', text: '' },
+        { id: 'n', role: 'notice', text: 'later', tone: 'info' },
+      ],
+      interrupts: [{ id: 'i1', reason: 'build_modules:count>8', message: 'Build 12 modules?', expiresAt: null, state: 'pending' }],
+    })
+    const order = wrapper.findAll('[data-testid="msg-user"], [data-testid="approval-card"], [data-testid="msg-notice"]')
+    expect(order.map((el) => el.attributes('data-testid'))).toEqual(['msg-user', 'approval-card', 'msg-notice'])
+    const card = wrapper.get('[data-testid="approval-card"]')
+    expect(card.text()).toContain('Build 12 modules?')
+    await card.findAll('button').find((b) => b.text().includes('Approve')).trigger('click')
+    expect(wrapper.emitted('decide')).toEqual([[{ id: 'i1', decision: 'approve' }]])
+  })
+
+  it('has labelled controls', () => {
+    const { wrapper } = mountChat()
+    expect(wrapper.get('label[for="composer-input"]').text()).toBe('Message to the assistant')
+    expect(wrapper.get('[data-testid="send"]').attributes('aria-label')).toBe('Send message')
+  })
+})

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { mount } from '@vue/test-utils'
+import ModuleCard from './ModuleCard.vue'
+
+const module = {
+  title: 'Kickoff',
+  description: 'Meet the client',
+  status: 'built',
+  reason: null,
+  tasks: [
+    { title: 'Book the call', description: '', steps: [{ title: 'Pick a date', description: 'within 5 days' }, { title: 'Send invite', description: '' }] },
+    { title: 'Prepare agenda', description: 'Goals and owners', steps: [] },
+  ],
+}
+
+describe('ModuleCard', () => {
+  it('shows the module, its tasks and steps, and a summary', () => {
+    const w = mount(ModuleCard, { props: { module, index: 0 } })
+    expect(w.get('h3').text()).toContain('Kickoff')
+    expect(w.get('.badge').text()).toBe('Built')
+    expect(w.findAll('[data-testid="task"]')).toHaveLength(2)
+    expect(w.findAll('[data-testid="step"]').map((s) => s.text())).toEqual(['Pick a date — within 5 days', 'Send invite'])
+    expect(w.text()).toContain('2 tasks · 2 steps')
+  })
+
+  it('collapses and expands with an accessible toggle', async () => {
+    const w = mount(ModuleCard, { props: { module, index: 2 } })
+    const toggle = w.get('button.toggle')
+    expect(toggle.attributes('aria-expanded')).toBe('true')
+    expect(toggle.attributes('aria-controls')).toBe('module-body-2')
+    await toggle.trigger('click')
+    expect(toggle.attributes('aria-expanded')).toBe('false')
+    expect(w.get('#module-body-2').attributes('style')).toContain('display: none')
+  })
+
+  it('shows a skeleton while building with no tasks, and the reason when failed', () => {
+    const building = mount(ModuleCard, { props: { module: { ...module, status: 'building', tasks: [] }, index: 0 } })
+    expect(building.find('.skeleton').exists()).toBe(true)
+    const failed = mount(ModuleCard, { props: { module: { ...module, status: 'failed', reason: 'Timed out', tasks: [] }, index: 0 } })
+    expect(failed.get('.module-reason').text()).toContain('Timed out')
+    expect(failed.get('.badge').text()).toBe('Failed')
+  })
+})

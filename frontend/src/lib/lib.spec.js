@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { renderMarkdown } from './markdown.js'
+import { explainError } from './errors.js'
+
+describe('renderMarkdown', () => {
+  it('renders Markdown and strips anything dangerous', () => {
+    const html = renderMarkdown('# Hi\n\n**b** [ok](https://example.com) [bad](javascript:alert(1)) <iframe src="x"></iframe><a href="#" onclick="x()">c</a>')
+    expect(html).toContain('<strong>b</strong>')
+    expect(html).toContain('href="https://example.com"')
+    expect(html).toContain('rel="noopener noreferrer"')
+    expect(html).not.toContain('javascript:')
+    expect(html).not.toContain('<iframe')
+    expect(html).not.toContain('onclick')
+  })
+
+  it('returns nothing for empty text', () => {
+    expect(renderMarkdown('')).toBe('')
+  })
+})
+
+describe('explainError', () => {
+  it.each([
+    [{ code: 'NETWORK', kind: 'network' }, "Can't reach Playbook Builder", 'retry'],
+    [{ status: 409, code: 'SESSION_BUSY' }, 'Still working on your last request', 'retry'],
+    [{ status: 401 }, 'You are signed out', 'login'],
+    [{ status: 401, code: 'TOKEN_EXPIRED' }, 'This conversation has expired', 'new'],
+    [{ status: 403 }, 'This conversation has expired', 'new'],
+    [{ status: 413 }, 'That is too long', 'none'],
+    [{ status: 429 }, 'Too many requests', 'retry'],
+    [{ status: 502 }, 'The assistant is unavailable', 'retry'],
+    [{ code: 'MODEL_ERROR', kind: 'run', message: 'x' }, 'The assistant ran into a problem', 'retry'],
+    [{ code: 'STREAM_INTERRUPTED', kind: 'network' }, 'The connection dropped', 'reconnect'],
+    [{ code: 'INTERRUPT_EXPIRED' }, 'This approval has expired', 'none'],
+  ])('%o → %s', (err, title, action) => {
+    expect(explainError(err)).toMatchObject({ title, action })
+  })
+})

@@ -1,0 +1,179 @@
+"""Durable sessions over HTTP: a killed runtime's session continues on a new one, two runtimes
+share sessions, a stop reaches the runtime running the turn, and the S3 store (moto)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.support.runtime_process import free_port, start_runtime
+from tests.support.sse import Frame, check_stream, custom, types_of
+
+ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
+
+
+def _snapshot(frames: list[Frame]) -> dict[str, Any]:
+    return dict([f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1])
+
+
+def _titles(frames: list[Frame]) -> list[str]:
+    return [m["title"] for m in _snapshot(frames)["canvas"]["modules"]]
+
+
+def _stored_prompts(data: Path, sid: str) -> list[str]:
+    folder = data / "sessions" / f"session_{sid}" / "agents" / "agent_playbook_orchestrator" / "messages"
+    prompts = []
+    for path in sorted(folder.glob("message_*.json"), key=lambda p: int(p.stem.split("_")[1])):
+        message = json.loads(path.read_text())["message"]
+        if message["role"] == "user":
+            prompts += [block["text"] for block in message["content"] if "text" in block]
+    return prompts
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="runtime-shared-") as folder:
+        yield Path(folder)
+
+
+def test_a_killed_runtimes_session_continues_on_a_new_one(data_dir: Path) -> None:
+    env = {"DATA_DIR": str(data_dir)}
+    with start_runtime(env) as first:
+        sid, token = first.new_session()
+        check_stream(first.chat(sid, token, ONBOARDING))
+        before = first.chat(sid, token, "rename module 1 to Welcome call")
+        check_stream(before)
+        first.proc.kill()  # no goodbye: SIGKILL mid-session
+        first.proc.wait()
+    with start_runtime(env) as second:
+        frames = second.chat(sid, token, "add a module about security review")
+        check_stream(frames)
+        assert "CUSTOM:control.handoff" not in types_of(frames)  # still with the orchestrator
+        snapshot = _snapshot(frames)
+        assert _titles(frames)[: len(_titles(before))] == _titles(before)
+        assert _titles(frames)[0] == "Welcome call" and _titles(frames)[-1] == "Security Review"
+        assert snapshot["version"] == _snapshot(before)["version"] + 1
+        assert _stored_prompts(data_dir, sid) == [
+            ONBOARDING,
+            "rename module 1 to Welcome call",
+            "add a module about security review",
+        ]
+        watched = second.action(sid, token, "watch")  # a reloaded page on the new runtime catches up
+        assert _snapshot(watched) == snapshot
+
+
+def test_two_runtimes_share_sessions_and_a_stop_reaches_the_other(data_dir: Path) -> None:
+    env = {"DATA_DIR": str(data_dir), "OFFLINE_MODEL_LATENCY_MS": "400"}
+    with start_runtime({"DATA_DIR": str(data_dir)}) as fast, start_runtime(env) as slow:
+        sid, token = fast.new_session()
+        first = fast.chat(sid, token, ONBOARDING)
+        second = slow.chat(sid, token, "rename module 2 to Collect documents")
+        third = fast.chat(sid, token, "move the last module up")
+        for frames in (first, second, third):
+            check_stream(frames)
+        assert _titles(second)[1] == "Collect documents"
+        assert "Collect documents" in _titles(third) and _titles(third)[-1] == _titles(second)[-2]
+        assert _snapshot(first)["version"] < _snapshot(second)["version"] < _snapshot(third)["version"]
+
+        # a slow turn on one runtime, the stop sent to the other
+        turn = slow.stream_in_thread(
+            slow.body(sid, token, "chat", prompt="add a module about training and add a module about audits"),
+            session_id=sid,
+        )
+        turn.wait_for(lambda frames: any(f.type == "RUN_STARTED" for f in frames))
+        sent = time.monotonic()
+        stopped = fast.action(sid, token, "stop")
+        check_stream(stopped)
+        assert custom(stopped, "run.cancelled") == [{"reason": "stop"}]
+        frames = turn.wait_done(10)
+        elapsed = time.monotonic() - sent
+        check_stream(frames)
+        assert types_of(frames)[-2:] == ["CUSTOM:run.cancelled", "RUN_FINISHED"]
+        assert frames[-1].event["outcome"] == {"type": "cancelled"}
+        assert elapsed < 2.0, elapsed
+
+        after = fast.chat(sid, token, "rename module 1 to Kickoff")  # the flag does not stop the next turn
+        check_stream(after)
+        assert after[-1].event["outcome"] == {"type": "success"}
+
+        # a build running on one runtime, the stop sent to the other: the builders stop too
+        started = slow.chat(sid, token, "build it")
+        check_stream(started)
+        watch = slow.stream_in_thread(slow.body(sid, token, "watch"), session_id=sid)
+        watch.wait_for(lambda frames: any(f.type == "SUBAGENT_STARTED" for f in frames))
+        sent = time.monotonic()
+        check_stream(fast.action(sid, token, "stop"))
+        watched = watch.wait_done(10)
+        assert time.monotonic() - sent < 2.0
+        assert types_of(watched)[-2:] == ["CUSTOM:run.cancelled", "RUN_FINISHED"]
+        assert slow.stats()["builders_working"] == 0
+
+
+def test_reset_on_one_runtime_clears_the_session_for_all(data_dir: Path) -> None:
+    with start_runtime({"DATA_DIR": str(data_dir)}) as one, start_runtime({"DATA_DIR": str(data_dir)}) as two:
+        sid, token = one.new_session()
+        check_stream(one.chat(sid, token, ONBOARDING))
+        check_stream(two.action(sid, token, "reset"))
+        frames = one.chat(sid, token, "Plan a product launch for our new mobile app")
+        check_stream(frames)
+        assert "CUSTOM:control.handoff" in types_of(frames)  # a fresh session, from the router
+
+
+@pytest.fixture(scope="module")
+def moto_s3() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def test_the_s3_store_keeps_sessions_across_runtimes(moto_s3: str) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=moto_s3)
+    s3.create_bucket(Bucket="playbook-sessions")
+    env = {
+        "SESSION_STORE": "s3",
+        "SESSION_S3_BUCKET": "playbook-sessions",
+        "SESSION_S3_PREFIX": "test/sessions",
+        "SESSION_S3_REGION": "us-east-1",
+        "SESSION_S3_ENDPOINT_URL": moto_s3,
+    }
+    with start_runtime(env) as first:
+        sid, token = first.new_session()
+        check_stream(first.chat(sid, token, ONBOARDING))
+        before = first.chat(sid, token, "rename module 1 to Welcome call")
+        first.proc.kill()
+        first.proc.wait()
+    keys = [
+        o["Key"] for o in s3.list_objects_v2(Bucket="playbook-sessions", Prefix="test/sessions/")["Contents"]
+    ]
+    assert f"test/sessions/session_{sid}/session.json" in keys
+    with start_runtime(env) as second:
+        frames = second.chat(sid, token, "add a module about security review")
+        check_stream(frames)
+        assert _titles(frames)[0] == "Welcome call" and len(_titles(frames)) == len(_titles(before)) + 1
+        assert _snapshot(frames)["version"] == _snapshot(before)["version"] + 1
+        check_stream(second.action(sid, token, "reset"))
+    left = s3.list_objects_v2(Bucket="playbook-sessions", Prefix=f"test/sessions/session_{sid}/")
+    assert left.get("KeyCount", 0) == 0
+
+
+def test_a_stop_while_nothing_runs_leaves_the_next_turn_alone(data_dir: Path) -> None:
+    """A stop for a session nobody runs right now answers at once and leaves the next turn alone."""
+    with start_runtime({"DATA_DIR": str(data_dir)}) as one, start_runtime({"DATA_DIR": str(data_dir)}) as two:
+        sid, token = one.new_session()
+        check_stream(one.chat(sid, token, ONBOARDING))
+        stopped = two.action(sid, token, "stop")
+        check_stream(stopped)
+        assert _titles(stopped) == _titles(one.chat(sid, token, "hello"))
+        check_stream(two.chat(sid, token, "rename module 1 to Welcome"))

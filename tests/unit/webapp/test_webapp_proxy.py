@@ -1,0 +1,396 @@
+"""The run proxy (webapp/agent/views.py): checks before the runtime, bytes unchanged after."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from agent_runtime.contract import TOKEN_SALT, TokenCodec
+from tests.support.runtime_stub import StubRuntime
+from tests.support.webapp_harness import SIGNING_SECRET, Browser, add_user
+
+
+def chat(session: dict[str, Any], prompt: str = "frames=3", **extra: Any) -> dict[str, Any]:
+    return {
+        "session_id": session["session_id"],
+        "token": session["token"],
+        "action": "chat",
+        "prompt": prompt,
+        **extra,
+    }
+
+
+def test_mint_returns_uuid4_session_proxy_url_and_a_verifiable_token(
+    browser: Browser, user: dict, stub: StubRuntime
+):
+    minted = browser.mint()
+    assert minted["agent_url"] == "/api/agent"
+    assert len(minted["session_id"]) == 36 and minted["session_id"][14] == "4"
+    claims = TokenCodec([SIGNING_SECRET]).verify(minted["token"])
+    assert (claims.sid, claims.uid, claims.vid, claims.typ) == (
+        minted["session_id"],
+        user["id"],
+        user["vendor_id"],
+        "copilot",
+    )
+    assert stub.invocations == []  # no runtime call at mint time
+
+
+def test_mint_refuses_unknown_agent_type(browser: Browser):
+    response = browser.client.post("/api/agent/hacker/session", headers=browser.headers())
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "UNKNOWN_AGENT_TYPE"
+
+
+def test_chat_bytes_reach_the_client_unchanged_with_stream_headers(browser: Browser, stub: StubRuntime):
+    session = browser.mint()
+    response = browser.post_json("/api/agent/run", chat(session, "frames=25 size=300"))
+    body = response.get_data()
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/event-stream"
+    assert response.headers["Cache-Control"].startswith("no-cache")
+    assert response.headers["X-Accel-Buffering"] == "no"
+    assert "X-Stub-Secret" not in response.headers and "Content-Encoding" not in response.headers
+    [invocation] = stub.invocations
+    assert hashlib.sha256(body).hexdigest() == invocation.sha256
+    assert body.count(b"\n\n") == 25
+
+
+def test_forwarded_payload_and_headers(browser: Browser, stub: StubRuntime):
+    session = browser.mint()
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    browser.post_json(
+        "/api/agent/run", chat(session, ui_context={"page": "builder"}), traceparent=traceparent
+    ).get_data()
+    [invocation] = stub.invocations
+    assert invocation.payload == {
+        "session_id": session["session_id"],
+        "token": session["token"],
+        "action": "chat",
+        "prompt": "frames=3",
+        "ui_context": {"page": "builder"},
+    }
+    assert invocation.headers["x-amzn-bedrock-agentcore-runtime-session-id"] == session["session_id"]
+    assert invocation.headers["traceparent"] == traceparent
+    assert "cookie" not in invocation.headers
+
+
+@pytest.mark.parametrize("action", ["stop", "reset", "watch"])
+def test_out_of_band_actions_forward_the_path_session_and_action(
+    browser: Browser, stub: StubRuntime, action: str
+):
+    session = browser.mint()
+    response = browser.post_json(
+        f"/api/agent/run/{session['session_id']}/{action}", {"token": session["token"]}
+    )
+    assert response.status_code == 200 and response.get_data()
+    [invocation] = stub.invocations
+    assert invocation.payload == {
+        "session_id": session["session_id"],
+        "token": session["token"],
+        "action": action,
+    }
+
+
+def test_watch_maps_last_event_id_header(browser: Browser, stub: StubRuntime):
+    session = browser.mint()
+    browser.post_json(
+        f"/api/agent/run/{session['session_id']}/watch",
+        {"token": session["token"]},
+        **{"Last-Event-ID": "41"},
+    ).get_data()
+    assert stub.invocations[0].payload["last_event_id"] == 41
+
+
+def test_resume_interrupt_is_validated_and_forwarded(browser: Browser, stub: StubRuntime):
+    session = browser.mint()
+    body = {"token": session["token"], "interrupt_id": "int-1", "decision": "approve"}
+    assert (
+        browser.post_json(f"/api/agent/run/{session['session_id']}/resume_interrupt", body).status_code == 200
+    )
+    assert stub.invocations[0].payload["decision"] == "approve"
+    bad = browser.post_json(
+        f"/api/agent/run/{session['session_id']}/resume_interrupt",
+        {"token": session["token"], "interrupt_id": "int-1", "decision": "maybe"},
+    )
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "INVALID_PAYLOAD"
+
+
+# ------------------------------------------------------------------------------------------------
+# refusals: each has its status and never reaches the runtime
+# ------------------------------------------------------------------------------------------------
+
+
+def _forged(session: dict[str, Any], **claims: Any) -> str:
+    real = TokenCodec([SIGNING_SECRET]).verify(session["token"]).model_dump()
+    real.update(claims)
+    return TokenCodec([SIGNING_SECRET]).mint(
+        sid=real["sid"], uid=real["uid"], vid=real["vid"], typ=real["typ"]
+    )
+
+
+def _expired(session: dict[str, Any]) -> str:
+    claims = TokenCodec([SIGNING_SECRET]).verify(session["token"]).model_dump()
+    claims["exp"] = int(time.time()) - 10
+    import hashlib as _h
+
+    serializer = URLSafeTimedSerializer(
+        [SIGNING_SECRET],
+        salt=TOKEN_SALT,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": _h.sha256},
+    )
+    return str(serializer.dumps(claims))
+
+
+REFUSALS = {
+    "missing token": (
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "token": ""}),
+        401,
+        "TOKEN_MISSING",
+    ),
+    "forged token": (
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "token": s["token"][:-4] + "AAAA"}),
+        401,
+        "TOKEN_INVALID",
+    ),
+    "other secret": (
+        lambda b, s, o: b.post_json(
+            "/api/agent/run",
+            {
+                **chat(s),
+                "token": TokenCodec(["z" * 40]).mint(sid=s["session_id"], uid=1, vid=1, typ="copilot"),
+            },
+        ),
+        401,
+        "TOKEN_INVALID",
+    ),
+    "expired token": (
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "token": _expired(s)}),
+        401,
+        "TOKEN_EXPIRED",
+    ),
+    "other user's token": (lambda b, s, o: b.post_json("/api/agent/run", chat(o)), 403, "IDENTITY_MISMATCH"),
+    "token for another session": (
+        lambda b, s, o: b.post_json(
+            "/api/agent/run", {**chat(s), "session_id": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"}
+        ),
+        403,
+        "SESSION_MISMATCH",
+    ),
+    "unminted session": (
+        lambda b, s, o: b.post_json(
+            "/api/agent/run",
+            {
+                **chat(s),
+                "session_id": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+                "token": _forged(s, sid="6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"),
+            },
+        ),
+        403,
+        "SESSION_MISMATCH",
+    ),
+    "path session differs from token": (
+        lambda b, s, o: b.post_json(f"/api/agent/run/{o['session_id']}/stop", {"token": s["token"]}),
+        403,
+        "SESSION_MISMATCH",
+    ),
+    "body session differs from path": (
+        lambda b, s, o: b.post_json(
+            f"/api/agent/run/{s['session_id']}/stop", {"token": s["token"], "session_id": o["session_id"]}
+        ),
+        403,
+        "SESSION_MISMATCH",
+    ),
+    "unknown action": (
+        lambda b, s, o: b.post_json(f"/api/agent/run/{s['session_id']}/explode", {"token": s["token"]}),
+        404,
+        "UNKNOWN_ACTION",
+    ),
+    "non-chat action on /run": (
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "action": "stop"}),
+        400,
+        "UNKNOWN_ACTION",
+    ),
+    "malformed json": (
+        lambda b, s, o: b.client.post(
+            "/api/agent/run", data=b"{not json", headers=b.headers(**{"Content-Type": "application/json"})
+        ),
+        400,
+        "INVALID_PAYLOAD",
+    ),
+    "json array": (lambda b, s, o: b.post_json("/api/agent/run", [1, 2]), 400, "INVALID_PAYLOAD"),
+    "extra field": (
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "admin": True}),
+        400,
+        "INVALID_PAYLOAD",
+    ),
+    "empty prompt": (lambda b, s, o: b.post_json("/api/agent/run", chat(s, "   ")), 400, "INVALID_PAYLOAD"),
+    "oversized prompt": (
+        lambda b, s, o: b.post_json("/api/agent/run", chat(s, "x" * (33 * 1024))),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+    "oversized body": (
+        lambda b, s, o: b.post_json("/api/agent/run", chat(s, ui_context={"x": "y" * 300_000})),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+    "bad last-event-id": (
+        lambda b, s, o: b.post_json(
+            f"/api/agent/run/{s['session_id']}/watch", {"token": s["token"]}, **{"Last-Event-ID": "abc"}
+        ),
+        400,
+        "INVALID_PAYLOAD",
+    ),
+    "text/plain body": (
+        lambda b, s, o: b.client.post(
+            "/api/agent/run", data=json.dumps(chat(s)), headers=b.headers(**{"Content-Type": "text/plain"})
+        ),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    "cross-site fetch": (
+        lambda b, s, o: b.client.post(
+            "/api/agent/run",
+            json=chat(s),
+            headers={**b.headers(), "Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        ),
+        403,
+        "CROSS_SITE",
+    ),
+    "foreign origin": (
+        lambda b, s, o: b.client.post(
+            "/api/agent/run",
+            json=chat(s),
+            headers={**b.headers(), "Sec-Fetch-Site": "", "Origin": "https://evil.example"},
+        ),
+        403,
+        "CROSS_SITE",
+    ),
+    "missing csrf token": (
+        lambda b, s, o: b.client.post("/api/agent/run", json=chat(s), headers={"Origin": "http://localhost"}),
+        403,
+        "CSRF_FAILED",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_refusals_never_reach_the_runtime(app, browser: Browser, stub: StubRuntime, case: str):
+    other = Browser(app.test_client())
+    other_user = add_user(app, vendor=None)
+    assert other.login(other_user["email"], other_user["password"]).status_code == 302
+    session, others = browser.mint(), other.mint()
+    send, status, code = REFUSALS[case]
+    response = send(browser, session, others)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == code
+    assert stub.invocations == []
+
+
+def test_signed_out_run_is_401_and_never_reaches_the_runtime(
+    browser: Browser, anonymous: Browser, stub: StubRuntime
+):
+    session = browser.mint()
+    response = anonymous.client.post(
+        "/api/agent/run",
+        json=chat(session),
+        headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "UNAUTHENTICATED"
+    assert anonymous.client.post("/api/agent/copilot/session").status_code == 401
+    assert stub.invocations == []
+
+
+def test_another_vendors_session_is_refused(app, browser: Browser, stub: StubRuntime):
+    """A token correctly signed for another vendor's session is refused by the session row check."""
+    session = browser.mint()
+    intruder_user = add_user(app)
+    intruder = Browser(app.test_client())
+    intruder.login(intruder_user["email"], intruder_user["password"])
+    token = TokenCodec([SIGNING_SECRET]).mint(
+        sid=session["session_id"], uid=intruder_user["id"], vid=intruder_user["vendor_id"], typ="copilot"
+    )
+    response = intruder.post_json("/api/agent/run", {**chat(session), "token": token})
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "SESSION_MISMATCH"
+    assert stub.invocations == []
+
+
+def test_second_concurrent_turn_is_409_and_the_lease_is_released_after(browser: Browser, stub: StubRuntime):
+    session = browser.mint()
+    first = browser.post_json("/api/agent/run", chat(session, "frames=3"))
+    # The first response is open (its body not yet read): the lease is held.
+    second = browser.post_json("/api/agent/run", chat(session, "frames=1"))
+    assert second.status_code == 409 and second.get_json()["error"]["code"] == "SESSION_BUSY"
+    stop = browser.post_json(f"/api/agent/run/{session['session_id']}/stop", {"token": session["token"]})
+    assert stop.status_code == 200  # out-of-band actions take no lease
+    stop.get_data()
+    first.get_data()
+    first.close()
+    third = browser.post_json("/api/agent/run", chat(session, "frames=1"))
+    assert third.status_code == 200
+    third.get_data()
+    third.close()
+    assert [r.payload["action"] for r in stub.invocations] == ["chat", "stop", "chat"]
+
+
+def test_lease_is_released_when_the_response_is_closed_unread(browser: Browser, stub: StubRuntime):
+    session = browser.mint()
+    first = browser.post_json("/api/agent/run", chat(session, "frames=2"))
+    first.close()
+    again = browser.post_json("/api/agent/run", chat(session, "frames=2"))
+    assert again.status_code == 200
+    again.get_data()
+    again.close()
+
+
+@pytest.mark.parametrize(
+    ("script", "status", "code"),
+    [
+        ("status=503", 503, "RUNTIME_UNAVAILABLE"),
+        ("status=500", 502, "UPSTREAM_FAILED"),
+        ("status=429", 429, "STUB_REFUSED"),
+        ("status=403", 403, "STUB_REFUSED"),
+    ],
+)
+def test_runtime_refusal_before_the_stream_is_json(
+    browser: Browser, stub: StubRuntime, script: str, status: int, code: str
+):
+    session = browser.mint()
+    response = browser.post_json("/api/agent/run", chat(session, script))
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+    # and the lease was released
+    ok = browser.post_json("/api/agent/run", chat(session, "frames=1"))
+    assert ok.status_code == 200
+    ok.get_data()
+    ok.close()
+
+
+def test_unreachable_runtime_is_503(app, browser: Browser):
+    app.extensions["agent_transport"].urls = ["http://127.0.0.1:9"]
+    session = browser.mint()
+    response = browser.post_json("/api/agent/run", chat(session))
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": {"code": "RUNTIME_UNAVAILABLE", "message": "the agent runtime is not reachable"}
+    }
+
+
+def test_mid_stream_death_appends_one_run_error_frame(browser: Browser, stub: StubRuntime):
+    from ag_ui.core import RunErrorEvent
+
+    session = browser.mint()
+    body = browser.post_json("/api/agent/run", chat(session, "frames=10 die_after=4 partial=1")).get_data()
+    sent = bytes(stub.invocations[0].sent)
+    assert body.startswith(sent)
+    tail = body[len(sent) :]
+    assert tail.startswith(b"\n\n") and tail.count(b"RUN_ERROR") == 1 and tail.endswith(b"\n\n")
+    last = body.rstrip(b"\n").rsplit(b"\n\n", 1)[1]
+    event = RunErrorEvent.model_validate_json(last.removeprefix(b"data: "))
+    assert event.code == "UPSTREAM_FAILED"

@@ -1,0 +1,1 @@
+"""Agent sessions: minting, the chat lease, and the streaming run proxy."""

@@ -1,0 +1,149 @@
+"""Configuration: safe defaults in code, then the environment, then the caller's mapping.
+
+Production (``APP_ENV=production``, the default) refuses to start without real secrets; local runs
+(``make run``) set ``APP_ENV=development`` in ``var/local.env`` together with generated secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from agent_runtime.contract import MIN_SECRET_CHARS, Limits
+
+from .errors import ConfigError
+
+DEV_SIGNING_SECRET = "dev-only-insecure-agent-signing-secret-change-me"
+DEV_SECRET_KEY = "dev-only-insecure-flask-secret-key-change-me-now"
+
+DEFAULTS: dict[str, Any] = {
+    "APP_ENV": "production",
+    "SECRET_KEY": None,
+    "DATABASE_URL": "sqlite:///var/playbook.db",
+    "AGENT_SIGNING_SECRET": None,
+    "AGENT_TOKEN_TTL_SECONDS": 8 * 3600,
+    "AGENT_TYPES": "copilot",
+    "AGENT_TRANSPORT": "http",
+    "RUNTIME_URL": "http://127.0.0.1:8080",
+    "RUNTIME_URLS": "",
+    "AGENTCORE_RUNTIME_ARN": "",
+    "AGENTCORE_QUALIFIER": "DEFAULT",
+    "AGENTCORE_ENDPOINT_URL": "",
+    "AWS_REGION": "us-east-1",
+    "RUNTIME_CONNECT_TIMEOUT": 5.0,
+    # Longer than the runtime's longest silence (a heartbeat comment every 15 s).
+    "RUNTIME_READ_TIMEOUT": 60.0,
+    "RUNTIME_MAX_CONNECTIONS": 2000,
+    "CHAT_LEASE_SECONDS": 120,
+    "DISCONNECT_POLL_SECONDS": 0.25,
+    "ALLOWED_ORIGINS": "",
+    "TRUSTED_PROXIES": 0,
+    "COOKIE_SECURE": "auto",
+    "SQIDS_ALPHABET": "",
+    "SQIDS_MIN_LENGTH": 8,
+    "PASSWORD_HASH_METHOD": "scrypt",
+    "DB_POOL_SIZE": 10,
+    "DB_MAX_OVERFLOW": 40,
+    # Flask / extensions
+    "MAX_CONTENT_LENGTH": Limits.MAX_SAVE_BYTES + 16 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "pb_session",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_NAME": "pb_remember",
+    "WTF_CSRF_TIME_LIMIT": None,  # valid for the login session; the builder page lives for hours
+    "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
+    "JSON_SORT_KEYS": False,
+}
+
+_ENV_KEYS = [k for k in DEFAULTS if not k.startswith(("SESSION_", "REMEMBER_", "WTF_", "JSON_", "MAX_"))]
+
+
+def _coerce(default: Any, raw: str) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def build_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict:
+    """Merge defaults, the environment and ``overrides`` (highest precedence).
+
+    Args:
+        overrides: A mapping from the caller (tests pass one).
+        environ: The environment to read; ``os.environ`` by default.
+
+    Returns:
+        The merged configuration.
+    """
+    env = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for key in _ENV_KEYS:
+        if env.get(key) not in (None, ""):
+            config[key] = _coerce(DEFAULTS[key], env[key])
+    config.update(overrides or {})
+    return config
+
+
+def finalize(config: dict) -> None:
+    """Fill development defaults and refuse an unsafe production configuration.
+
+    Raises:
+        ConfigError: a one-line description of what is missing.
+    """
+    production = str(config.get("APP_ENV", "production")).lower() == "production"
+    if production:
+        problems = []
+        if (
+            not config.get("SECRET_KEY")
+            or len(str(config["SECRET_KEY"])) < MIN_SECRET_CHARS
+            or config["SECRET_KEY"] == DEV_SECRET_KEY
+        ):
+            problems.append(f"SECRET_KEY (at least {MIN_SECRET_CHARS} random characters)")
+        secrets = [s.strip() for s in str(config.get("AGENT_SIGNING_SECRET") or "").split(",") if s.strip()]
+        if not secrets or any(len(s) < MIN_SECRET_CHARS or s == DEV_SIGNING_SECRET for s in secrets):
+            problems.append(f"AGENT_SIGNING_SECRET (at least {MIN_SECRET_CHARS} random characters each)")
+        if problems:
+            raise ConfigError(
+                "refusing to start in production without real secrets: set "
+                + " and ".join(problems)
+                + " (or APP_ENV=development for a local run)"
+            )
+    else:
+        config["SECRET_KEY"] = config.get("SECRET_KEY") or DEV_SECRET_KEY
+        config["AGENT_SIGNING_SECRET"] = config.get("AGENT_SIGNING_SECRET") or DEV_SIGNING_SECRET
+    transport = str(config.get("AGENT_TRANSPORT", "http")).lower()
+    if transport not in {"http", "agentcore"}:
+        raise ConfigError(f"AGENT_TRANSPORT must be 'http' or 'agentcore', not {transport!r}")
+    config["AGENT_TRANSPORT"] = transport
+    if transport == "agentcore" and not config.get("AGENTCORE_RUNTIME_ARN"):
+        raise ConfigError("AGENT_TRANSPORT=agentcore needs AGENTCORE_RUNTIME_ARN")
+    if transport == "http" and not runtime_urls(config):
+        raise ConfigError("AGENT_TRANSPORT=http needs RUNTIME_URL or RUNTIME_URLS")
+    config["SQLALCHEMY_URL"] = normalize_db_url(str(config["DATABASE_URL"]))
+
+
+def runtime_urls(config: Mapping[str, Any]) -> list[str]:
+    """The runtime base URLs: ``RUNTIME_URLS`` (comma-separated) or else ``RUNTIME_URL``."""
+    raw = str(config.get("RUNTIME_URLS") or "") or str(config.get("RUNTIME_URL") or "")
+    return [u.strip().rstrip("/") for u in raw.split(",") if u.strip()]
+
+
+def agent_types(config: Mapping[str, Any]) -> frozenset[str]:
+    """The agent types a session may be minted for."""
+    return frozenset(t.strip() for t in str(config.get("AGENT_TYPES", "")).split(",") if t.strip())
+
+
+def normalize_db_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgres://`` / ``postgresql://`` URLs (as Heroku-style envs give)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,90 @@
+"""A small engine/session holder bound to the app (no Flask-SQLAlchemy needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class Database:
+    """Owns the engine and hands out one ORM session per request (``db.session``)."""
+
+    def __init__(self) -> None:
+        self._engine: Engine | None = None
+        self._factory: sessionmaker[Session] | None = None
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine from ``SQLALCHEMY_URL`` and close the request session on teardown."""
+        self._engine = make_engine(
+            app.config["SQLALCHEMY_URL"],
+            pool_size=int(app.config.get("DB_POOL_SIZE", 10)),
+            max_overflow=int(app.config.get("DB_MAX_OVERFLOW", 40)),
+        )
+        self._factory = sessionmaker(self._engine, expire_on_commit=False)
+        app.extensions["database"] = self
+
+        @app.teardown_appcontext
+        def _close_session(_exc: BaseException | None) -> None:
+            session = g.pop("_db_session", None)
+            if session is not None:
+                session.close()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (usable outside a request, e.g. from a streaming generator)."""
+        if self._engine is None:
+            raise RuntimeError("database is not initialised; call init_app first")
+        return self._engine
+
+    @property
+    def session(self) -> Session:
+        """The current request's session."""
+        if "_db_session" not in g:
+            g._db_session = self.new_session()
+        return g._db_session  # type: ignore[no-any-return]
+
+    def new_session(self) -> Session:
+        """A fresh session the caller closes."""
+        if self._factory is None:
+            raise RuntimeError("database is not initialised; call init_app first")
+        return self._factory()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 40) -> Engine:
+    """Build an engine with sensible settings for SQLite (WAL, FKs, busy timeout) and Postgres."""
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # SQLAlchemy emits BEGIN itself (below), so a writer can ask for BEGIN IMMEDIATE.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            if ":memory:" not in url and "mode=memory" not in url:
+                cur.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL: durable against crashes of the app, no fsync on every commit.
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Writers pass execution_options(sqlite_begin="IMMEDIATE") so they take the write lock
+            # up front and queue on busy_timeout instead of failing a read→write lock upgrade.
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=10)
+    return create_engine(url, **kwargs)

@@ -1,0 +1,98 @@
+"""The web app's exceptions and its one JSON error envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from agent_runtime.contract import ErrorCode
+
+
+class PlaybookError(Exception):
+    """Base of every error the web app raises on purpose."""
+
+
+class ConfigError(PlaybookError):
+    """The configuration is unusable (a user mistake caught at start-up)."""
+
+
+class ApiError(PlaybookError):
+    """A refusal reported as ``{error: {code, message}}`` with an HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = str(code)
+        self.message = message
+
+
+_STATUS_CODES: dict[int, str] = {
+    400: ErrorCode.INVALID_PAYLOAD,
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+    500: ErrorCode.INTERNAL,
+    502: ErrorCode.UPSTREAM_FAILED,
+    503: ErrorCode.RUNTIME_UNAVAILABLE,
+    504: "RUNTIME_TIMEOUT",
+}
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """The JSON error envelope."""
+    response = jsonify({"error": {"code": str(code), "message": message}})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def wants_json() -> bool:
+    """API paths and JSON callers get the envelope; pages get an HTML error page."""
+    path = request.path
+    if path.startswith(("/api/", "/agent/")) or path == "/healthz":
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Register the envelope for :class:`ApiError` and every HTTP error."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Any:
+        if wants_json():
+            return error_response(exc.status, exc.code, exc.message)
+        return _page(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        message = exc.description or exc.name
+        if status == 413:
+            message = "the request body is too large"
+        if wants_json():
+            return error_response(status, _STATUS_CODES.get(status, "HTTP_ERROR"), message)
+        return _page(status, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        app.logger.exception("path=<%s> | unhandled error", request.path)
+        if wants_json():
+            return error_response(500, ErrorCode.INTERNAL, "internal error")
+        return _page(500, "Something went wrong on our side.")
+
+
+def _page(status: int, message: str) -> tuple[str, int]:
+    titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 413: "Too large"}
+    return render_template(
+        "error.html", status=status, title=titles.get(status, "Error"), message=message
+    ), status
