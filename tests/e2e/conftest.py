@@ -88,7 +88,7 @@ def frontend_build() -> Path:
     return BUILD_INDEX
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database: Postgres under ``make test`` / CI, SQLite otherwise."""
     from webapp.migrate import upgrade
@@ -109,14 +109,14 @@ def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def e2e_runtime() -> Iterator[RuntimeProcess]:
     """The real runtime, offline model, slowed a little so builds can be watched."""
     with start_runtime({"OFFLINE_MODEL_LATENCY_MS": MODEL_LATENCY_MS}) as process:
         yield process
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def e2e_webapp(
     frontend_build: Path, e2e_database_url: str, e2e_runtime: RuntimeProcess
 ) -> Iterator[tuple[WebappProcess, Any]]:
@@ -153,7 +153,7 @@ def base_url(e2e_webapp: tuple[WebappProcess, Any]) -> str:
 # -------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless."""
     if not Path(CHROMIUM).exists():

@@ -14,6 +14,10 @@ frame boundary, then end the stream:
 
 The ``RUN_ERROR`` frame carries no ``id:``, so a later ``watch`` with ``Last-Event-ID`` resumes
 after the last real event the runtime numbered.
+
+An optional *observer* (the audit of a ``resume_interrupt``) is handed a copy of each upstream
+chunk before it is forwarded, and told how the stream ended when it closes. It can only look:
+what it does never changes the bytes, and an observer that fails is dropped, not the stream.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from agent_runtime.contract import ErrorCode
 
+from ..audit import StreamResult
 from ..transports import UpstreamBroken, UpstreamStream
 from .disconnect import DisconnectMonitor
 
@@ -47,6 +52,16 @@ def frame_terminator(tail: bytes) -> bytes:
     return b"\n\n"
 
 
+class StreamObserver(Protocol):
+    """Watches a relayed stream without touching it."""
+
+    def feed(self, chunk: bytes) -> None:
+        """A copy of an upstream chunk about to be forwarded."""
+
+    def closed(self, result: StreamResult) -> None:
+        """The stream is over (called once, after ``on_finish``)."""
+
+
 class RelayStream:
     """The WSGI body of a proxied stream.
 
@@ -64,6 +79,7 @@ class RelayStream:
         monitor: DisconnectMonitor | None = None,
         client_sock: Any = None,
         log_context: str = "",
+        observer: StreamObserver | None = None,
     ) -> None:
         self._upstream = upstream
         self._on_finish = on_finish
@@ -74,10 +90,13 @@ class RelayStream:
         self._client_gone = False
         self._closed = False
         self._ctx = log_context
+        self._observer = observer
+        self.result = StreamResult()
         self.bytes_sent = 0
 
     def _hangup(self) -> None:
         self._client_gone = True
+        self.result.client_gone = True
         logger.info("%s | client went away; aborting upstream", self._ctx)
         self._upstream.abort()
 
@@ -92,15 +111,18 @@ class RelayStream:
                     continue
                 tail = (tail + chunk)[-4:]
                 self.bytes_sent += len(chunk)
+                self._observe(chunk)
                 yield chunk
                 if self._on_chunk is not None:
                     self._on_chunk()
             if frame_terminator(tail):
                 raise UpstreamBroken("the stream ended inside a frame")
+            self.result.completed = True
         except UpstreamBroken as exc:
             if self._client_gone:
                 return
             logger.warning("%s, error=<%s> | upstream failed mid-stream", self._ctx, exc)
+            self.result.failure = ErrorCode.UPSTREAM_FAILED
             yield frame_terminator(tail) + run_error_frame(
                 "The assistant's connection was interrupted. Please try again.", ErrorCode.UPSTREAM_FAILED
             )
@@ -108,6 +130,7 @@ class RelayStream:
             if self._client_gone:
                 return
             logger.exception("%s | relay failed mid-stream", self._ctx)
+            self.result.failure = ErrorCode.INTERNAL
             yield frame_terminator(tail) + run_error_frame(
                 "Something went wrong. Please try again.", ErrorCode.INTERNAL
             )
@@ -121,6 +144,15 @@ class RelayStream:
             # Release the lease before the server writes the response's end: a client that has read
             # to EOF can start its next turn at once and never meets its own lease.
             self.close()
+
+    def _observe(self, chunk: bytes) -> None:
+        if self._observer is None:
+            return
+        try:
+            self._observer.feed(chunk)
+        except Exception:  # noqa: BLE001 - an observer never breaks the stream
+            logger.exception("%s | stream observer failed; dropped", self._ctx)
+            self._observer = None
 
     def close(self) -> None:
         """Release everything (idempotent)."""
@@ -136,3 +168,14 @@ class RelayStream:
                 self._on_finish()
             except Exception:  # noqa: BLE001
                 logger.exception("%s | stream cleanup failed", self._ctx)
+            finally:
+                self._notify_closed()
+
+    def _notify_closed(self) -> None:
+        if self._observer is None:
+            return
+        self.result.bytes_sent = self.bytes_sent
+        try:
+            self._observer.closed(self.result)
+        except Exception:  # noqa: BLE001
+            logger.exception("%s | stream observer failed at close", self._ctx)
