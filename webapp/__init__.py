@@ -86,9 +86,10 @@ def register_blueprints(app: Flask) -> None:
     """Pages and APIs."""
     from . import auth, builder, health
     from .agent import views as agent_views
+    from .audit import views as audit_views
     from .playbooks import views as playbook_views
 
-    for module in (auth, builder, health, agent_views, playbook_views):
+    for module in (auth, builder, health, agent_views, playbook_views, audit_views):
         app.register_blueprint(module.bp)
 
     @app.get("/")

@@ -18,6 +18,12 @@ class ConfigError(PlaybookError):
     """The configuration is unusable (a user mistake caught at start-up)."""
 
 
+class AppendOnlyError(PlaybookError):
+    """Something tried to change or remove an audit row (the trail is append-only)."""
+
+    code = "AUDIT_APPEND_ONLY"
+
+
 class ApiError(PlaybookError):
     """A refusal reported as ``{error: {code, message}}`` with an HTTP status."""
 

@@ -18,7 +18,18 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Mapper,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+)
+
+from .errors import AppendOnlyError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -156,15 +167,54 @@ class TaskStep(Base):
 
 
 class AuditEvent(Base):
-    """Who did what, when (issue 5 extends it)."""
+    """One entry of the append-only audit trail (``audit_event``).
+
+    Rows are only ever inserted (:func:`webapp.audit.append`). The application has no update or
+    delete path for them, the ORM refuses one (:mod:`webapp.audit._guard`), and database triggers
+    (migration ``0002``) refuse ``UPDATE``/``DELETE`` (and ``TRUNCATE`` on Postgres).
+
+    ``user_email`` is a copy taken at the time of the event, so the row stays readable whatever
+    later happens to the account. An ``interrupt.outcome`` row completes the ``interrupt.decision``
+    row named by ``parent_id`` (see ``webapp/audit/__init__.py``).
+    """
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_vendor_id_id", "vendor_id", "id"),
+        Index("ix_audit_event_vendor_session", "vendor_id", "session_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), nullable=True, index=True)
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), nullable=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    user_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     action: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    interrupt_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    context: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("audit_event.id"), nullable=True, index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     subject_type: Mapped[str] = mapped_column(String(64), default="")
     subject_id: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# The ORM has no way to change an audit row either: a flush that would UPDATE or DELETE one, and an
+# ORM-enabled UPDATE or DELETE statement on the model, fail before reaching the database
+# (whose triggers would refuse them anyway).
+
+
+@sa_event.listens_for(AuditEvent, "before_update")
+@sa_event.listens_for(AuditEvent, "before_delete")
+def _refuse_audit_change(_mapper: Mapper[Any], _connection: Any, target: AuditEvent) -> None:
+    raise AppendOnlyError(f"audit_event is append-only (row {target.id})")
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _refuse_audit_bulk_change(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
+        raise AppendOnlyError("audit_event is append-only")

@@ -7,8 +7,16 @@ default script for other actions)::
     frames=1000 interval=0.001 size=200 die_after=5 partial=1 status=503 hold=1 delay=0.5
 
 Each frame is ``id: n\\ndata: {"type":"CUSTOM","name":"stub","value":{"i":n,"t":<time_ns>,…}}\\n\\n`` and
-goes out as its own HTTP chunk. Every request is recorded (headers, body, the exact bytes sent,
-when the connection closed), so tests can count what reached the runtime and compare hashes.
+goes out as its own HTTP chunk.
+
+``resume_interrupt`` answers like the runtime — ``RUN_STARTED``, the frames, ``RUN_FINISHED`` — and
+is scripted through its ``interrupt_id`` when that contains ``=`` (default
+:data:`RESUME_SCRIPT`): ``refuse=INTERRUPT_EXPIRED`` sends a lone ``RUN_ERROR`` with that code,
+``fail=MODEL_ERROR`` ends the started run with one, ``interrupt=1`` finishes with the interrupt
+outcome; ``agui=1`` gives any action that framing.
+
+Every request is recorded (headers, body, the exact bytes sent, when the connection closed), so
+tests can count what reached the runtime and compare hashes.
 
 Run standalone (the bench does): ``python tests/support/runtime_stub.py --port 8099``.
 """
@@ -19,6 +27,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,6 +54,33 @@ class StubRequest:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(bytes(self.sent)).hexdigest()
+
+
+RESUME_SCRIPT = "agui=1 frames=2"
+_CODE_WORD = re.compile(r"\b(refuse|fail)=([A-Z_]+)\b")
+
+
+def script_text(payload: dict[str, Any], default: str) -> str:
+    """The script of a request: a chat's prompt, a scripted interrupt id, or ``default``."""
+    action = payload.get("action")
+    if action == "chat":
+        return str(payload.get("prompt") or default)
+    if action == "resume_interrupt":
+        interrupt_id = str(payload.get("interrupt_id") or "")
+        return interrupt_id if "=" in interrupt_id else RESUME_SCRIPT
+    return default
+
+
+def agui_frame(event: dict[str, Any], event_id: int | None = None) -> bytes:
+    """One AG-UI SSE frame, encoded the way the runtime's ``ag_ui`` encoder does."""
+    from ag_ui.core import RunErrorEvent, RunFinishedEvent, RunStartedEvent
+    from ag_ui.encoder import EventEncoder
+
+    model = {"RUN_STARTED": RunStartedEvent, "RUN_FINISHED": RunFinishedEvent, "RUN_ERROR": RunErrorEvent}[
+        event["type"]
+    ]
+    data = EventEncoder().encode(model.model_validate(event)).encode()
+    return (f"id: {event_id}\n".encode() if event_id is not None else b"") + data
 
 
 def parse_script(text: str) -> dict[str, float]:
@@ -178,8 +214,10 @@ class StubRuntime:
             await self._json(writer, 404, {"error": {"code": "NOT_FOUND", "message": "no such path"}})
             return True
         payload = request.payload
-        text = payload.get("prompt") if payload.get("action") == "chat" else None
-        script = parse_script(text or self.default_script)
+        text = script_text(payload, self.default_script)
+        script = parse_script(text)
+        codes = dict(_CODE_WORD.findall(text))
+        agui = bool(script.get("agui")) or payload.get("action") == "resume_interrupt"
         if script.get("delay"):
             await asyncio.sleep(script["delay"])
         status = int(script.get("status", 200))
@@ -196,7 +234,17 @@ class StubRuntime:
             int(script.get("size", 120)),
         )
         die_after = int(script.get("die_after", -1))
+        run = {"threadId": str(payload.get("session_id", "t")), "runId": f"run-{time.monotonic_ns()}"}
         try:
+            if agui and "refuse" in codes:
+                await self._chunk(
+                    writer,
+                    agui_frame({"type": "RUN_ERROR", "message": "refused", "code": codes["refuse"]}),
+                    request,
+                )
+                frames = 0
+            elif agui:
+                await self._chunk(writer, agui_frame({"type": "RUN_STARTED", **run}), request)
             for i in range(frames):
                 if i == die_after:
                     if script.get("partial"):
@@ -217,6 +265,27 @@ class StubRuntime:
                         continue
                 request.closed_at = time.monotonic()
                 return False
+            if agui and "refuse" not in codes:
+                if "fail" in codes:
+                    terminal: dict[str, Any] = {
+                        "type": "RUN_ERROR",
+                        "message": "failed",
+                        "code": codes["fail"],
+                    }
+                elif script.get("interrupt"):
+                    item = {
+                        "id": f"int-{time.monotonic_ns()}",
+                        "reason": "stub",
+                        "expiresAt": "2099-01-01T00:00:00Z",
+                    }
+                    terminal = {
+                        "type": "RUN_FINISHED",
+                        **run,
+                        "outcome": {"type": "interrupt", "interrupts": [item]},
+                    }
+                else:
+                    terminal = {"type": "RUN_FINISHED", **run, "outcome": {"type": "success"}}
+                await self._chunk(writer, agui_frame(terminal, frames), request)
             writer.write(b"0\r\n\r\n")
             await writer.drain()
             request.finished = True

@@ -17,11 +17,13 @@ from agent_runtime.contract import (
     ErrorCode,
     Limits,
     PayloadError,
+    ResumeInterruptPayload,
     TokenCodec,
     TokenError,
     parse_invocation,
 )
 
+from ..audit import DecisionAudit, current_context, record_refused_decision
 from ..config import agent_types
 from ..errors import ApiError
 from ..extensions import db
@@ -34,6 +36,7 @@ from .sessions import acquire_lease, mint_session, release_lease, renew_lease, t
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("agent", __name__, url_prefix="/api/agent")
+bp.after_request(record_refused_decision)
 
 LEASED_ACTIONS = frozenset({Action.CHAT, Action.RESUME_INTERRUPT})
 """Actions that run a turn, so hold the session's chat lease while they stream."""
@@ -149,6 +152,7 @@ def _proxy(body: dict[str, Any]) -> Response:
     ):
         raise ApiError(403, ErrorCode.SESSION_MISMATCH, "this session is not yours")
     sid, user_id, action = row.sid, current_user.id, payload.action
+    who = current_context()  # while the session still holds the user: the audit needs it later
     db.session.rollback()
     db.session.close()  # give the connection back before a long stream
 
@@ -166,6 +170,14 @@ def _proxy(body: dict[str, Any]) -> Response:
         if holder is not None:
             release_lease(engine, sid, holder)
 
+    audit: DecisionAudit | None = None
+    if isinstance(payload, ResumeInterruptPayload) and who is not None:
+        try:
+            audit = DecisionAudit.record(engine, who, payload)  # before the runtime hears of it
+        except BaseException:
+            finish()
+            raise
+
     forwarded = json.dumps(payload.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
     upstream_request = UpstreamRequest(
         session_id=sid,
@@ -177,10 +189,14 @@ def _proxy(body: dict[str, Any]) -> Response:
         upstream = transport().open(upstream_request)
     except UpstreamError as exc:
         finish()
+        if audit is not None:
+            audit.upstream_refused(exc.status, exc.code)
         logger.warning("session_id=<%s>, action=<%s>, status=<%s> | runtime refused", sid, action, exc.status)
         raise ApiError(exc.status, exc.code, exc.message) from None
     except BaseException:
         finish()
+        if audit is not None:
+            audit.upstream_refused(500, ErrorCode.INTERNAL)
         raise
 
     renew_every = lease_seconds / 3
@@ -198,6 +214,7 @@ def _proxy(body: dict[str, Any]) -> Response:
         monitor=monitor,
         client_sock=client_socket(request.environ),
         log_context=f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>",
+        observer=audit,
     )
     response = Response(relay, status=200, headers=STREAM_HEADERS, direct_passthrough=True)
     return response

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from agent_runtime.contract import PlaybookSpec
 
+from ..audit import AuditAction, AuditContext, append
 from ..errors import ApiError
-from ..models import AuditEvent, Module, Playbook, Task, TaskStep, utcnow
+from ..models import Module, Playbook, Task, TaskStep, utcnow
 
 UNTITLED = "Untitled playbook"
 
@@ -104,11 +105,16 @@ def save_playbook(
     user_id: int,
     idempotency_key: str,
     source_session_id: str | None = None,
+    audit: AuditContext | None = None,
 ) -> SaveResult:
-    """Store a playbook once per ``(vendor, idempotency_key)``.
+    """Store a playbook once per ``(vendor, idempotency_key)``, with its ``playbook.save`` audit row.
 
-    A repeated key with the same content returns the first playbook; with other content it is a
-    409. Concurrent saves with one key race on the unique constraint; the losers return the winner.
+    A repeated key with the same content returns the first playbook (and adds no audit row: it is
+    the same save); with other content it is a 409. Concurrent saves with one key race on the
+    unique constraint; the losers return the winner.
+
+    Args:
+        audit: Who saves, from which request (email, request and trace ids); ids only if None.
 
     Raises:
         ApiError: 409 ``IDEMPOTENCY_CONFLICT``.
@@ -136,17 +142,15 @@ def save_playbook(
                 },
             ).scalar_one()
             _insert_content(conn, playbook_id, spec)
-            conn.execute(
-                insert(AuditEvent),
-                {
-                    "at": now,
-                    "vendor_id": vendor_id,
-                    "user_id": user_id,
-                    "action": "playbook.saved",
-                    "subject_type": "playbook",
-                    "subject_id": str(playbook_id),
-                    "detail": {"modules": len(spec.modules), "source_session_id": source_session_id},
-                },
+            append(
+                conn,
+                _who(audit, vendor_id, user_id),
+                AuditAction.PLAYBOOK_SAVE,
+                at=now,
+                session_id=source_session_id,
+                subject_type="playbook",
+                subject_id=str(playbook_id),
+                detail={"title": spec.title or UNTITLED, "modules": len(spec.modules)},
             )
     except IntegrityError:
         with engine.connect() as conn:
@@ -158,7 +162,13 @@ def save_playbook(
 
 
 def replace_playbook(
-    engine: Engine, *, playbook_id: int, vendor_id: int, user_id: int, spec: PlaybookSpec
+    engine: Engine,
+    *,
+    playbook_id: int,
+    vendor_id: int,
+    user_id: int,
+    spec: PlaybookSpec,
+    audit: AuditContext | None = None,
 ) -> bool:
     """Replace a playbook's title, description and content in one transaction.
 
@@ -176,41 +186,49 @@ def replace_playbook(
         # Steps and tasks go with their modules (ON DELETE CASCADE; SQLite has foreign_keys=ON).
         conn.execute(delete(Module).where(Module.playbook_id == playbook_id))
         _insert_content(conn, playbook_id, spec)
-        conn.execute(
-            insert(AuditEvent),
-            {
-                "at": utcnow(),
-                "vendor_id": vendor_id,
-                "user_id": user_id,
-                "action": "playbook.edited",
-                "subject_type": "playbook",
-                "subject_id": str(playbook_id),
-                "detail": {"modules": len(spec.modules)},
-            },
+        append(
+            conn,
+            _who(audit, vendor_id, user_id),
+            AuditAction.PLAYBOOK_UPDATE,
+            subject_type="playbook",
+            subject_id=str(playbook_id),
+            detail={"title": spec.title or UNTITLED, "modules": len(spec.modules)},
         )
     return True
 
 
-def delete_playbook(engine: Engine, *, playbook_id: int, vendor_id: int, user_id: int) -> bool:
-    """Delete a vendor's playbook; False when it is not theirs."""
+def delete_playbook(
+    engine: Engine, *, playbook_id: int, vendor_id: int, user_id: int, audit: AuditContext | None = None
+) -> bool:
+    """Delete a vendor's playbook (and record it); False when it is not theirs."""
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
-        deleted = conn.execute(
-            delete(Playbook).where(Playbook.id == playbook_id, Playbook.vendor_id == vendor_id)
-        ).rowcount
-        if deleted == 1:
-            conn.execute(
-                insert(AuditEvent),
-                {
-                    "at": utcnow(),
-                    "vendor_id": vendor_id,
-                    "user_id": user_id,
-                    "action": "playbook.deleted",
-                    "subject_type": "playbook",
-                    "subject_id": str(playbook_id),
-                    "detail": {},
-                },
+        found = conn.execute(
+            select(Playbook.title, Playbook.source_session_id).where(
+                Playbook.id == playbook_id, Playbook.vendor_id == vendor_id
             )
-    return deleted == 1
+        ).first()
+        if found is None:
+            return False
+        conn.execute(delete(Playbook).where(Playbook.id == playbook_id, Playbook.vendor_id == vendor_id))
+        append(
+            conn,
+            _who(audit, vendor_id, user_id),
+            AuditAction.PLAYBOOK_DELETE,
+            session_id=found.source_session_id,
+            subject_type="playbook",
+            subject_id=str(playbook_id),
+            detail={"title": found.title},
+        )
+    return True
+
+
+def _who(audit: AuditContext | None, vendor_id: int, user_id: int) -> AuditContext:
+    """The audit context, trusting the ids the write is scoped by."""
+    if audit is None:
+        return AuditContext(user_id=user_id, vendor_id=vendor_id)
+    if (audit.vendor_id, audit.user_id) != (vendor_id, user_id):
+        raise ValueError("the audit context is not the acting user")
+    return audit
 
 
 def load_playbook(session: Session, playbook_id: int, vendor_id: int) -> Playbook | None:

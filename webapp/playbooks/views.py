@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from agent_runtime.contract import ErrorCode, Limits, PlaybookSpec
 
+from ..audit import current_context
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AgentSession, Module, Playbook, Task
@@ -82,6 +83,7 @@ def save() -> Any:
         if row is None or row.vendor_id != current_user.vendor_id:
             raise ApiError(403, ErrorCode.SESSION_MISMATCH, "session_id is not one of your sessions")
     vendor_id, user_id = current_user.vendor_id, current_user.id
+    audit = current_context()
     db.session.close()
     result = save_playbook(
         db.engine,
@@ -90,6 +92,7 @@ def save() -> Any:
         user_id=user_id,
         idempotency_key=key.strip(),
         source_session_id=source,
+        audit=audit,
     )
     logger.info(
         "playbook_id=<%s>, vendor_id=<%s>, created=<%s> | playbook saved",
@@ -175,7 +178,12 @@ def api_replace(playbook_id: str) -> Any:
     body = _json_body(Limits.MAX_SAVE_BYTES)
     spec = _spec(body.get("playbook"))
     if not replace_playbook(
-        db.engine, playbook_id=decoded, vendor_id=current_user.vendor_id, user_id=current_user.id, spec=spec
+        db.engine,
+        playbook_id=decoded,
+        vendor_id=current_user.vendor_id,
+        user_id=current_user.id,
+        spec=spec,
+        audit=current_context(),
     ):
         abort(404)
     return jsonify({"playbook_id": playbook_id, "playbook_id_decoded": decoded})
@@ -190,6 +198,7 @@ def api_delete(playbook_id: str) -> Any:
         playbook_id=_own_playbook_id(playbook_id),
         vendor_id=current_user.vendor_id,
         user_id=current_user.id,
+        audit=current_context(),
     ):
         abort(404)
     return jsonify({"deleted": playbook_id})
