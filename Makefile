@@ -17,6 +17,8 @@ run: install frontend
 ## test: install what the tests need (Python, Node, Postgres, Chromium) and run every test.
 test: install-test frontend
 	bash scripts/system-deps.sh
+	$(BIN)/ruff check agent_runtime webapp tests bench scripts
+	$(BIN)/mypy agent_runtime webapp
 	cd frontend && npm test
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest
 
@@ -24,6 +26,7 @@ test: install-test frontend
 bench: install-test
 	bash scripts/with-postgres.sh $(BIN)/python -m bench
 
+## lint: ruff and mypy (also part of `make test`).
 lint: install-test
 	$(BIN)/ruff check agent_runtime webapp tests bench scripts
 	$(BIN)/mypy agent_runtime webapp

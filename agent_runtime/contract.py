@@ -321,7 +321,9 @@ _INVOCATION_ADAPTER: TypeAdapter[Any] = TypeAdapter(InvocationPayload)
 _ACTIONS = frozenset(a.value for a in Action)
 
 
-def parse_invocation(data: Any) -> ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload:
+def parse_invocation(
+    data: Any,
+) -> ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload:
     """Validate an invocation body.
 
     Args:

@@ -30,6 +30,8 @@ from ag_ui.core import (
     ToolCallStartEvent,
 )
 
+from agent_runtime.models._stream import split_text
+
 __all__ = [
     "new_id",
     "run_started",
@@ -42,7 +44,6 @@ __all__ = [
     "state_snapshot",
     "tool_call",
     "text_message",
-    "chunk_text",
     "subagent_started",
     "subagent_finished",
     "subagent_error",
@@ -127,22 +128,6 @@ def tool_call(
     ]
 
 
-def chunk_text(text: str, size: int = 24) -> list[str]:
-    """Split text into small pieces at word boundaries (for streaming whole strings)."""
-    pieces: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = word if not current else f"{current} {word}"
-        if current and len(candidate) > size:
-            pieces.append(current + " ")
-            current = word
-        else:
-            current = candidate
-    if current:
-        pieces.append(current)
-    return pieces
-
-
 def text_message(
     text: str, *, message_id: str | None = None, chunks: Iterable[str] | None = None
 ) -> list[BaseEvent]:
@@ -150,7 +135,7 @@ def text_message(
     mid = message_id or new_id("msg")
     events: list[BaseEvent] = [TextMessageStartEvent(message_id=mid, role="assistant")]
     events.extend(
-        TextMessageContentEvent(message_id=mid, delta=piece) for piece in (chunks or chunk_text(text))
+        TextMessageContentEvent(message_id=mid, delta=piece) for piece in (chunks or split_text(text, 24))
     )
     events.append(TextMessageEndEvent(message_id=mid))
     return events

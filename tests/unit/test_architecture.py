@@ -27,9 +27,16 @@ def _imports(package: str) -> dict[Path, set[str]]:
 
 def test_webapp_imports_only_the_contract_from_the_runtime() -> None:
     offenders = {
-        str(path.relative_to(ROOT)): sorted(n for n in names if n.startswith("agent_runtime") and not (
-            n == "agent_runtime" or n == "agent_runtime.contract" or n.startswith("agent_runtime.contract.")
-        ))
+        str(path.relative_to(ROOT)): sorted(
+            n
+            for n in names
+            if n.startswith("agent_runtime")
+            and not (
+                n == "agent_runtime"
+                or n == "agent_runtime.contract"
+                or n.startswith("agent_runtime.contract.")
+            )
+        )
         for path, names in _imports("webapp").items()
     }
     assert {k: v for k, v in offenders.items() if v} == {}

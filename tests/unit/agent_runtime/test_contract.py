@@ -57,7 +57,11 @@ class TestTokenCodec:
         payload, _, rest = token.partition(".")
         forged_claims = {"sid": SID, "uid": 99, "vid": 3, "typ": "copilot", "exp": 2**31}
         forged = URLSafeTimedSerializer("w" * 40, salt=TOKEN_SALT).dumps(forged_claims)
-        for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), forged, payload + "." + rest[::-1]):
+        for bad in (
+            token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
+            forged,
+            payload + "." + rest[::-1],
+        ):
             with pytest.raises(TokenError) as err:
                 codec.verify(bad)
             assert err.value.code == ErrorCode.TOKEN_INVALID
@@ -118,8 +122,14 @@ class TestParseInvocation:
         watch = parse_invocation({"action": "watch", "session_id": SID, "token": "t", "last_event_id": 41})
         assert watch.last_event_id == 41  # type: ignore[union-attr]
         resume = parse_invocation(
-            {"action": "resume_interrupt", "session_id": SID, "token": "t", "interrupt_id": "i1",
-             "decision": "add_context", "context": "only EU clients"}
+            {
+                "action": "resume_interrupt",
+                "session_id": SID,
+                "token": "t",
+                "interrupt_id": "i1",
+                "decision": "add_context",
+                "context": "only EU clients",
+            }
         )
         assert resume.decision == "add_context"  # type: ignore[union-attr]
 
@@ -134,11 +144,25 @@ class TestParseInvocation:
             (_chat(prompt="é" * (Limits.MAX_PROMPT_BYTES // 2 + 1)), ErrorCode.PAYLOAD_TOO_LARGE),
             (_chat(prompt="   "), ErrorCode.INVALID_PAYLOAD),
             (_chat(session_id="short"), ErrorCode.INVALID_PAYLOAD),
-            (_chat(session_id="../../etc/passwd-is-long-enough-to-pass-length-check"), ErrorCode.INVALID_PAYLOAD),
+            (
+                _chat(session_id="../../etc/passwd-is-long-enough-to-pass-length-check"),
+                ErrorCode.INVALID_PAYLOAD,
+            ),
             (_chat(surprise=1), ErrorCode.INVALID_PAYLOAD),
-            ({"action": "resume_interrupt", "session_id": SID, "token": "t", "interrupt_id": "i",
-              "decision": "maybe"}, ErrorCode.INVALID_PAYLOAD),
-            ({"action": "watch", "session_id": SID, "token": "t", "last_event_id": -1}, ErrorCode.INVALID_PAYLOAD),
+            (
+                {
+                    "action": "resume_interrupt",
+                    "session_id": SID,
+                    "token": "t",
+                    "interrupt_id": "i",
+                    "decision": "maybe",
+                },
+                ErrorCode.INVALID_PAYLOAD,
+            ),
+            (
+                {"action": "watch", "session_id": SID, "token": "t", "last_event_id": -1},
+                ErrorCode.INVALID_PAYLOAD,
+            ),
         ],
     )
     def test_refusals_carry_a_code(self, body: object, code: ErrorCode) -> None:
@@ -164,9 +188,7 @@ class TestPlaybookLimits:
         )
         assert len(spec.modules) == 20 and len(spec.modules[0].tasks[0].steps) == 20
 
-    @pytest.mark.parametrize(
-        "kwargs", [{"modules": 21}, {"tasks": 31}, {"steps": 21}]
-    )
+    @pytest.mark.parametrize("kwargs", [{"modules": 21}, {"tasks": 31}, {"steps": 21}])
     def test_counts_over_the_limit_are_refused(self, kwargs: dict[str, int]) -> None:
         with pytest.raises(ValidationError):
             PlaybookSpec.model_validate(self._playbook(**kwargs))
