@@ -34,6 +34,8 @@ def write_env_file() -> bool:
         "AGENT_TRANSPORT=http",
         "RUNTIME_URL=http://127.0.0.1:8080",
         "MODEL_PROVIDER=offline",
+        "# The offline model answers instantly; a small delay per call lets you watch the build happen.",
+        "OFFLINE_MODEL_LATENCY_MS=150",
         "WEBAPP_PORT=5000",
         "RUNTIME_PORT=8080",
     ]

@@ -174,8 +174,12 @@ class TurnRunner:
         try:
             if not emitter.terminated:
                 emitter.end_text()
-                snapshot = entry.canvas.snapshot()
-                emitter.snapshot(snapshot)
+                # Under the canvas lock, as builders log their events: every build event whose id
+                # is below this frame's id is in the snapshot and none above it is, so a watch
+                # resumed from this frame's id replays exactly what the snapshot lacks.
+                with entry.canvas.lock:
+                    snapshot = entry.canvas.snapshot()
+                    emitter.snapshot(snapshot)
                 done = {"phase": snapshot["phase"], "version": snapshot["version"]}
                 if error is not None:
                     emitter.error(error.code, error.message)

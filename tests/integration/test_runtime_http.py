@@ -210,6 +210,39 @@ def test_watch_resumes_after_last_event_id_without_gap_or_duplicate(slow_runtime
         assert steps == sum(len(t["steps"]) for t in module["tasks"]), f"module {index}: steps missing"
 
 
+def _replay(start: dict[str, Any], frames: list[Frame]) -> list[tuple[int, int]]:
+    """(tasks, steps) per module after applying the frames' builder tool calls to ``start``."""
+    modules = [[len(t["steps"]) for t in m["tasks"]] for m in start["canvas"]["modules"]]
+    for name, args in tool_calls(frames):
+        if name == "add_tasks":
+            modules[args["module_index"]] += [len(t["steps"]) for t in args["tasks"]]
+        elif name == "add_task_step":
+            modules[args["module_index"]][args["task_index"]] += 1
+    return [(len(m), sum(m)) for m in modules]
+
+
+def test_watch_from_the_turns_snapshot_catches_a_build_that_already_finished(
+    slow_runtime: RuntimeProcess,
+) -> None:
+    """The browser resumes from the chat turn's closing snapshot, which may already hold part of the
+    build: replaying after its id misses nothing and doubles nothing, even once the build is over."""
+    runtime = slow_runtime
+    sid, token, _ = _outline(runtime)
+    built = runtime.chat(sid, token, "build it")
+    snapshot_frame = [f for f in built if f.type == "STATE_SNAPSHOT"][-1]
+    deadline = time.monotonic() + 20
+    while runtime.ping() != "Healthy" and time.monotonic() < deadline:
+        time.sleep(0.05)  # the build runs in the background; wait for it to end before watching
+    assert runtime.ping() == "Healthy"
+
+    watch = runtime.action(sid, token, "watch", last_event_id=snapshot_frame.id)
+    check_stream(watch, resumed=True)
+    final = _snapshot(watch)
+    assert final["phase"] == "refinement" and DONE in text_of(watch)
+    expected = [(len(m["tasks"]), sum(len(t["steps"]) for t in m["tasks"])) for m in final["canvas"]["modules"]]
+    assert _replay(dict(snapshot_frame.event["snapshot"]), watch) == expected
+
+
 # --------------------------------------------------------------------------------------------
 # Stop, busy, reset
 # --------------------------------------------------------------------------------------------

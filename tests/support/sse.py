@@ -82,8 +82,11 @@ def events_of(frames: list[Frame]) -> list[Any]:
     return [_adapter().validate_python(frame.event) for frame in frames]
 
 
-def check_stream(frames: list[Frame]) -> None:
-    """Assert the product's stream rules (see the module docstring)."""
+def check_stream(frames: list[Frame], *, resumed: bool = False) -> None:
+    """Assert the product's stream rules (see the module docstring).
+
+    ``resumed``: a watch resumed with ``last_event_id`` may finish subagents started before it.
+    """
     assert frames, "empty stream"
     events_of(frames)
     types = [f.type for f in frames]
@@ -119,7 +122,8 @@ def check_stream(frames: list[Frame]) -> None:
         elif kind == "SUBAGENT_STARTED":
             open_subagents.add(e["subagentRunId"])
         elif kind in ("SUBAGENT_FINISHED", "SUBAGENT_ERROR"):
-            open_subagents.remove(e["subagentRunId"])
+            assert resumed or e["subagentRunId"] in open_subagents, "subagent finished but never started"
+            open_subagents.discard(e["subagentRunId"])
     assert not open_text, f"unclosed text messages: {open_text}"
     assert not open_tools, f"unclosed tool calls: {open_tools}"
     assert not open_subagents, f"unfinished subagents: {open_subagents}"

@@ -53,11 +53,12 @@ export function useBuilder(deps = {}) {
 
   // ---- persistence --------------------------------------------------------------------------
   // What a reload needs: the session, the conversation, the canvas, and `lastEventId` — the build-log
-  // position the canvas is complete up to (taken only from a watch stream, at points where no tool
-  // call is half-received). They are written together, so a watch resumed after that id replays
-  // exactly what the canvas lacks. After a chat turn there is no such position until a watch has
-  // sent its snapshot; a reload then asks the watch for a fresh snapshot instead (also exact: the
-  // runtime takes that snapshot and its log position together).
+  // position the canvas is complete up to (taken from a watch stream at points where no tool call is
+  // half-received, or from a turn's closing STATE_SNAPSHOT, which the runtime takes together with
+  // its id under the canvas lock). They are written together, so a watch resumed after that id
+  // replays exactly what the canvas lacks — including a build that finished before the watch
+  // connected, and its "Done!" message. While a turn runs there is no such position; a reload then
+  // asks the watch for a fresh snapshot instead (also exact).
 
   let lastPersist = 0
 
@@ -167,8 +168,9 @@ export function useBuilder(deps = {}) {
       onApplied(event, eventId, { openToolCalls }) {
         // A watch's frames carry build-log positions. After each one (but RUN_STARTED, which comes
         // before the opening snapshot) with no tool call half-received, the canvas here is complete
-        // up to that position: a resume point.
-        if (!live() || kind !== 'watch' || openToolCalls > 0 || eventId == null) return
+        // up to that position: a resume point. So is a turn's closing STATE_SNAPSHOT.
+        if (!live() || openToolCalls > 0 || eventId == null) return
+        if (kind !== 'watch' && event.type !== 'STATE_SNAPSHOT') return
         if (event.type === 'RUN_STARTED') return
         if (store.resumeId == null || eventId > store.resumeId) store.resumeId = eventId
         persistSoon()

@@ -134,10 +134,11 @@ describe('useBuilder', () => {
     await vi.waitFor(() => expect(server.callsTo('/watch')).toHaveLength(1))
     const watch = server.callsTo('/watch')[0]
     expect(watch.url).toBe(`/api/agent/run/${SESSION.session_id}/watch`)
-    // After a chat turn the watch asks for a fresh snapshot (no Last-Event-ID): the chat's own
-    // snapshot may already hold some of the build, so replaying from the turn could double it.
-    expect(watch.body).toEqual({ token: SESSION.token, session_id: SESSION.session_id })
-    expect(watch.headers['Last-Event-ID']).toBeUndefined()
+    // After a chat turn the watch resumes from the turn's closing snapshot (id 27 = 20 + 7 frames):
+    // the runtime takes that snapshot and its id under the canvas lock, so replaying after it
+    // neither misses nor doubles build events — even when the build already finished.
+    expect(watch.body).toEqual({ token: SESSION.token, session_id: SESSION.session_id, last_event_id: 27 })
+    expect(watch.headers['Last-Event-ID']).toBe('27')
     await vi.waitFor(() => expect(store.watching).toBe(false))
     expect(store.phase).toBe('refinement')
     expect(store.canvas).toEqual(builtCanvas())
