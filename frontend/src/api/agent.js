@@ -208,8 +208,10 @@ export function actionRequest(session, name, extra = {}) {
  *
  * @returns {Promise<{playbook_id: string, playbook_id_decoded: number}>}
  */
-export async function savePlaybook(playbook, idempotencyKey) {
-  const res = await post(SAVE_URL, { playbook, idempotency_key: idempotencyKey })
+export async function savePlaybook(playbook, idempotencyKey, sessionId = null) {
+  const body = { playbook, idempotency_key: idempotencyKey }
+  if (sessionId) body.session_id = sessionId // the audit trail and the playbook record where it came from
+  const res = await post(SAVE_URL, body)
   const data = await res.json()
   if (!data?.playbook_id) {
     throw new ApiError('The server did not confirm the save.', { status: res.status, code: 'BAD_RESPONSE' })

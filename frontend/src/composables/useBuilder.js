@@ -466,7 +466,7 @@ export function useBuilder(deps = {}) {
     store.save.status = 'saving'
     store.save.error = null
     try {
-      const data = await api.savePlaybook(store.playbookForSave(), key)
+      const data = await api.savePlaybook(store.playbookForSave(), key, session?.session_id)
       store.save.status = 'saved'
       store.save.savedRevision = revision
       store.save.playbookId = data.playbook_id

@@ -397,6 +397,7 @@ describe('useBuilder', () => {
     const [first, second] = server.callsTo('/agent/save-playbook')
     expect(first.body.idempotency_key).toBeTruthy()
     expect(second.body.idempotency_key).toBe(first.body.idempotency_key)
+    expect(second.body.session_id).toBe(SESSION.session_id)
     expect(second.body.playbook.title).toBe('Client onboarding')
     expect(second.body.playbook.modules).toHaveLength(2)
     expect(navigate).toHaveBeenCalledWith('/playbooks/aB3x')
