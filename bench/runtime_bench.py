@@ -283,7 +283,10 @@ def _build_figures(wall: float, alone: list[float], max_parallel: int) -> dict[s
 def http_build() -> dict[str, Any]:
     """9 modules over HTTP: outline + edits to 9 modules, ``build it``, ``watch`` to the end."""
     codec = _codec()
-    with _runtime(OFFLINE_MODEL_LATENCY_MS=str(BUILD_LATENCY_MS), BUILDER_WORKERS=str(WORKERS)) as url:
+    # Approvals off: this measures build throughput, not the wait for a person (9 > the threshold of 8).
+    with _runtime(
+        OFFLINE_MODEL_LATENCY_MS=str(BUILD_LATENCY_MS), BUILDER_WORKERS=str(WORKERS), APPROVAL_RULES="none"
+    ) as url:
         with httpx.Client(timeout=120) as client:
             sid, token = _session(codec)
 

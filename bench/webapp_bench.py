@@ -474,7 +474,7 @@ def save_timing(database_url: str, iterations: int) -> dict[str, Any]:
         app.extensions["agent_transport"].close()
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="web app benchmark")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv if argv is not None else [])
@@ -555,8 +555,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, default=float))
     print(json.dumps(results["summary"], indent=2))
-    return results
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -18,9 +18,13 @@ from .base import UpstreamBroken, UpstreamError, UpstreamRequest, shutdown_socke
 logger = logging.getLogger(__name__)
 
 
-def rendezvous_pick(urls: Sequence[str], key: str) -> str:
-    """Highest-random-weight choice: stable per key, and only 1/n keys move when a URL is added."""
-    return max(urls, key=lambda url: hashlib.sha256(f"{url}\x00{key}".encode()).digest())
+def rendezvous_rank(urls: Sequence[str], key: str) -> list[str]:
+    """Highest-random-weight order: stable per key, and only 1/n keys move when a URL is added.
+
+    The first URL is the session's runtime; the rest are its fallbacks, in a per-session order, so
+    a dead runtime's sessions spread over the others instead of piling onto one.
+    """
+    return sorted(urls, key=lambda url: hashlib.sha256(f"{url}\x00{key}".encode()).digest(), reverse=True)
 
 
 class HttpUpstream:
@@ -74,10 +78,6 @@ class HttpTransport:
             trust_env=False,
         )
 
-    def url_for(self, session_id: str) -> str:
-        """The runtime this session is pinned to."""
-        return rendezvous_pick(self.urls, session_id) if len(self.urls) > 1 else self.urls[0]
-
     def open(self, request: UpstreamRequest) -> HttpUpstream:
         """Send the invocation and wait for the response headers (not the body)."""
         headers = {
@@ -90,11 +90,8 @@ class HttpTransport:
             headers["traceparent"] = request.traceparent
             if request.tracestate:
                 headers["tracestate"] = request.tracestate
-        url = self.url_for(request.session_id) + "/invocations"
         try:
-            response = self._client.send(
-                self._client.build_request("POST", url, content=request.payload, headers=headers), stream=True
-            )
+            response = self._send(request, headers)
         except httpx.ConnectError as exc:
             raise UpstreamError(
                 503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is not reachable"
@@ -112,6 +109,31 @@ class HttpTransport:
                 response.close()
             raise upstream_status_error(response.status_code, body)
         return HttpUpstream(response)
+
+    def _send(self, request: UpstreamRequest, headers: dict[str, str]) -> httpx.Response:
+        """POST to the session's runtime; if it refuses the connection, to its next fallback.
+
+        Only a failed connect moves on (the invocation was never sent, so nothing can run twice);
+        the runtime that takes over continues the session from the shared session store.
+        """
+        ranked = rendezvous_rank(self.urls, request.session_id) if len(self.urls) > 1 else list(self.urls)
+        for position, base in enumerate(ranked):
+            try:
+                return self._client.send(
+                    self._client.build_request(
+                        "POST", base + "/invocations", content=request.payload, headers=headers
+                    ),
+                    stream=True,
+                )
+            except httpx.ConnectError:
+                if position == len(ranked) - 1:
+                    raise
+                logger.warning(
+                    "session_id=<%s>, runtime=<%s> | runtime unreachable; trying the next one",
+                    request.session_id,
+                    base,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def ping(self) -> dict[str, Any]:
         """``GET /ping`` on every runtime."""
