@@ -239,7 +239,9 @@ def test_watch_from_the_turns_snapshot_catches_a_build_that_already_finished(
     check_stream(watch, resumed=True)
     final = _snapshot(watch)
     assert final["phase"] == "refinement" and DONE in text_of(watch)
-    expected = [(len(m["tasks"]), sum(len(t["steps"]) for t in m["tasks"])) for m in final["canvas"]["modules"]]
+    expected = [
+        (len(m["tasks"]), sum(len(t["steps"]) for t in m["tasks"])) for m in final["canvas"]["modules"]
+    ]
     assert _replay(dict(snapshot_frame.event["snapshot"]), watch) == expected
 
 

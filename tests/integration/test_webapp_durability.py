@@ -18,7 +18,12 @@ ONBOARDING = "Onboard new clients with a kickoff call, document collection and a
 
 
 def _turn(client: WebClient, session: dict[str, Any], prompt: str) -> list[Frame]:
-    body = {"session_id": session["session_id"], "token": session["token"], "action": "chat", "prompt": prompt}
+    body = {
+        "session_id": session["session_id"],
+        "token": session["token"],
+        "action": "chat",
+        "prompt": prompt,
+    }
     with client.stream("/api/agent/run", body) as response:
         assert response.status_code == 200, response.read()
         frames = parse_frames(b"".join(response.iter_raw()))
