@@ -57,14 +57,19 @@ class ApprovalHook(HookProvider):
         registry.add_callback(AfterToolsEvent, self._after_tools)
 
     def _before_tool(self, event: BeforeToolCallEvent) -> None:
-        if not self._rules or event.cancel_tool:
+        if event.cancel_tool:
             return
         name = str(event.tool_use.get("name", ""))
-        match = evaluate(self._rules, name, event.tool_use.get("input"), self._canvas())
-        if match is None:
+        match = (
+            evaluate(self._rules, name, event.tool_use.get("input"), self._canvas()) if self._rules else None
+        )
+        paused = _paused_reason(event)
+        if match is None and paused is None:
             return
-        reason = {
-            **match.to_dict(),
+        # A call paused earlier keeps the answer it was given, even if the rules changed since
+        # (a restarted runtime with other settings): a rejected call never runs.
+        reason = paused or {
+            **(match.to_dict() if match else {}),
             "tool": name,
             "tool_call_id": str(event.tool_use.get("toolUseId", "")) or None,
             "args": event.tool_use.get("input") if isinstance(event.tool_use.get("input"), dict) else {},
@@ -72,10 +77,12 @@ class ApprovalHook(HookProvider):
         response = event.interrupt(APPROVAL_INTERRUPT, reason=reason)  # raises until answered
         answer = response if isinstance(response, dict) else {"decision": str(response)}
         decision = str(answer.get("decision", "reject"))
-        logger.info("tool=<%s>, rule=<%s>, decision=<%s> | approval answered", name, match.rule, decision)
+        logger.info(
+            "tool=<%s>, rule=<%s>, decision=<%s> | approval answered", name, reason.get("rule"), decision
+        )
         if decision == "approve":
             return
-        event.cancel_tool = decision_note(decision, match.summary, answer.get("context"))
+        event.cancel_tool = decision_note(decision, str(reason.get("summary", name)), answer.get("context"))
         if decision in SILENT_DECISIONS:
             self._end_turn = _END_TEXT[decision]
 
@@ -83,3 +90,19 @@ class ApprovalHook(HookProvider):
         if self._end_turn is not None:
             event.end_turn = self._end_turn
             self._end_turn = None
+
+
+def _paused_reason(event: BeforeToolCallEvent) -> dict[str, Any] | None:
+    """The reason this very call was paused with, if it was paused and has been answered.
+
+    Strands keeps interrupts (with their answers) in the agent's interrupt state, which the session
+    manager persists; it exposes no public lookup, so this reads that state the way
+    ``event.interrupt`` itself does.
+    """
+    state = getattr(event.agent, "_interrupt_state", None)
+    if state is None:
+        return None
+    prior = state.interrupts.get(event._interrupt_id(APPROVAL_INTERRUPT))
+    if prior is None or prior.response is None or not isinstance(prior.reason, dict):
+        return None
+    return dict(prior.reason)

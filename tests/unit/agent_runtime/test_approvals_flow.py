@@ -191,3 +191,14 @@ def test_reset_deletes_the_stored_session(make_harness: Any, tmp_path: Path) -> 
     assert not (data / "sessions" / f"session_{SID}").exists()
     frames = one.chat("Onboard new clients with a kickoff call")  # one's stale copy is dropped
     assert "CUSTOM:control.handoff" in types_of(frames)
+
+
+def test_a_rejection_holds_even_if_the_rules_changed_before_it_was_answered(make_harness: Any) -> None:
+    """Paused under one configuration, answered on a runtime started without approval rules."""
+    item, _ = _paused(make_harness(None))
+    restarted = make_harness(None, APPROVAL_RULES="none")  # same data folder: the session rehydrates
+    frames = restarted.action("resume_interrupt", interrupt_id=item["id"], decision="reject")
+    check_stream(frames)
+    assert "build_modules" not in [name for name, _ in tool_calls(frames)]
+    assert "reject" in text_of(frames).lower()
+    assert _snapshot(frames)["phase"] == "outline"
