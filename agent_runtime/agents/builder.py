@@ -16,6 +16,7 @@ watcher that snapshots the canvas and the log head under the same lock sees a co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -314,10 +315,8 @@ class BuildManager:
         entry = job.entry
         canvas = entry.canvas
         with canvas.lock:
-            try:
+            with contextlib.suppress(CanvasError):  # a reset removed the module; keep the bookkeeping
                 canvas.set_module_status(index, status, reason)
-            except CanvasError:
-                pass  # the module is gone (reset); only the bookkeeping remains
             job.running_subagents.pop(index, None)
             if status == ModuleStatus.BUILT:
                 job.built += 1
