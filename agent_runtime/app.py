@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
         if services is not None:
             for entry in services.cache.entries():
                 entry.cancel_all("shutdown")
-            services.builds.shutdown()
+            services.close()
 
     app = BedrockAgentCoreApp(lifespan=lifespan)
     services = build_services(settings, tracker=app, models=models)
@@ -74,6 +74,7 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
                 "builders_working": services.builds.active_builders,
                 "max_builders_seen": services.builds.max_active_seen,
                 "async_tasks": app.get_async_task_info()["active_count"],
+                "mcp_servers_running": services.mcp.running_count(),
                 "ping": app.get_current_ping_status().value,
             }
         )

@@ -33,6 +33,10 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``APPROVAL_RULES`` | see below | which tool calls wait for a person (``agent_runtime.approvals.rules``) |
 | ``APPROVAL_BUILD_THRESHOLD`` | 8 | substituted for ``${APPROVAL_BUILD_THRESHOLD}`` in the rules |
 | ``INTERRUPT_TTL_SECONDS`` | 3600 | how long an approval request can be answered |
+| ``TURN_TOKEN_BUDGET`` | no limit | model tokens one chat turn may use (``BUDGET_EXCEEDED`` past it) |
+| ``BUILD_TOKEN_BUDGET`` | ``TURN_TOKEN_BUDGET`` | model tokens one build (all its module builders) may use |
+| ``SESSION_TOKEN_BUDGET`` | no limit | model tokens a whole session may use (turns and builds) |
+| ``PRICE_TABLE`` | packaged ``prices.yaml`` | dollars per million tokens by model id (cost of usage) |
 
 ``APPROVAL_RULES`` defaults to ``build_modules:count>${APPROVAL_BUILD_THRESHOLD},remove_module:has_tasks``
 (``none`` turns approvals off).
@@ -53,6 +57,7 @@ from agent_runtime.errors import ConfigError
 __all__ = ["Settings", "load_settings", "DEFAULT_AGENTS_CONFIG"]
 
 DEFAULT_AGENTS_CONFIG = Path(__file__).with_name("agents.yaml")
+DEFAULT_PRICE_TABLE = Path(__file__).parent / "usage" / "prices.yaml"
 DEFAULT_ROUTER_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 DEFAULT_SONNET_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
@@ -100,6 +105,10 @@ class Settings(BaseModel):
     interrupt_ttl_seconds: Annotated[
         float, Field(alias="INTERRUPT_TTL_SECONDS", gt=0, le=30 * 86400)
     ] = 3600.0
+    turn_token_budget: Annotated[int | None, Field(alias="TURN_TOKEN_BUDGET", ge=1)] = None
+    build_token_budget: Annotated[int | None, Field(alias="BUILD_TOKEN_BUDGET", ge=1)] = None
+    session_token_budget: Annotated[int | None, Field(alias="SESSION_TOKEN_BUDGET", ge=1)] = None
+    price_table: Annotated[Path, Field(alias="PRICE_TABLE")] = DEFAULT_PRICE_TABLE
     port: Annotated[int, Field(alias="PORT", ge=1, le=65535)] = 8080
     host: Annotated[str, Field(alias="HOST", min_length=1)] = "127.0.0.1"
     stop_wait_seconds: float = 2.0
@@ -126,6 +135,13 @@ class Settings(BaseModel):
     @field_validator("agents_config")
     @classmethod
     def _check_agents_file(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("price_table")
+    @classmethod
+    def _check_price_file(cls, value: Path) -> Path:
         if not value.is_file():
             raise ValueError(f"no such file: {value}")
         return value

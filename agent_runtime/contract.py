@@ -42,6 +42,7 @@ __all__ = [
     "TaskSpec",
     "ModuleSpec",
     "PlaybookSpec",
+    "UsageSummary",
     "ChatPayload",
     "StopPayload",
     "ResetPayload",
@@ -89,6 +90,8 @@ class CustomEventName(StrEnum):
     """Module building progress: ``{built, failed, total}``."""
     MODULE_STATUS = "module.status"
     """A module's build status changed: ``{module_index, status, reason?}``."""
+    MODULE_CHECK = "module.check"
+    """A builder's self-check of its module: ``{module_index, round, passed, findings: [str], repaired?}``."""
 
 
 class ToolName(StrEnum):
@@ -103,6 +106,7 @@ class ToolName(StrEnum):
     BUILD_MODULES = "build_modules"
     ADD_TASKS = "add_tasks"
     ADD_TASK_STEP = "add_task_step"
+    SET_MODULE_TASKS = "set_module_tasks"
     SUGGEST_REPLIES = "suggest_replies"
 
 
@@ -116,11 +120,16 @@ class Phase(StrEnum):
 
 
 class ModuleStatus(StrEnum):
-    """A module's build status: pending → building → built, or failed."""
+    """A module's build status: pending → building → built (or built_with_warnings), or failed.
+
+    ``built_with_warnings``: the builder finished but its module still breaks a self-check rule
+    after the allowed repair rounds; ``reason`` lists what is wrong.
+    """
 
     PENDING = "pending"
     BUILDING = "building"
     BUILT = "built"
+    BUILT_WITH_WARNINGS = "built_with_warnings"
     FAILED = "failed"
 
 
@@ -147,6 +156,7 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
     MODEL_ERROR = "MODEL_ERROR"
+    TOOL_SERVER_UNAVAILABLE = "TOOL_SERVER_UNAVAILABLE"
     INTERRUPT_UNKNOWN = "INTERRUPT_UNKNOWN"
     INTERRUPT_EXPIRED = "INTERRUPT_EXPIRED"
     INTERRUPT_ANSWERED = "INTERRUPT_ANSWERED"
@@ -234,6 +244,19 @@ class PlaybookSpec(_Strict):
     title: Annotated[str, Field(max_length=Limits.MAX_TITLE_CHARS)] = ""
     description: Description = ""
     modules: list[ModuleSpec] = Field(default_factory=list, max_length=Limits.MAX_MODULES)
+
+
+class UsageSummary(_Strict):
+    """Model usage of a session so far: the ``usage`` of every run's closing ``STATE_SNAPSHOT``.
+
+    Tokens are summed over every model response of the session (chat turns and builds); the cost
+    comes from the runtime's price table per model id (0 for models it has no price for).
+    """
+
+    input_tokens: Annotated[int, Field(ge=0)] = 0
+    output_tokens: Annotated[int, Field(ge=0)] = 0
+    total_tokens: Annotated[int, Field(ge=0)] = 0
+    cost_usd: Annotated[float, Field(ge=0)] = 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,6 +578,13 @@ class AddTaskStepArgs(_Strict):
     step: StepSpec
 
 
+class SetModuleTasksArgs(_Strict):
+    """Replace all tasks (and steps) of a module. Used by module builders to repair their module."""
+
+    module_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+    tasks: list[TaskSpec] = Field(min_length=1, max_length=Limits.MAX_TASKS_PER_MODULE)
+
+
 class SuggestRepliesArgs(_Strict):
     """Offer the person a few short replies as clickable chips."""
 
@@ -573,6 +603,7 @@ TOOL_ARGS: dict[str, type[BaseModel]] = {
     ToolName.BUILD_MODULES: BuildModulesArgs,
     ToolName.ADD_TASKS: AddTasksArgs,
     ToolName.ADD_TASK_STEP: AddTaskStepArgs,
+    ToolName.SET_MODULE_TASKS: SetModuleTasksArgs,
     ToolName.SUGGEST_REPLIES: SuggestRepliesArgs,
 }
 """The argument schema of every tool on the wire, by name."""

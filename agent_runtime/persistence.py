@@ -39,6 +39,7 @@ from agent_runtime.session.cache import AgentSessionCache, SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop
 from agent_runtime.session.store import SessionStore
+from agent_runtime.usage import PriceTable, Usage, UsageLedger
 
 __all__ = ["PORTAL_KEY", "SessionKeeper", "portal_state", "apply_portal_state"]
 
@@ -61,6 +62,7 @@ def portal_state(entry: SessionEntry) -> dict[str, Any]:
         "active_domain": entry.active_domain,
         "handoff_context": entry.handoff_context,
         "interrupts": entry.interrupts.to_dict(),
+        "usage": entry.usage.total.to_dict(),
     }
 
 
@@ -70,6 +72,7 @@ def apply_portal_state(entry: SessionEntry, state: dict[str, Any]) -> None:
     entry.active_domain = str(state.get("active_domain") or "router")
     entry.handoff_context = state.get("handoff_context")
     entry.interrupts = InterruptBook.from_dict(state.get("interrupts"))
+    entry.usage = UsageLedger(Usage.from_dict(state.get("usage")))
     entry.revision = int(state.get("revision", 0))
     entry.stamp = str(state.get("stamp", ""))
 
@@ -87,8 +90,9 @@ class SessionKeeper:
         builds: BuildStarter,
         rules: Sequence[ApprovalRule],
         stop_poll_seconds: float,
+        prices: PriceTable | None = None,
     ) -> None:
-        """Bind the collaborators (no I/O)."""
+        """Bind the collaborators (no I/O); ``prices`` meters the orchestrator's usage."""
         self.store = store
         self._cache = cache
         self._registry = registry
@@ -97,6 +101,7 @@ class SessionKeeper:
         self._rules = tuple(rules)
         self._poll = stop_poll_seconds
         self._load_lock = threading.Lock()
+        self._prices = prices
 
     # ------------------------------------------------------------------ agents
 
@@ -111,6 +116,7 @@ class SessionKeeper:
             builds=self._builds,
             rules=self._rules,
             session_manager=entry.store_manager,
+            prices=self._prices,
         )
 
     # ------------------------------------------------------------------ opening

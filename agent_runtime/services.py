@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from strands.models.model import Model
 
 from agent_runtime.agents.builder import BuildManager, TaskTracker
+from agent_runtime.agents.builder_extras import BuilderExtras
 from agent_runtime.agents.registry import BUILDER, ORCHESTRATOR, AgentRegistry, AgentSpec, load_registry
 from agent_runtime.budget import Budget
 from agent_runtime.config import Settings
@@ -18,6 +20,8 @@ from agent_runtime.persistence import SessionKeeper
 from agent_runtime.session.cache import AgentSessionCache, SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.store import create_store
+from agent_runtime.toolservers import McpPool
+from agent_runtime.usage import PriceTable, load_prices
 
 __all__ = ["ModelSource", "Services", "build_services", "turn_budget"]
 
@@ -40,6 +44,13 @@ class Services:
     registry: AgentRegistry
     builds: BuildManager
     keeper: SessionKeeper
+    mcp: McpPool
+    prices: PriceTable
+
+    def close(self) -> None:
+        """Stop the builders' pool and every MCP server (runtime shutdown)."""
+        self.builds.shutdown()
+        self.mcp.close()
 
 
 def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
@@ -51,14 +62,28 @@ def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
 
 
 def build_services(
-    settings: Settings, tracker: TaskTracker, *, models: ModelSource | None = None
+    settings: Settings,
+    tracker: TaskTracker,
+    *,
+    models: ModelSource | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Services:
     """Build the services.
 
+    Args:
+        settings: Validated settings.
+        tracker: AgentCore's async-task registry.
+        models: Model source override (tests); defaults to the configured factory.
+        environ: Where ``${NAME}`` in MCP server declarations is resolved (default ``os.environ``).
+
     Raises:
-        ConfigError: The agents file or the model provider is unusable.
+        ConfigError: The agents file, an MCP server declaration, the price table or the model
+            provider is unusable.
     """
     registry = load_registry(settings.agents_config)
+    prices = load_prices(settings.price_table)
+    mcp = McpPool(registry.mcp_servers, os.environ if environ is None else environ)
+    mcp.check()
     registry.get(ORCHESTRATOR)
     if models is None:
         factory = ModelFactory(settings)
@@ -86,6 +111,12 @@ def build_services(
         tracker=tracker,
         on_finished=build_finished,
         stop_probe=build_probe,
+        extras=BuilderExtras(
+            mcp=mcp,
+            prices=prices,
+            token_budget=settings.build_token_budget or settings.turn_token_budget,
+            session_token_budget=settings.session_token_budget,
+        ),
     )
     keeper = SessionKeeper(
         store=store,
@@ -95,6 +126,7 @@ def build_services(
         builds=builds,
         rules=settings.approval_rule_set(),
         stop_poll_seconds=settings.stop_poll_seconds,
+        prices=prices,
     )
     holder["keeper"] = keeper
     return Services(
@@ -105,4 +137,6 @@ def build_services(
         registry=registry,
         builds=builds,
         keeper=keeper,
+        mcp=mcp,
+        prices=prices,
     )

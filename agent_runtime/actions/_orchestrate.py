@@ -27,8 +27,10 @@ from agent_runtime.agents.registry import ORCHESTRATOR
 from agent_runtime.approvals.pending import APPROVAL_INTERRUPT, ClosedStatus, PendingInterrupt
 from agent_runtime.budget import BUDGET_REASON, is_exceeded
 from agent_runtime.errors import ModelFault
+from agent_runtime.events import factory
 from agent_runtime.events.translate import forward_strands_event
 from agent_runtime.services import Services
+from agent_runtime.toolservers import install_tools
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
 
@@ -65,9 +67,22 @@ async def run_orchestrator(
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
     agent, applier = await asyncio.to_thread(services.keeper.orchestrator, entry)
+    notes: list[str] = []
+    if spec.mcp_servers:  # just in time; a required server that cannot start ends the turn
+        attached = await asyncio.to_thread(services.mcp.attach, spec.mcp_servers, entry.vendor_id)
+        install_tools(agent, attached.tools, applier.announce)
+        notes = attached.notes
     agent.system_prompt = build_system_prompt(entry.canvas, handoff_context, instructions=spec.prompt_text)
+    if notes:  # before the canvas JSON block, which must end the prompt
+        agent.system_prompt = agent.system_prompt.replace(
+            "\n## The canvas as JSON", "\n## Tools unavailable now\n" + "\n".join(notes) + "\n\n## The canvas as JSON", 1
+        )
+        if emit:
+            emitter.emit_all(factory.text_message(" ".join(notes)))
     applier.emitter = emitter if emit else None
     applier.stop_hook.bind(control.cancel_event, ctx.probe)
+    if applier.usage_hook is not None:
+        applier.usage_hook.bind(ctx.meter)
     saved_messages = list(agent.messages)
     stop_reason: str | None = None
     raised: list[Any] = []
@@ -92,6 +107,8 @@ async def run_orchestrator(
         control.detach(agent)
         applier.emitter = None
         applier.stop_hook.bind(None)
+        if applier.usage_hook is not None:
+            applier.usage_hook.bind(None)
         if emit:
             emitter.end_text()
     if is_exceeded(stop_reason, control):

@@ -40,6 +40,7 @@ from agent_runtime.session.channel import FrameChannel
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop, poll_remote_stop
 from agent_runtime.telemetry import log_context
+from agent_runtime.usage import RunMeter
 
 __all__ = ["SUCCESS", "CANCELLED", "BUDGET", "INTERRUPT", "TurnContext", "TurnOutcome", "TurnRunner"]
 
@@ -65,6 +66,8 @@ class TurnContext:
     emitter: RunEmitter
     budget: Budget
     probe: RemoteStop | None
+    meter: RunMeter | None = None
+    """The turn's token meter (``TURN_TOKEN_BUDGET``, ``SESSION_TOKEN_BUDGET``)."""
 
 
 TurnBody = Callable[[TurnContext], Awaitable[TurnOutcome]]
@@ -125,6 +128,13 @@ class TurnRunner:
         services = self._services
         keeper = services.keeper
         budget = turn_budget(services.settings, services.registry.get(ORCHESTRATOR))
+        meter = RunMeter(
+            entry.usage,
+            "turn",
+            control,
+            run_limit=services.settings.turn_token_budget,
+            session_limit=services.settings.session_token_budget,
+        )
         outcome = TurnOutcome()
         error: AgentRuntimeError | None = None
         poller: asyncio.Task[None] | None = None
@@ -137,9 +147,13 @@ class TurnRunner:
                     poller = asyncio.get_running_loop().create_task(
                         poll_remote_stop(probe, control, keeper.poll_seconds)
                     )
-                with armed(budget, control):
-                    async with asyncio.timeout(budget.hard_deadline):
-                        outcome = await body(TurnContext(entry, control, emitter, budget, probe))
+                if meter.session_exhausted() is not None:
+                    control.cancel(BUDGET_REASON)
+                    outcome = TurnOutcome(BUDGET)
+                else:
+                    with armed(budget, control):
+                        async with asyncio.timeout(budget.hard_deadline):
+                            outcome = await body(TurnContext(entry, control, emitter, budget, probe, meter))
             except TimeoutError:
                 control.cancel(BUDGET_REASON)
                 outcome = TurnOutcome(BUDGET)
@@ -154,7 +168,7 @@ class TurnRunner:
                 try:
                     await asyncio.to_thread(keeper.persist_quietly, entry)
                 finally:
-                    self._end(entry, control, emitter, channel, outcome, error)
+                    self._end(entry, control, emitter, channel, outcome, error, meter)
             logger.info(
                 "session_id=<%s>, run_id=<%s>, outcome=<%s> | turn finished",
                 sid,
@@ -170,6 +184,7 @@ class TurnRunner:
         channel: FrameChannel,
         outcome: TurnOutcome,
         error: AgentRuntimeError | None,
+        meter: RunMeter | None = None,
     ) -> None:
         try:
             if not emitter.terminated:
@@ -179,14 +194,17 @@ class TurnRunner:
                 # resumed from this frame's id replays exactly what the snapshot lacks.
                 with entry.canvas.lock:
                     snapshot = entry.canvas.snapshot()
-                    emitter.snapshot(snapshot)
+                    emitter.snapshot({**snapshot, "usage": entry.usage.summary()})
                 done = {"phase": snapshot["phase"], "version": snapshot["version"]}
                 if error is not None:
                     emitter.error(error.code, error.message)
                 elif outcome.kind == BUDGET:
+                    breach = meter.breach if meter is not None else None
                     emitter.error(
                         ErrorCode.BUDGET_EXCEEDED,
-                        "this turn ran out of its time or step budget; "
+                        breach.message
+                        if breach is not None
+                        else "this turn ran out of its time or step budget; "
                         "the canvas keeps every completed change",
                     )
                 elif outcome.kind == CANCELLED:

@@ -26,7 +26,7 @@ from ag_ui.core import BaseEvent
 
 from agent_runtime.agents.builder import SUBAGENT_NAME, BuildJob
 from agent_runtime.canvas import Canvas
-from agent_runtime.contract import CustomEventName, WatchPayload
+from agent_runtime.contract import CustomEventName, ErrorCode, WatchPayload
 from agent_runtime.events import factory
 from agent_runtime.events.sse import HEARTBEAT, frame, frame_from_data
 from agent_runtime.session.cache import SessionEntry
@@ -76,7 +76,9 @@ async def watch_stream(
             chunks: list[bytes] = []
             for item in read.entries:
                 if item.kind == "end":
-                    chunks.append(_ending(item.seq, thread_id, run_id, item.outcome, entry.canvas))
+                    chunks.append(
+                        _ending(item.seq, thread_id, run_id, item.outcome, entry.canvas, item.data)
+                    )
                     yield b"".join(chunks)
                     return
                 chunks.append(frame_from_data(item.seq, item.data))
@@ -101,8 +103,14 @@ async def empty_watch_stream(session_id: str) -> AsyncIterator[bytes]:
     yield _ending(0, session_id, run_id, "success", Canvas())
 
 
-def _ending(event_id: int, thread_id: str, run_id: str, outcome: str, canvas: Canvas) -> bytes:
-    if outcome == "cancelled":
+def _ending(
+    event_id: int, thread_id: str, run_id: str, outcome: str, canvas: Canvas, detail: str = ""
+) -> bytes:
+    if outcome == "budget":  # the build passed a token budget: the modules built so far stay
+        events: list[BaseEvent] = [
+            factory.run_error(ErrorCode.BUDGET_EXCEEDED, detail or "the token budget is used up")
+        ]
+    elif outcome == "cancelled":
         events = [
             factory.custom(CustomEventName.CANCELLED, {"reason": "stop"}),
             factory.run_cancelled_finish(thread_id, run_id),

@@ -28,9 +28,10 @@ from strands import Agent
 from strands.tools.executors import SequentialToolExecutor
 
 from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs
+from agent_runtime.agents.builder_extras import BuilderAddOns, BuilderExtras
 from agent_runtime.agents.orchestrator import normalized_args
 from agent_runtime.agents.registry import AgentSpec
-from agent_runtime.budget import Budget, is_exceeded
+from agent_runtime.budget import BUDGET_REASON, Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
 from agent_runtime.contract import CustomEventName, ModuleStatus, Phase
 from agent_runtime.events import factory
@@ -38,7 +39,9 @@ from agent_runtime.models._messages import render_context
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.telemetry import detached_otel_context, log_context
+from agent_runtime.toolservers import ToolServerUnavailable
 from agent_runtime.tools import make_tools
+from agent_runtime.usage import RunMeter
 
 __all__ = ["BuildJob", "BuildManager", "TaskTracker", "DONE_MESSAGE", "SUBAGENT_NAME"]
 
@@ -47,6 +50,7 @@ logger = logging.getLogger(__name__)
 DONE_MESSAGE = "Done! Take a look and let me know what to change."
 SUBAGENT_NAME = "module_builder"
 STOPPED_REASON = "stopped before it finished"
+BUDGET_STOPPED_REASON = "stopped: the token budget is used up"
 
 
 class TaskTracker(Protocol):
@@ -73,6 +77,8 @@ class BuildJob:
         self.running_subagents: dict[int, tuple[str, str]] = {}
         """module index → (subagent run id, module title), for modules being built now."""
         self.task_id: int | None = None
+        self.meter: RunMeter | None = None
+        """The build's token meter (see :class:`~agent_runtime.agents.builder_extras.BuilderExtras`)."""
         self._remaining = len(module_indices)
         self._lock = threading.Lock()
 
@@ -104,6 +110,7 @@ class BuildManager:
         budget: Budget | None = None,
         on_finished: Callable[[SessionEntry], None] | None = None,
         stop_probe: Callable[[str, RunControl], Callable[[], bool] | None] | None = None,
+        extras: BuilderExtras | None = None,
     ) -> None:
         """Create the pool.
 
@@ -117,6 +124,7 @@ class BuildManager:
                 the session is stored).
             stop_probe: Gives each builder a check of the stored stop flag (a ``stop`` that
                 reached another runtime), polled between model and tool calls.
+            extras: MCP servers, usage metering and token budgets, the module self-check.
         """
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="module-builder")
         self._spec = spec
@@ -125,6 +133,7 @@ class BuildManager:
         self._budget = budget or Budget(spec.limits.budget_seconds, spec.limits.max_cycles)
         self._on_finished = on_finished
         self._stop_probe = stop_probe
+        self._extras = extras or BuilderExtras()
         self._active_lock = threading.Lock()
         self._active = 0
         self.max_active_seen = 0
@@ -142,6 +151,7 @@ class BuildManager:
     def start(self, entry: SessionEntry, module_indices: list[int]) -> BuildJob:
         """Start building ``module_indices`` of the session's canvas; returns at once."""
         job = BuildJob(entry, module_indices, factory.new_id("build"))
+        job.meter = self._extras.meter(entry, job.control)
         with entry.canvas.lock:
             entry.build = job
             entry.ephemeral.append([factory.custom(CustomEventName.BUILD_PROGRESS, job.progress())])
@@ -163,7 +173,7 @@ class BuildManager:
     def _run_one(self, job: BuildJob, index: int) -> None:
         try:
             if job.control.cancelled:
-                self._finish_module(job, index, None, ModuleStatus.FAILED, STOPPED_REASON)
+                self._finish_module(job, index, None, ModuleStatus.FAILED, _stopped_reason(job))
                 return
             with self._active_lock:
                 self._active += 1
@@ -213,6 +223,19 @@ class BuildManager:
                 ]
             )
         applier = BuilderApplier(job, index, subagent_run_id)
+        try:
+            addons: BuilderAddOns = self._extras.prepare(
+                entry=entry,
+                spec=self._spec,
+                index=index,
+                subagent_run_id=subagent_run_id,
+                control=job.control,
+                meter=job.meter,
+                budget_seconds=self._budget.seconds,
+            )
+        except ToolServerUnavailable as exc:
+            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, exc.message)
+            return
         system_prompt = "\n".join(
             [
                 self._spec.prompt_text,
@@ -227,9 +250,11 @@ class BuildManager:
                 ),
             ]
         )
+        if addons.prompt_note:  # before the context block, which must end the prompt
+            system_prompt = system_prompt.replace("\n```json\n", addons.prompt_note + "\n\n```json\n", 1)
         agent = Agent(
             model=self._models.create(self._spec.model_role),
-            tools=make_tools(list(self._spec.tools), applier),
+            tools=[*make_tools(list(self._spec.tools), applier), *addons.tools],
             system_prompt=system_prompt,
             tool_executor=SequentialToolExecutor(),
             **agent_kwargs(
@@ -244,7 +269,8 @@ class BuildManager:
                     StopCheckHook(
                         job.control.cancel_event,
                         self._stop_probe(entry.session_id, job.control) if self._stop_probe else None,
-                    )
+                    ),
+                    *addons.hooks,
                 ],
             ),
         )
@@ -267,7 +293,7 @@ class BuildManager:
         finally:
             job.control.detach(agent)
         if job.control.cancelled:
-            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, STOPPED_REASON)
+            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, _stopped_reason(job))
         elif error is None and is_exceeded(stop_reason, job.control):
             self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, "budget exceeded")
         elif error is not None:
@@ -276,7 +302,8 @@ class BuildManager:
             with canvas.lock:
                 tasks = canvas.module(index).tasks
             if tasks:
-                self._finish_module(job, index, subagent_run_id, ModuleStatus.BUILT, None, tasks=len(tasks))
+                status, note = addons.verdict()
+                self._finish_module(job, index, subagent_run_id, status, note, tasks=len(tasks))
             else:
                 self._finish_module(
                     job, index, subagent_run_id, ModuleStatus.FAILED, "the builder added no tasks"
@@ -318,17 +345,18 @@ class BuildManager:
             with contextlib.suppress(CanvasError):  # a reset removed the module; keep the bookkeeping
                 canvas.set_module_status(index, status, reason)
             job.running_subagents.pop(index, None)
-            if status == ModuleStatus.BUILT:
+            built = status in (ModuleStatus.BUILT, ModuleStatus.BUILT_WITH_WARNINGS)
+            if built:
                 job.built += 1
             else:
                 job.failed += 1
             meta = {"module_index": index}
             events = []
             if subagent_run_id is not None:
-                if status == ModuleStatus.BUILT:
+                if built:
                     events.append(factory.subagent_finished(subagent_run_id, {"tasks": tasks}, meta))
                 else:
-                    code = "CANCELLED" if reason == STOPPED_REASON else "BUILD_FAILED"
+                    code = "CANCELLED" if reason in (STOPPED_REASON, BUDGET_STOPPED_REASON) else "BUILD_FAILED"
                     events.append(factory.subagent_error(subagent_run_id, reason or "failed", code, meta))
             status_value: dict[str, Any] = {"module_index": index, "status": status.value}
             if reason:
@@ -349,17 +377,22 @@ class BuildManager:
         entry = job.entry
         canvas = entry.canvas
         cancelled = job.control.cancelled
+        breach = job.meter.breach if job.meter is not None and job.control.reason == BUDGET_REASON else None
         try:
             with canvas.lock:
                 canvas.set_phase(Phase.REFINEMENT)
-                events: list[BaseEvent] = [factory.state_snapshot(canvas.snapshot())]
+                snapshot = {**canvas.snapshot(), "usage": entry.usage.summary()}
+                events: list[BaseEvent] = [factory.state_snapshot(snapshot)]
                 if not cancelled:
                     events += factory.text_message(_done_text(job))
                 entry.ephemeral.append(events)
         finally:
             if job.task_id is not None:
                 self._tracker.complete_async_task(job.task_id)
-            entry.ephemeral.append_end("cancelled" if cancelled else "success")
+            if breach is not None:
+                entry.ephemeral.append_end("budget", breach.message)
+            else:
+                entry.ephemeral.append_end("cancelled" if cancelled else "success")
             job.control.done.set()
             if self._on_finished is not None:
                 self._on_finished(entry)
@@ -402,6 +435,10 @@ class BuilderApplier:
                 factory.tool_call(tool_use_id, name, wire, subagent_run_id=self.subagent_run_id)
             )
         return result
+
+
+def _stopped_reason(job: BuildJob) -> str:
+    return BUDGET_STOPPED_REASON if job.control.reason == BUDGET_REASON else STOPPED_REASON
 
 
 def _done_text(job: BuildJob) -> str:

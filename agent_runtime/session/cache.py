@@ -22,6 +22,7 @@ from agent_runtime.contract import ErrorCode
 from agent_runtime.errors import RequestRefused
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.ephemeral import EphemeralState
+from agent_runtime.usage.meter import UsageLedger
 
 __all__ = ["BuildHandle", "SessionEntry", "AgentSessionCache"]
 
@@ -60,6 +61,7 @@ class SessionEntry:
         stamp: The unique stamp of that stored revision (how staleness is detected).
         store_manager: The Strands session manager persisting this session (if any).
         persist_lock: Serialises writes of this entry to the session store.
+        usage: Model tokens and cost of the whole session so far (turns and builds).
     """
 
     session_id: str
@@ -80,6 +82,7 @@ class SessionEntry:
     stamp: str = ""
     store_manager: Any = None
     persist_lock: threading.Lock = field(default_factory=threading.Lock)
+    usage: UsageLedger = field(default_factory=UsageLedger)
 
     @property
     def busy(self) -> bool:
