@@ -19,6 +19,7 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``TURN_BUDGET_SECONDS`` | from ``agents.yaml`` | wall-clock budget of one chat turn |
 | ``MAX_AGENT_CYCLES`` | from ``agents.yaml`` | model calls allowed in one chat turn |
 | ``OFFLINE_MODEL_LATENCY_MS`` | 0 | delay the offline model adds to every call |
+| ``OFFLINE_MODEL_FLAWS`` | none | offline mistakes on purpose: ``builder_first_draft`` |
 | ``HEARTBEAT_SECONDS`` | 15 | SSE comment after this much silence |
 | ``EVENT_LOG_SIZE`` | 2000 | build events kept per session for ``watch`` resumption |
 | ``AGENTS_CONFIG`` | packaged ``agents.yaml`` | the agents file |
@@ -88,6 +89,9 @@ class Settings(BaseModel):
     turn_budget_seconds: Annotated[float | None, Field(alias="TURN_BUDGET_SECONDS", gt=0)] = None
     max_agent_cycles: Annotated[int | None, Field(alias="MAX_AGENT_CYCLES", ge=1, le=1000)] = None
     offline_model_latency_ms: Annotated[int, Field(alias="OFFLINE_MODEL_LATENCY_MS", ge=0, le=60_000)] = 0
+    offline_model_flaws: Annotated[
+        tuple[Literal["builder_first_draft"], ...], Field(alias="OFFLINE_MODEL_FLAWS")
+    ] = ()
     heartbeat_seconds: Annotated[float, Field(alias="HEARTBEAT_SECONDS", gt=0)] = 15.0
     event_log_size: Annotated[int, Field(alias="EVENT_LOG_SIZE", ge=16, le=1_000_000)] = 2000
     agents_config: Annotated[Path, Field(alias="AGENTS_CONFIG")] = DEFAULT_AGENTS_CONFIG
@@ -130,6 +134,13 @@ class Settings(BaseModel):
             TokenCodec(value)
         except ValueError as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("offline_model_flaws", mode="before")
+    @classmethod
+    def _split_flaws(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("agents_config")

@@ -75,7 +75,9 @@ async def run_orchestrator(
     agent.system_prompt = build_system_prompt(entry.canvas, handoff_context, instructions=spec.prompt_text)
     if notes:  # before the canvas JSON block, which must end the prompt
         agent.system_prompt = agent.system_prompt.replace(
-            "\n## The canvas as JSON", "\n## Tools unavailable now\n" + "\n".join(notes) + "\n\n## The canvas as JSON", 1
+            "\n## The canvas as JSON",
+            "\n## Tools unavailable now\n" + "\n".join(notes) + "\n\n## The canvas as JSON",
+            1,
         )
         if emit:
             emitter.emit_all(factory.text_message(" ".join(notes)))

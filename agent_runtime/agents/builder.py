@@ -39,8 +39,8 @@ from agent_runtime.models._messages import render_context
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.telemetry import detached_otel_context, log_context
-from agent_runtime.toolservers import ToolServerUnavailable
 from agent_runtime.tools import make_tools
+from agent_runtime.toolservers import ToolServerUnavailable
 from agent_runtime.usage import RunMeter
 
 __all__ = ["BuildJob", "BuildManager", "TaskTracker", "DONE_MESSAGE", "SUBAGENT_NAME"]
@@ -356,7 +356,8 @@ class BuildManager:
                 if built:
                     events.append(factory.subagent_finished(subagent_run_id, {"tasks": tasks}, meta))
                 else:
-                    code = "CANCELLED" if reason in (STOPPED_REASON, BUDGET_STOPPED_REASON) else "BUILD_FAILED"
+                    stopped = reason in (STOPPED_REASON, BUDGET_STOPPED_REASON)
+                    code = "CANCELLED" if stopped else "BUILD_FAILED"
                     events.append(factory.subagent_error(subagent_run_id, reason or "failed", code, meta))
             status_value: dict[str, Any] = {"module_index": index, "status": status.value}
             if reason:

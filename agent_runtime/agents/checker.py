@@ -25,18 +25,72 @@ from agent_runtime.contract import Limits, ModuleSpec
 __all__ = ["CheckRules", "check_module"]
 
 _WORD = re.compile(r"[a-z0-9]+")
-_PLACEHOLDERS = frozenset({"tbd", "todo", "tbc", "n/a", "na", "none", "untitled", "placeholder", "...", "-", "step", "task"})
+_PLACEHOLDERS = frozenset(
+    {"tbd", "todo", "tbc", "n/a", "na", "none", "untitled", "placeholder", "...", "-", "step", "task"}
+)
 _NOUN_SUFFIXES = ("tion", "ness", "ity")
 _VERBS_WITH_NOUN_SUFFIX = frozenset(
-    {"mention", "question", "position", "sanction", "partition", "caution", "function", "audition", "ration",
-     "station", "auction", "motion", "petition", "section", "commission", "condition", "transition"}
+    {
+        "mention",
+        "question",
+        "position",
+        "sanction",
+        "partition",
+        "caution",
+        "function",
+        "audition",
+        "ration",
+        "station",
+        "auction",
+        "motion",
+        "petition",
+        "section",
+        "commission",
+        "condition",
+        "transition",
+    }
 )
 _DEFAULT_NON_ACTION = (
-    "a", "an", "the", "this", "that", "these", "those", "it", "its", "there", "we", "they", "our", "my",
-    "your", "their", "he", "she", "i", "you", "step", "task", "tbd", "todo", "maybe",
-    "possibly", "optional", "should", "could", "would", "might", "some", "all", "any", "each", "every",
+    "a",
+    "an",
+    "the",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "its",
+    "there",
+    "we",
+    "they",
+    "our",
+    "my",
+    "your",
+    "their",
+    "he",
+    "she",
+    "i",
+    "you",
+    "step",
+    "task",
+    "tbd",
+    "todo",
+    "maybe",
+    "possibly",
+    "optional",
+    "should",
+    "could",
+    "would",
+    "might",
+    "some",
+    "all",
+    "any",
+    "each",
+    "every",
 )
-_STOP = frozenset({"a", "an", "and", "the", "of", "for", "to", "in", "on", "with", "by", "at", "or", "from", "is", "be"})
+_STOP = frozenset(
+    {"a", "an", "and", "the", "of", "for", "to", "in", "on", "with", "by", "at", "or", "from", "is", "be"}
+)
 _STEM = 5
 
 
@@ -101,9 +155,13 @@ def check_module(module: ModuleSpec, rules: CheckRules) -> list[str]:
             findings.append(f"{label} duplicates the title of task {seen_tasks[key]}")
         seen_tasks.setdefault(key, t_no)
         if len(task.steps) < rules.min_steps_per_task:
-            findings.append(f"{label} has {len(task.steps)} step(s); it needs at least {rules.min_steps_per_task}")
+            findings.append(
+                f"{label} has {len(task.steps)} step(s); it needs at least {rules.min_steps_per_task}"
+            )
         if len(task.steps) > rules.max_steps_per_task:
-            findings.append(f"{label} has {len(task.steps)} steps; keep it to at most {rules.max_steps_per_task}")
+            findings.append(
+                f"{label} has {len(task.steps)} steps; keep it to at most {rules.max_steps_per_task}"
+            )
         seen_steps: set[str] = set()
         for s_no, step in enumerate(task.steps, start=1):
             where = f"{label}, step {s_no}"
@@ -117,16 +175,20 @@ def check_module(module: ModuleSpec, rules: CheckRules) -> list[str]:
                 findings.append(f"{where} repeats an earlier step of the same task")
             seen_steps.add(step_key)
             if rules.action_steps and _not_an_action(step.title, starters):
-                findings.append(f"{where} ({step.title.strip()[:60]!r}) is not phrased as an action; start with a verb")
+                findings.append(
+                    f"{where} ({step.title.strip()[:60]!r}) is not phrased as an action; start with a verb"
+                )
     if rules.consistent_with_description and tasks:
         topic = _stems(f"{module.title} {module.description}")
         content = _stems(
             " ".join(
-                f"{t.title} {t.description} " + " ".join(f"{s.title} {s.description}" for s in t.steps) for t in tasks
+                f"{t.title} {t.description} " + " ".join(f"{s.title} {s.description}" for s in t.steps)
+                for t in tasks
             )
         )
         if topic and not topic & content:
             findings.append(
-                f"no task mentions what the module is about ({module.title!r}); make the tasks match its description"
+                f"no task mentions what the module is about ({module.title!r}); "
+                "make the tasks match its description"
             )
     return findings

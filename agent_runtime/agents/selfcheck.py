@@ -23,6 +23,7 @@ from strands.hooks import AfterInvocationEvent, HookProvider, HookRegistry
 from agent_runtime.agents.checker import CheckRules, check_module
 from agent_runtime.contract import ModuleSpec, ModuleStatus, ToolName
 from agent_runtime.models._messages import render_context
+from agent_runtime.models.offline.repair import REPAIR_MARKER  # how a repair prompt starts (offline model)
 from agent_runtime.session.control import RunControl
 
 __all__ = ["ModuleSelfCheck", "repair_prompt", "REPAIR_MARKER"]
@@ -30,8 +31,6 @@ __all__ = ["ModuleSelfCheck", "repair_prompt", "REPAIR_MARKER"]
 logger = logging.getLogger(__name__)
 _tracer = trace_api.get_tracer("agent_runtime.selfcheck")
 
-REPAIR_MARKER = "Self-check of module_index"
-"""How a repair prompt starts (the offline model recognises it)."""
 _MAX_LISTED = 8
 
 
@@ -137,7 +136,7 @@ class ModuleSelfCheck(HookProvider):
         )
 
     def verdict(self) -> tuple[ModuleStatus, str | None]:
-        """How the module ends: ``built`` (with a repair note) or ``built_with_warnings`` (with the findings)."""
+        """How the module ends: ``built`` (maybe with a repair note) or ``built_with_warnings``."""
         if self.remaining:
             shown = "; ".join(self.remaining[:3])
             more = f" (+{len(self.remaining) - 3} more)" if len(self.remaining) > 3 else ""

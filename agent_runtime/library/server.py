@@ -51,7 +51,9 @@ def build_server(store: PlaybookStore, policies: PolicyFolder) -> MCPServer:
         logger.info("vendor_id=<%s>, hits=<%d> | playbooks searched", store.vendor_id, len(hits))
         return {"query": query, "playbooks": [hit.to_dict() for hit in hits]}
 
-    @server.tool(description="Read one saved playbook (from search_playbooks) with its modules, tasks and steps.")
+    @server.tool(
+        description="Read one saved playbook (from search_playbooks) with its modules, tasks and steps."
+    )
     def get_playbook(playbook_id: Annotated[int, Field(ge=1)]) -> dict[str, Any]:
         try:
             found = store.read(playbook_id)

@@ -11,7 +11,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Engine, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    select,
+)
 
 __all__ = ["PlaybookStore", "PlaybookHit"]
 
@@ -53,7 +64,9 @@ steps = Table(
 )
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset({"a", "an", "and", "the", "of", "for", "our", "to", "in", "on", "with", "playbook", "playbooks"})
+_STOP = frozenset(
+    {"a", "an", "and", "the", "of", "for", "our", "to", "in", "on", "with", "playbook", "playbooks"}
+)
 _SCAN_LIMIT = 500
 
 
@@ -162,7 +175,11 @@ class PlaybookStore:
         by_module: dict[int, list[dict[str, Any]]] = {}
         for task in task_rows:
             by_module.setdefault(task.module_id, []).append(
-                {"title": task.title, "description": task.description or "", "steps": by_task.get(task.id, [])}
+                {
+                    "title": task.title,
+                    "description": task.description or "",
+                    "steps": by_task.get(task.id, []),
+                }
             )
         return {
             "playbook_id": head.id,

@@ -66,7 +66,10 @@ class _Running:
 # default (parent-based) sampler drops them; tool calls later run in the calling agent's context.
 _UNSAMPLED = trace_api.NonRecordingSpan(
     trace_api.SpanContext(
-        trace_id=0x1, span_id=0x1, is_remote=False, trace_flags=trace_api.TraceFlags(trace_api.TraceFlags.DEFAULT)
+        trace_id=0x1,
+        span_id=0x1,
+        is_remote=False,
+        trace_flags=trace_api.TraceFlags(trace_api.TraceFlags.DEFAULT),
     )
 )
 
@@ -101,7 +104,14 @@ class McpPool:
         """
         for spec in self._specs.values():
             try:
-                for value in (spec.command, spec.url, spec.cwd, *spec.args, *spec.env.values(), *spec.headers.values()):
+                for value in (
+                    spec.command,
+                    spec.url,
+                    spec.cwd,
+                    *spec.args,
+                    *spec.env.values(),
+                    *spec.headers.values(),
+                ):
                     if value:
                         self._value(value)
             except KeyError as exc:
@@ -195,7 +205,9 @@ class McpPool:
             tools.append(tool)
         missing = sorted(set(spec.allowed_tools) - {t.tool_name for t in tools})
         if missing:
-            logger.warning("server=<%s>, missing=<%s> | allowed tools the server does not offer", spec.name, missing)
+            logger.warning(
+                "server=<%s>, missing=<%s> | allowed tools the server does not offer", spec.name, missing
+            )
         logger.info(
             "server=<%s>, transport=<%s>, vendor_id=<%s>, tools=<%d> | mcp server started",
             spec.name,
@@ -226,7 +238,9 @@ class McpPool:
                 cwd=self._value(spec.cwd) if spec.cwd else None,
             )
         except KeyError as exc:
-            raise ToolServerUnavailable(f"the {spec.name} server needs {exc.args[0]}, which is not set") from None
+            raise ToolServerUnavailable(
+                f"the {spec.name} server needs {exc.args[0]}, which is not set"
+            ) from None
         transport: Any = lambda: stdio_client(params)  # noqa: E731  (MCPClient's types lag the mcp 2 SDK)
         return MCPClient(transport, **common)
 

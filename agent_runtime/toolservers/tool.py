@@ -45,7 +45,9 @@ class AnnouncedTool(AgentTool):
         """As the inner tool."""
         return self.inner.tool_type
 
-    async def stream(self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any) -> ToolGenerator:
+    async def stream(
+        self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
+    ) -> ToolGenerator:
         """Call the server, then announce the call; the result goes back to the model unchanged."""
         async for event in self.inner.stream(tool_use, invocation_state, **kwargs):
             yield event

@@ -15,7 +15,13 @@ import logging
 from typing import Any
 
 from opentelemetry import trace as trace_api
-from strands.hooks import AfterInvocationEvent, AfterModelCallEvent, BeforeInvocationEvent, HookProvider, HookRegistry
+from strands.hooks import (
+    AfterInvocationEvent,
+    AfterModelCallEvent,
+    BeforeInvocationEvent,
+    HookProvider,
+    HookRegistry,
+)
 
 from agent_runtime.usage.meter import RunMeter, Usage
 from agent_runtime.usage.prices import PriceTable

@@ -67,7 +67,11 @@ class Usage:
 
     def to_dict(self) -> dict[str, Any]:
         """The durable form."""
-        return {**self.summary(), "cache_read_tokens": self.cache_read_tokens, "cache_write_tokens": self.cache_write_tokens}
+        return {
+            **self.summary(),
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Usage:

@@ -18,7 +18,9 @@ from agent_runtime.config import DEFAULT_AGENTS_CONFIG
 __all__ = ["agents_config_plain", "agents_config_with", "agents_config_without_mcp"]
 
 
-def agents_config_with(folder: Path, edit: Callable[[dict[str, Any]], None], name: str = "agents.yaml") -> Path:
+def agents_config_with(
+    folder: Path, edit: Callable[[dict[str, Any]], None], name: str = "agents.yaml"
+) -> Path:
     """The shipped agents file changed by ``edit`` (prompt paths made absolute), written to ``folder``."""
     data = yaml.safe_load(DEFAULT_AGENTS_CONFIG.read_text(encoding="utf-8"))
     for agent in data["agents"]:
