@@ -14,6 +14,7 @@ A server that cannot start raises :class:`ToolServerUnavailable` (``RUN_ERROR``
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -186,18 +187,32 @@ class McpPool:
             return running.tools
 
     def _start(self, spec: McpServerSpec, vendor_id: int) -> _Running:
+        if spec.command is not None:
+            command = self._value(spec.command)
+            if shutil.which(command) is None:  # the clearest message, and no doomed child process
+                raise ToolServerUnavailable(
+                    f"the {spec.name} tool server could not start: {command!r} is not an executable found "
+                    "on PATH"
+                )
         client = self._client(spec, vendor_id)
         try:
             with trace_api.use_span(_UNSAMPLED, end_on_exit=False):
-                client.start()
+                client.start()  # on failure it has cleaned up after itself
+        except Exception as exc:
+            raise ToolServerUnavailable(
+                f"the {spec.name} tool server could not start: {_reason(exc)}"
+            ) from exc
+        try:
+            with trace_api.use_span(_UNSAMPLED, end_on_exit=False):
                 listed = client.list_tools_sync()
         except Exception as exc:
             try:
                 client.stop(None, None, None)
             except Exception:
-                logger.debug("server=<%s> | stop after a failed start raised", spec.name, exc_info=True)
-            reason = _reason(exc)
-            raise ToolServerUnavailable(f"the {spec.name} tool server could not start: {reason}") from exc
+                logger.debug("server=<%s> | stop after a failed listing raised", spec.name, exc_info=True)
+            raise ToolServerUnavailable(
+                f"the {spec.name} tool server did not list its tools: {_reason(exc)}"
+            ) from exc
         timeout = timedelta(seconds=spec.call_timeout_seconds)
         tools: list[AgentTool] = []
         for tool in listed:
@@ -249,9 +264,14 @@ class McpPool:
 
 
 def _reason(exc: BaseException) -> str:
-    """The innermost cause, in a few words (e.g. the missing executable)."""
+    """The innermost cause, in a few words (e.g. the server closed the connection)."""
     seen: BaseException = exc
-    while seen.__cause__ is not None:
-        seen = seen.__cause__
+    while True:
+        if isinstance(seen, BaseExceptionGroup) and seen.exceptions:
+            seen = seen.exceptions[0]
+        elif seen.__cause__ is not None:
+            seen = seen.__cause__
+        else:
+            break
     text = str(seen) or type(seen).__name__
     return text if len(text) <= 200 else text[:199] + "…"

@@ -2,6 +2,7 @@
 
 The call runs first (through Strands' ``MCPAgentTool``); then the whole ``TOOL_CALL_START/ARGS/END``
 group is announced at once, so a stream that resumes mid-call never sees an end without a start.
+The browser's store ignores tool names it does not apply to the canvas.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from strands.types.events import ToolResultEvent
 from strands.types.tools import AgentTool, ToolGenerator, ToolSpec, ToolUse
 
 __all__ = ["Announce", "AnnouncedTool", "install_tools"]
@@ -48,14 +50,20 @@ class AnnouncedTool(AgentTool):
     async def stream(
         self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
     ) -> ToolGenerator:
-        """Call the server, then announce the call; the result goes back to the model unchanged."""
-        async for event in self.inner.stream(tool_use, invocation_state, **kwargs):
-            yield event
+        """Call the server; announce the call just before its result goes back to the model.
+
+        (Strands stops reading a tool's stream at its result, so nothing may follow it.)
+        """
         args = tool_use.get("input")
-        try:
-            self._announce(str(tool_use["toolUseId"]), self.tool_name, args if isinstance(args, dict) else {})
-        except Exception:  # announcing must never fail the call
-            logger.exception("tool=<%s> | could not announce the tool call", self.tool_name)
+        async for event in self.inner.stream(tool_use, invocation_state, **kwargs):
+            if isinstance(event, ToolResultEvent):
+                try:
+                    self._announce(
+                        str(tool_use["toolUseId"]), self.tool_name, args if isinstance(args, dict) else {}
+                    )
+                except Exception:  # announcing must never fail the call
+                    logger.exception("tool=<%s> | could not announce the tool call", self.tool_name)
+            yield event
 
 
 def install_tools(agent: Any, tools: list[tuple[str, AgentTool]], announce: Announce) -> int:

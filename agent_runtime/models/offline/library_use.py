@@ -5,7 +5,7 @@ Orchestrator: a prompt that says "based on our <name> playbook" searches the sav
 structure, with the old topic's words swapped for the new one's; a prompt that names a policy
 ("follow our security policy") lists the policies (``list_policies``), reads the best match
 (``get_policy``) and notes it in the playbook description ("Follows our …"). Builders of such a
-playbook read that policy too and cite it in the first step of each task.
+playbook read that policy too and cite it (and the closest section) in each task's description.
 
 Everything is read back from the conversation — the tool calls made since the prompt and their
 results — so the replies stay deterministic across the turn's model calls.
@@ -310,7 +310,7 @@ def orchestrator_replies(
 
 
 def cite_policy(replies: list[Reply], policy: dict[str, Any]) -> list[Reply]:
-    """A builder's replies with the first step of every task citing the policy it follows."""
+    """A builder's replies with every task citing the policy (and section) it follows."""
     sections = [str(s) for s in policy.get("sections") or []]
     out = []
     for reply in replies:
@@ -326,17 +326,11 @@ def cite_policy(replies: list[Reply], policy: dict[str, Any]) -> list[Reply]:
 
 
 def _cite(task: dict[str, Any], title: str, sections: list[str]) -> dict[str, Any]:
-    task = {**task, "steps": [dict(s) for s in task.get("steps") or []]}
-    if not task["steps"]:
-        return task
     words = {w.lower() for w in _WORD.findall(task["title"])}
     best = max(sections, key=lambda s: len(words & {w.lower() for w in _WORD.findall(s)}), default="")
     where = f" ({best})" if best else ""
-    step = task["steps"][0]
-    step["description"] = clip(
-        f"{step.get('description') or ''} Per our {title}{where}.".strip(), Limits.MAX_DESCRIPTION_CHARS
-    )
-    return task
+    description = f"{task.get('description') or ''} Per our {title}{where}.".strip()
+    return {**task, "description": clip(description, Limits.MAX_DESCRIPTION_CHARS)}
 
 
 @dataclass(frozen=True)
