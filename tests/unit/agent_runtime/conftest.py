@@ -126,7 +126,7 @@ def make_harness(tmp_path: Any) -> Iterable[Callable[..., Harness]]:
     def make(models: ScriptedModels | None, **env: str) -> Harness:
         """``models=None``: the offline model for every role."""
         env.setdefault("DATA_DIR", str(tmp_path / "data"))
-        if "AGENTS_CONFIG" not in env:  # MCP and the self-check have their own tests (tests/support/agents_config.py)
+        if "AGENTS_CONFIG" not in env:  # MCP and the self-check have their own tests (support/agents_config)
             env["AGENTS_CONFIG"] = str(agents_config_plain(tmp_path / "config"))
         services = build_services(settings_for(**env), tracker=FakeTracker(), models=models)
         harness = Harness(services)
