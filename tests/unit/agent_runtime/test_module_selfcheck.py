@@ -1,4 +1,4 @@
-"""The bounded self-check of each built module: rules, repair rounds, the verdict, the stream and the trace."""
+"""The bounded self-check of each built module: rules, repair rounds, verdict, stream and trace."""
 
 from __future__ import annotations
 
