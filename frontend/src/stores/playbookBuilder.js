@@ -15,10 +15,14 @@ export const TOOLS = Object.freeze([
   'build_modules',
   'add_tasks',
   'add_task_step',
+  'set_module_tasks',
   'suggest_replies',
 ])
 
-export const MODULE_STATUSES = Object.freeze(['pending', 'building', 'built', 'failed'])
+// Calls the agents make to the playbook library (MCP): streamed like any tool call, nothing to apply.
+export const LIBRARY_TOOLS = Object.freeze(['search_playbooks', 'get_playbook', 'list_policies', 'get_policy'])
+
+export const MODULE_STATUSES = Object.freeze(['pending', 'building', 'built', 'built_with_warnings', 'failed'])
 export const PHASES = Object.freeze(['empty', 'outline', 'building', 'refinement'])
 
 const LIMITS = Object.freeze({ modules: 20, tasks: 30, steps: 20, replies: 4 })
@@ -121,7 +125,7 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
   const buildProgress = computed(() => {
     const mods = canvas.value.modules
     const derived = {
-      built: mods.filter((m) => m.status === 'built').length,
+      built: mods.filter((m) => m.status === 'built' || m.status === 'built_with_warnings').length,
       failed: mods.filter((m) => m.status === 'failed').length,
       total: mods.length,
     }
@@ -243,6 +247,14 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
       if (mod.status === 'pending') mod.status = 'building'
       return true
     },
+    set_module_tasks(args) {
+      // A builder's self-check repair: the module's whole corrected task list.
+      const mod = moduleAt(args.module_index)
+      if (!mod || !Array.isArray(args.tasks)) return false
+      mod.tasks = args.tasks.slice(0, LIMITS.tasks).map(normTask)
+      pendingSteps = pendingSteps.filter((p) => p.module_index !== args.module_index)
+      return true
+    },
     suggest_replies(args) {
       if (!Array.isArray(args.replies)) return false
       suggestions.value = args.replies
@@ -262,6 +274,7 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
    */
   function applyToolCall(tool, args, meta = {}) {
     const handler = handlers[tool]
+    if (!handler && LIBRARY_TOOLS.includes(tool)) return false
     if (!handler) {
       console.warn(`[playbookBuilder] unknown tool ${tool}`)
       return false
@@ -326,7 +339,8 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
     if (!mod || !MODULE_STATUSES.includes(status)) return false
     if (mod.status === status && (mod.reason ?? null) === (reason ?? null)) return false
     mod.status = status
-    mod.reason = status === 'failed' ? reason ?? null : null
+    // failed: why; built_with_warnings: the self-check's findings; built: what the self-check repaired.
+    mod.reason = status === 'pending' || status === 'building' ? null : reason ?? null
     changed()
     return true
   }
@@ -346,7 +360,9 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
     if (kind === 'started') return setModuleStatus(idx, 'building')
     if (kind === 'finished') {
       if (event.outcome?.type === 'suspended') return false
-      return moduleAt(idx)?.status === 'failed' ? false : setModuleStatus(idx, 'built')
+      // module.status follows with the final status (and its reason); never downgrade to plain built.
+      const now = moduleAt(idx)?.status
+      return now === 'failed' || now === 'built_with_warnings' ? false : setModuleStatus(idx, 'built', moduleAt(idx)?.reason)
     }
     if (kind === 'error') return setModuleStatus(idx, 'failed', event.message || 'The module could not be built.')
     return false
