@@ -18,6 +18,7 @@ ENV_FILE = VAR / "local.env"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 DEMO_VENDOR = "Demo Vendor"
+DEMO_POLICIES = ROOT / "scripts" / "demo_policies"
 
 
 def write_env_file() -> bool:
@@ -55,6 +56,16 @@ def read_env_file() -> dict[str, str]:
     return values
 
 
+def copy_demo_policies(vendor_id: int) -> None:
+    """Give the demo vendor the sample policies the playbook library serves (never overwrites)."""
+    folder = VAR / "policies" / str(vendor_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for sample in DEMO_POLICIES.glob("*.md"):
+        target = folder / sample.name
+        if not target.exists():
+            target.write_text(sample.read_text(encoding="utf-8"), encoding="utf-8")
+
+
 def main() -> int:
     created = write_env_file()
     env = read_env_file()
@@ -72,7 +83,7 @@ def main() -> int:
     with app.app_context():
         session = db.new_session()
         try:
-            create_user(
+            user = create_user(
                 session,
                 email=DEMO_EMAIL,
                 password=DEMO_PASSWORD,
@@ -81,6 +92,7 @@ def main() -> int:
                 update_existing=True,
             )
             session.commit()
+            copy_demo_policies(user.vendor_id)
         finally:
             session.close()
     app.extensions["database"].dispose()

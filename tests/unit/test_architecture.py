@@ -72,7 +72,8 @@ def test_the_playbook_library_reads_the_database_without_the_webapp() -> None:
     assert library == []
     probe = (
         "import sys, agent_runtime.library.__main__, agent_runtime.toolservers\n"
-        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('webapp', 'flask', 'flask_login'))))"
+        "web = ('webapp', 'flask', 'flask_login')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in web)))"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
