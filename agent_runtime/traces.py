@@ -9,7 +9,8 @@ with its duration, tokens, cost, tool calls and errors, then the session's total
 ``playbook.run.cost_usd`` the runtime puts on each agent's root span (priced from its price table
 by model id); the session's running usage is ``playbook.session.total_tokens`` / ``…cost_usd``.
 Traces are found by the trace metadata ``mlflow.trace.session`` that :mod:`agent_runtime.telemetry`
-writes from the spans' ``session.id`` attribute. Needs the ``telemetry`` extra (``mlflow``); the runtime itself never imports this module.
+writes from the spans' ``session.id`` attribute. Needs the ``telemetry`` extra (``mlflow``); the
+runtime itself never imports this module.
 """
 
 from __future__ import annotations
