@@ -147,6 +147,11 @@ def _build(harness: Any) -> tuple[list[Frame], dict[str, Any]]:
     return watch, snapshot["canvas"]["modules"][0]
 
 
+# The scripted tests run without a session store: a watch opened as a build ends may otherwise
+# find the stored session a revision ahead for a moment and reload it, asking for a new
+# orchestrator model that no script has.
+
+
 def _models(builder: ScriptedModel) -> ScriptedModels:
     router = ScriptedModel(
         [Step(tool_calls=(("RouterDecision", {"domain": "playbooks", "handoff_context": "onboarding"}),))]
@@ -186,7 +191,9 @@ def test_a_first_output_that_breaks_a_rule_is_repaired(make_harness: Any, tmp_pa
         ]
     )
     models = _models(builder)
-    harness = make_harness(models, AGENTS_CONFIG=str(agents_config_without_mcp(tmp_path)))
+    harness = make_harness(
+        models, AGENTS_CONFIG=str(agents_config_without_mcp(tmp_path)), SESSION_STORE="none"
+    )
     watch, module = _build(harness)
 
     checks = custom(watch, "module.check")
@@ -222,7 +229,9 @@ def test_a_module_still_failing_after_k_rounds_is_built_with_warnings(
         ]
     )
     models = _models(builder)
-    harness = make_harness(models, AGENTS_CONFIG=str(agents_config_with(tmp_path, one_round)))
+    harness = make_harness(
+        models, AGENTS_CONFIG=str(agents_config_with(tmp_path, one_round)), SESSION_STORE="none"
+    )
     watch, module = _build(harness)
 
     checks = custom(watch, "module.check")
@@ -286,7 +295,9 @@ def test_the_check_runs_in_the_builders_trace(make_harness: Any, tmp_path: Path)
                 Step(text="Done."),
             ]
         )
-        harness = make_harness(_models(builder), AGENTS_CONFIG=str(agents_config_without_mcp(tmp_path)))
+        harness = make_harness(
+            _models(builder), AGENTS_CONFIG=str(agents_config_without_mcp(tmp_path)), SESSION_STORE="none"
+        )
         _build(harness)
     finally:
         selfcheck._tracer = original
