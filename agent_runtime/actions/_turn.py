@@ -40,7 +40,7 @@ from agent_runtime.session.channel import FrameChannel
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop, poll_remote_stop
 from agent_runtime.telemetry import log_context
-from agent_runtime.usage import RunMeter
+from agent_runtime.usage import RunMeter, with_usage
 
 __all__ = ["SUCCESS", "CANCELLED", "BUDGET", "INTERRUPT", "TurnContext", "TurnOutcome", "TurnRunner"]
 
@@ -194,7 +194,7 @@ class TurnRunner:
                 # resumed from this frame's id replays exactly what the snapshot lacks.
                 with entry.canvas.lock:
                     snapshot = entry.canvas.snapshot()
-                    emitter.snapshot({**snapshot, "usage": entry.usage.summary()})
+                    emitter.snapshot(with_usage(snapshot, entry.usage))
                 done = {"phase": snapshot["phase"], "version": snapshot["version"]}
                 if error is not None:
                     emitter.error(error.code, error.message)

@@ -31,6 +31,7 @@ from agent_runtime.events import factory
 from agent_runtime.events.sse import HEARTBEAT, frame, frame_from_data
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.channel import Waker
+from agent_runtime.usage import with_usage
 
 __all__ = ["watch_stream", "empty_watch_stream"]
 
@@ -50,7 +51,7 @@ async def watch_stream(
     log.subscribe(waker)
     try:
         with entry.canvas.lock:
-            snapshot = entry.canvas.snapshot()
+            snapshot = with_usage(entry.canvas.snapshot(), entry.usage)
             head = log.head()
             job = _running_job(entry)
             running = dict(job.running_subagents) if job is not None else {}
@@ -70,7 +71,7 @@ async def watch_stream(
             read = log.read_after(cursor)
             if read.gap:  # fell behind the bounded log: start over from the current canvas
                 with entry.canvas.lock:
-                    snapshot, cursor = entry.canvas.snapshot(), log.head()
+                    snapshot, cursor = with_usage(entry.canvas.snapshot(), entry.usage), log.head()
                 yield frame(cursor, factory.state_snapshot(snapshot))
                 continue
             chunks: list[bytes] = []
@@ -99,7 +100,7 @@ async def empty_watch_stream(session_id: str) -> AsyncIterator[bytes]:
     """A watch for a session this process does not know: the empty canvas, then done."""
     run_id = factory.new_id("run")
     yield frame(0, factory.run_started(session_id, run_id))
-    yield frame(0, factory.state_snapshot(Canvas().snapshot()))
+    yield frame(0, factory.state_snapshot(with_usage(Canvas().snapshot(), None)))
     yield _ending(0, session_id, run_id, "success", Canvas())
 
 

@@ -41,7 +41,7 @@ from agent_runtime.session.control import RunControl
 from agent_runtime.telemetry import detached_otel_context, log_context
 from agent_runtime.tools import make_tools
 from agent_runtime.toolservers import ToolServerUnavailable
-from agent_runtime.usage import RunMeter
+from agent_runtime.usage import RunMeter, with_usage
 
 __all__ = ["BuildJob", "BuildManager", "TaskTracker", "DONE_MESSAGE", "SUBAGENT_NAME"]
 
@@ -382,7 +382,7 @@ class BuildManager:
         try:
             with canvas.lock:
                 canvas.set_phase(Phase.REFINEMENT)
-                snapshot = {**canvas.snapshot(), "usage": entry.usage.summary()}
+                snapshot = with_usage(canvas.snapshot(), entry.usage)
                 events: list[BaseEvent] = [factory.state_snapshot(snapshot)]
                 if not cancelled:
                     events += factory.text_message(_done_text(job))

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent_runtime.session.control import RunControl
 
-__all__ = ["BUDGET_REASON", "Breach", "RunMeter", "Usage", "UsageLedger"]
+__all__ = ["BUDGET_REASON", "Breach", "RunMeter", "Usage", "UsageLedger", "with_usage"]
 
 BUDGET_REASON = "budget"
 """The cancel reason of a run past its budget (the same value as ``agent_runtime.budget.BUDGET_REASON``)."""
@@ -167,3 +167,8 @@ class RunMeter:
         if breach is not None:
             self.control.cancel(BUDGET_REASON)
         return breach
+
+
+def with_usage(snapshot: dict[str, Any], ledger: UsageLedger | None) -> dict[str, Any]:
+    """A ``STATE_SNAPSHOT`` body with the session's ``usage`` (zero for a session this process lacks)."""
+    return {**snapshot, "usage": (ledger.summary() if ledger is not None else Usage().summary())}
