@@ -17,8 +17,10 @@ import logging
 import shutil
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from mcp import StdioServerParameters, stdio_client
@@ -73,6 +75,41 @@ _UNSAMPLED = trace_api.NonRecordingSpan(
         trace_flags=trace_api.TraceFlags(trace_api.TraceFlags.DEFAULT),
     )
 )
+
+
+class _Client(MCPClient):
+    """Strands' MCP client with one fix: its ``stop()`` after a connection that never came up.
+
+    When the connection fails, ``start()`` calls ``stop()`` while the background thread is ending;
+    strands 1.62 then schedules a close coroutine on that thread's finished event loop, where it
+    never runs ("coroutine … was never awaited"). Here the ended thread is joined and its loop
+    closed first, so there is nothing left to schedule. Pinned by the tests of a server that
+    cannot start (stdio and HTTP).
+    """
+
+    def stop(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        """Stop; after a failed start, without scheduling onto the finished loop."""
+        thread, loop = self._background_thread, self._background_thread_event_loop
+        if thread is not None and loop is not None and _failed(self._init_future):
+            thread.join()  # it is returning: the connection never came up
+            self._background_thread_event_loop = None
+            if not loop.is_closed():
+                loop.close()
+        super().stop(exc_type, exc_val, exc_tb)
+
+
+def _failed(future: futures.Future[None]) -> bool:
+    if not future.done():
+        return False
+    try:
+        return future.exception(timeout=0) is not None
+    except futures.CancelledError:
+        return True
 
 
 def _alive(client: MCPClient) -> bool:
@@ -242,7 +279,7 @@ class McpPool:
         try:
             if spec.url is not None:
                 headers = {k: self._value(v) for k, v in spec.headers.items()}
-                return MCPClient(url=self._value(spec.url), headers=headers or None, **common)
+                return _Client(url=self._value(spec.url), headers=headers or None, **common)
             env = {k: self._value(v) for k, v in spec.env.items()}
             if spec.vendor_env:
                 env[spec.vendor_env] = str(int(vendor_id))
@@ -257,7 +294,7 @@ class McpPool:
                 f"the {spec.name} server needs {exc.args[0]}, which is not set"
             ) from None
         transport: Any = lambda: stdio_client(params)  # noqa: E731  (MCPClient's types lag the mcp 2 SDK)
-        return MCPClient(transport, **common)
+        return _Client(transport, **common)
 
     def _value(self, value: str) -> str:
         return interpolate(value, self._environ)
