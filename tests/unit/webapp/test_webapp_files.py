@@ -178,8 +178,12 @@ def test_a_turns_files_reach_the_runtime_checked_linked_and_audited(
     app: Flask, browser: Browser, stub: StubRuntime
 ) -> None:
     small = docs.markdown_text("SOP").encode()
-    large = docs.pdf_bytes("Big SOP", pages=120)  # a real PDF over the inline limit: sent by reference
-    large_ref = upload(browser, "Big SOP.docx", large).get_json()
+    # Over the runtime's inline limit (256 KB): sent by reference to the attachment store.
+    large = (
+        "Phase,Task,Step\n" + "".join(f"Phase {i // 100},Task {i // 10},Step {i}\n" for i in range(12_000))
+    ).encode()
+    assert len(large) > 256 * 1024
+    large_ref = upload(browser, "Big steps.csv", large).get_json()
     small_ref = upload(browser, "sop.md", small).get_json()
     session = browser.mint()
     response = browser.post_json(
@@ -189,19 +193,19 @@ def test_a_turns_files_reach_the_runtime_checked_linked_and_audited(
     assert response.status_code == 200
     response.get_data()
     [invocation] = stub.invocations
-    forwarded = invocation.json()["files"]
+    forwarded = invocation.payload["files"]
     assert [f["file_id"] for f in forwarded] == [small_ref["file_id"], large_ref["file_id"]]
     assert forwarded[0]["sha256"] == hashlib.sha256(small).hexdigest()
     assert base64.b64decode(forwarded[0]["data"]) == small  # small: inline
     assert forwarded[1]["size"] == len(large)
-    assert ("data" in forwarded[1]) == (len(large) <= 256 * 1024)
+    assert "data" not in forwarded[1] and forwarded[1]["sha256"] == hashlib.sha256(large).hexdigest()
     listed = browser.client.get(f"/api/files?session_id={session['session_id']}").get_json()["files"]
-    assert {f["name"] for f in listed} == {"sop.md", "Big SOP.docx"}
+    assert {f["name"] for f in listed} == {"sop.md", "Big steps.csv"}
     with app.app_context():
         sent = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "attachment.send")).all()
         assert {(a.session_id, a.detail["name"]) for a in sent} == {
             (session["session_id"], "sop.md"),
-            (session["session_id"], "Big SOP.docx"),
+            (session["session_id"], "Big steps.csv"),
         }
         assert db.session.scalar(select(func.count()).select_from(SessionAttachment)) == 2
 
@@ -215,7 +219,7 @@ def test_an_inline_file_is_checked_and_stored_like_an_upload(
     response = browser.post_json("/api/agent/run", chat(session, [inline]))
     assert response.status_code == 200
     response.get_data()
-    [forwarded] = stub.invocations[0].json()["files"]
+    [forwarded] = stub.invocations[0].payload["files"]
     assert forwarded["name"] == "steps.csv" and forwarded["media_type"] == "text/csv"
     assert rows(app, Attachment) == 1
 
