@@ -148,7 +148,8 @@ def extract(data: bytes, media_type: MediaType | str, *, name: str = "") -> Docu
         raise DocumentError(DocumentErrorCode.FILE_EMPTY, name, "the file has no text to read")
     sections = parse_sections(markdown)
     if not title:
-        tops = [s for s in sections if s.level == min((s.level for s in sections), default=1)]
+        top = min((s.level for s in sections), default=1)
+        tops = [s for s in sections if s.level == top]
         title = tops[0].heading if len(tops) == 1 and len(sections) > 1 else _title_from_name(name)
     shown, truncated = _cap(markdown, MAX_MARKDOWN_CHARS)
     return Document(name, media, title.strip()[:200], shown, sections, truncated)
