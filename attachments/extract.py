@@ -213,6 +213,8 @@ def _read_docx(data: bytes, _name: str) -> tuple[str, str]:
     document = docx.Document(io.BytesIO(data))
     title = str(document.core_properties.title or "")
     lines: list[str] = []
+    # Style names by id, once: python-docx's ``paragraph.style`` runs an XPath query per paragraph.
+    style_names = {style.style_id: style.name or "" for style in document.styles}
     body = document.element.body
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
@@ -221,7 +223,9 @@ def _read_docx(data: bytes, _name: str) -> tuple[str, str]:
             text = " ".join(paragraph.text.split())
             if not text:
                 continue
-            style = (paragraph.style.name if paragraph.style is not None else "") or ""
+            ppr = child.pPr
+            style_id = ppr.pStyle.val if ppr is not None and ppr.pStyle is not None else None
+            style = style_names.get(style_id, "") if style_id else ""
             level = _docx_list_level(paragraph, style)
             heading = re.match(r"^Heading (\d)$", style)
             if style == "Title":
@@ -584,12 +588,25 @@ _STOP = frozenset(
 )
 
 
+_VERBS = frozenset(
+    "covers cover covered includes include included follows follow followed happens happen goes go gets get "
+    "makes make needs need uses use takes take sends send shares share keeps keep runs run starts start "
+    "ends end says say means mean becomes become comes come gives give lets let".split()
+)
+
+
+def _not_a_noun(word: str) -> bool:
+    """A rough filter for phrase words: stop words, common verbs, past participles and adverbs."""
+    low = word.lower()
+    return low in _STOP or low in _VERBS or low.endswith(("ed", "ly"))
+
+
 def _frequent_phrases(text: str, limit: int) -> list[str]:
     words = re.findall(r"[A-Za-z][A-Za-z'-]{2,}", text)
     counts: Counter[str] = Counter()
     shown: dict[str, str] = {}
     for a, b in itertools.pairwise(words):
-        if a.lower() in _STOP or b.lower() in _STOP:
+        if _not_a_noun(a) or _not_a_noun(b):
             continue
         key = f"{a.lower()} {b.lower()}"
         counts[key] += 1

@@ -311,6 +311,7 @@ class WebappProcess:
                 "LOG_LEVEL": "warning",
                 "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
                 "PYTHONPATH": str(root),
+                "ATTACHMENT_STORE": TEST_ATTACHMENTS,
             }
         )
         full_env.update(env)

@@ -322,7 +322,7 @@ def plan_module(
 
     drawn = document_tasks(source)
     tasks = (
-        [TaskTemplate(t, f"From {source['document']}: {t}." if source else "", tuple(s)) for t, s in drawn]
+        [TaskTemplate(t, f"As set out in {source['document']}." if source else "", tuple(s)) for t, s in drawn]
         if drawn
         else module_tasks(title, str(module.get("description") or ""), playbook_title)
     )[:room]
