@@ -321,8 +321,9 @@ def plan_module(
     from ._documents import document_tasks  # (imports builder_plan itself)
 
     drawn = document_tasks(source)
+    cited = f"As set out in {source['document']}." if source else ""
     tasks = (
-        [TaskTemplate(t, f"As set out in {source['document']}." if source else "", tuple(s)) for t, s in drawn]
+        [TaskTemplate(t, cited, tuple(s)) for t, s in drawn]
         if drawn
         else module_tasks(title, str(module.get("description") or ""), playbook_title)
     )[:room]
