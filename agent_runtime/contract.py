@@ -199,6 +199,8 @@ class Limits:
     """A file the page sends inline in the chat body: its base64 ``data`` at most this long."""
     MAX_RUNTIME_INLINE_BYTES = 256 * 1024
     """Files up to this size travel to the runtime inside the payload; larger ones by reference."""
+    MAX_TURN_TEXT_BYTES = 256 * 1024
+    """A chat body without its files (the prompt, the UI context, the ids)."""
     MAX_CHAT_REQUEST_BYTES = 6 * 1024 * 1024
     """The largest chat body the web app accepts from the page (a prompt plus inline files)."""
     MAX_SUGGESTED_REPLIES = 4

@@ -89,6 +89,10 @@ def run() -> Any:
             "POST /api/agent/run takes action 'chat'; use /api/agent/run/<sid>/<action>",
         )
     files = body.pop("files", None)
+    if files is not None and len(json.dumps(body)) > Limits.MAX_TURN_TEXT_BYTES:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is too large")
+    if files is None and len(request.get_data(cache=True)) > Limits.MAX_TURN_TEXT_BYTES:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
     return _proxy(body, files=files)
 
 
