@@ -266,3 +266,15 @@ def test_another_vendors_file_cannot_be_sent_fetched_or_listed(
     assert own.status_code == 200 and own.get_data() == b"# Secret plan\n- step\n"
     assert own.headers["Content-Disposition"].startswith("attachment")
     assert own.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_audit_page_lists_uploads_and_sends_in_words(
+    app: Flask, browser: Browser, stub: StubRuntime
+) -> None:
+    data = docs.markdown_text("SOP").encode()
+    file_id = upload(browser, "Onboarding SOP.md", data).get_json()["file_id"]
+    session = browser.mint()
+    browser.post_json("/api/agent/run", chat(session, [{"file_id": file_id}])).get_data()
+    page = browser.client.get("/audit").get_data(as_text=True)
+    assert "File uploaded" in page and "File sent to the assistant" in page
+    assert "Onboarding SOP.md" in page and hashlib.sha256(data).hexdigest()[:12] in page
