@@ -63,6 +63,7 @@ def portal_state(entry: SessionEntry) -> dict[str, Any]:
         "handoff_context": entry.handoff_context,
         "interrupts": entry.interrupts.to_dict(),
         "usage": entry.usage.total.to_dict(),
+        "documents": list(entry.documents),
     }
 
 
@@ -73,6 +74,7 @@ def apply_portal_state(entry: SessionEntry, state: dict[str, Any]) -> None:
     entry.handoff_context = state.get("handoff_context")
     entry.interrupts = InterruptBook.from_dict(state.get("interrupts"))
     entry.usage = UsageLedger(Usage.from_dict(state.get("usage")))
+    entry.documents = list(state.get("documents") or [])
     entry.revision = int(state.get("revision", 0))
     entry.stamp = str(state.get("stamp", ""))
 
@@ -263,5 +265,3 @@ class SessionKeeper:
 def _check_identity(user_id: Any, vendor_id: Any, claims: TokenClaims) -> None:
     if user_id != claims.uid or vendor_id != claims.vid:
         raise RequestRefused("this session belongs to another user", ErrorCode.IDENTITY_MISMATCH)
-
-

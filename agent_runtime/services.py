@@ -22,6 +22,7 @@ from agent_runtime.session.control import RunControl
 from agent_runtime.session.store import create_store
 from agent_runtime.toolservers import McpPool
 from agent_runtime.usage import PriceTable, load_prices
+from attachments.store import BlobStore, open_store
 
 __all__ = ["ModelSource", "Services", "build_services", "turn_budget"]
 
@@ -46,6 +47,8 @@ class Services:
     keeper: SessionKeeper
     mcp: McpPool
     prices: PriceTable
+    attachments: BlobStore | None = None
+    """Where a turn's attached files are read (the web app writes them)."""
 
     def close(self) -> None:
         """Stop the builders' pool and every MCP server (runtime shutdown)."""
@@ -139,4 +142,5 @@ def build_services(
         keeper=keeper,
         mcp=mcp,
         prices=prices,
+        attachments=open_store(settings.attachment_store_url()),
     )

@@ -26,6 +26,7 @@ from agent_runtime.agents.orchestrator import build_system_prompt
 from agent_runtime.agents.registry import ORCHESTRATOR
 from agent_runtime.approvals.pending import APPROVAL_INTERRUPT, ClosedStatus, PendingInterrupt
 from agent_runtime.budget import BUDGET_REASON, is_exceeded
+from agent_runtime.documents import TurnDocument, bedrock_blocks, context_attachments, prompt_section
 from agent_runtime.errors import ModelFault
 from agent_runtime.events import factory
 from agent_runtime.events.translate import forward_strands_event
@@ -50,6 +51,7 @@ async def run_orchestrator(
     request: str,
     handoff_context: str | None = None,
     emit: bool = True,
+    documents: list[TurnDocument] | None = None,
 ) -> TurnOutcome:
     """Stream the orchestrator on ``prompt``.
 
@@ -60,6 +62,8 @@ async def run_orchestrator(
         request: The person's message this work serves (kept with any new interrupt).
         handoff_context: The router's summary (first orchestrator turn only).
         emit: Stream text and tool calls (``False`` for a silent settle).
+        documents: The files attached to this turn (shown in the system prompt; with Bedrock also
+            sent as ``document`` blocks with the message).
 
     Raises:
         ModelFault: The model failed (the conversation is left as it was before).
@@ -72,7 +76,17 @@ async def run_orchestrator(
         attached = await asyncio.to_thread(services.mcp.attach, spec.mcp_servers, entry.vendor_id)
         install_tools(agent, attached.tools, applier.announce)
         notes = attached.notes
-    agent.system_prompt = build_system_prompt(entry.canvas, handoff_context, instructions=spec.prompt_text)
+    agent.system_prompt = build_system_prompt(
+        entry.canvas,
+        handoff_context,
+        instructions=spec.prompt_text,
+        documents=prompt_section(entry.documents, documents or []),
+        attachments=context_attachments(documents or []),
+    )
+    if documents and isinstance(prompt, str) and services.settings.model_provider == "bedrock":
+        blocks = bedrock_blocks(documents)
+        if blocks:
+            prompt = [{"text": prompt}, *blocks]
     if notes:  # before the canvas JSON block, which must end the prompt
         agent.system_prompt = agent.system_prompt.replace(
             "\n## The canvas as JSON",

@@ -34,6 +34,7 @@ from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import BUDGET_REASON, Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
 from agent_runtime.contract import CustomEventName, ModuleStatus, Phase
+from agent_runtime.documents import source_for_module
 from agent_runtime.events import factory
 from agent_runtime.models._messages import render_context
 from agent_runtime.session.cache import SessionEntry
@@ -236,22 +237,26 @@ class BuildManager:
         except ToolServerUnavailable as exc:
             self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, exc.message)
             return
-        system_prompt = "\n".join(
-            [
-                self._spec.prompt_text,
+        source = source_for_module(entry.documents, module["title"])
+        context: dict[str, Any] = {
+            "playbook_title": playbook.title,
+            "playbook_description": playbook.description,
+            "module_index": index,
+            "module": module,
+        }
+        sections = [self._spec.prompt_text]
+        if source is not None:
+            context["source"] = source
+            sections += [
                 "",
-                render_context(
-                    {
-                        "playbook_title": playbook.title,
-                        "playbook_description": playbook.description,
-                        "module_index": index,
-                        "module": module,
-                    }
-                ),
+                f"## This module in the attached document “{source['document']}”",
+                "Draw the tasks and steps from it (its list items are tasks, their sub-items steps).",
+                "",
+                source["markdown"],
             ]
-        )
         if addons.prompt_note:  # before the context block, which must end the prompt
-            system_prompt = system_prompt.replace("\n```json\n", addons.prompt_note + "\n\n```json\n", 1)
+            sections.append(addons.prompt_note)
+        system_prompt = "\n".join([*sections, "", render_context(context)])
         agent = Agent(
             model=self._models.create(self._spec.model_role),
             tools=[*make_tools(list(self._spec.tools), applier), *addons.tools],

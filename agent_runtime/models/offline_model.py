@@ -188,6 +188,7 @@ class OfflineModel(Model):
                 str(context.get("playbook_description", "")),
                 dict(context.get("module") or {}),
                 int(context.get("module_index", 0)),
+                source=context.get("source"),
             )
             if FLAW_BUILDER_FIRST_DRAFT in self._flaws:
                 replies = flawed_first_draft(list(replies))
@@ -197,6 +198,7 @@ class OfflineModel(Model):
                 dict(context.get("canvas") or {}),
                 str(context.get("phase", "empty")),
                 context.get("handoff_context"),
+                context.get("attachments"),
             )
         replies = list(replies)
         with self._lock:
