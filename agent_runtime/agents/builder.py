@@ -224,6 +224,7 @@ class BuildManager:
                 ]
             )
         applier = BuilderApplier(job, index, subagent_run_id)
+        source = source_for_module(entry.documents, module["title"])
         try:
             addons: BuilderAddOns = self._extras.prepare(
                 entry=entry,
@@ -233,11 +234,11 @@ class BuildManager:
                 control=job.control,
                 meter=job.meter,
                 budget_seconds=self._budget.seconds,
+                from_document=source is not None,
             )
         except ToolServerUnavailable as exc:
             self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, exc.message)
             return
-        source = source_for_module(entry.documents, module["title"])
         context: dict[str, Any] = {
             "playbook_title": playbook.title,
             "playbook_description": playbook.description,

@@ -71,8 +71,11 @@ class BuilderExtras:
         control: RunControl,
         meter: RunMeter | None,
         budget_seconds: float,
+        from_document: bool = False,
     ) -> BuilderAddOns:
         """The add-ons of the builder of module ``index``. Blocking (may start MCP servers).
+
+        ``from_document``: the module is drawn from an attached document (a lighter self-check).
 
         Raises:
             ToolServerUnavailable: A required MCP server of the builder could not start.
@@ -106,7 +109,7 @@ class BuilderExtras:
 
             addons.check = ModuleSelfCheck(
                 index=index,
-                rules=spec.self_check,
+                rules=spec.self_check.for_document() if from_document else spec.self_check,
                 read_module=read_module,
                 report=report,
                 control=control,

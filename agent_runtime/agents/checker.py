@@ -5,8 +5,9 @@ for a module as it stands on the canvas. The builder calls it after it finishes;
 findings it gives them back to its agent for at most ``max_repair_rounds`` rounds (see
 :mod:`agent_runtime.agents.builder`). Deterministic and model-free, so it costs no tokens.
 
-Rules: at least ``min_tasks`` tasks (and at most ``max_tasks``), each with ``min_steps_per_task``
-to ``max_steps_per_task`` steps, no empty or placeholder titles, no duplicate task titles in the
+A module drawn from an attached document is checked with :meth:`CheckRules.for_document` (only
+titles and limits). Rules: at least ``min_tasks`` tasks (and at most ``max_tasks``), each with
+``min_steps_per_task`` to ``max_steps_per_task`` steps, no empty or placeholder titles, no duplicate task titles in the
 module nor duplicate step titles in a task, titles within ``max_title_chars``, steps phrased as
 actions (an imperative first word — not an article, pronoun, placeholder or a noun such as
 "Documentation"), and tasks consistent with the module's title and description (they share
@@ -110,6 +111,22 @@ class CheckRules(BaseModel):
     consistent_with_description: bool = True
     max_repair_rounds: Annotated[int, Field(ge=0, le=5)] = 2
     """K: how many times the builder is asked to fix its module before it is left with warnings."""
+
+    def for_document(self) -> CheckRules:
+        """The rules for a module drawn from an attached document: the person's own content.
+
+        Its shape and wording are the document's (one task, a task without sub-items, a noun
+        phrase), so only what is wrong whatever the source is checked: empty, placeholder and
+        duplicate titles, and the limits.
+        """
+        return self.model_copy(
+            update={
+                "min_tasks": 1,
+                "min_steps_per_task": 0,
+                "action_steps": False,
+                "consistent_with_description": False,
+            }
+        )
 
 
 def _words(text: str) -> list[str]:

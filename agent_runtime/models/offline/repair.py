@@ -76,7 +76,7 @@ def fix_tasks(module: dict[str, Any]) -> list[dict[str, Any]]:
     if len(tasks) < 2:
         tasks.append(
             {
-                "title": clip(f"Review {lower_first(title)}"),
+                "title": clip(f"Check the outcome of {title}"),
                 "description": "Check the module's outcome against its goal.",
                 "steps": [
                     {"title": "Check the results against the goal", "description": ""},

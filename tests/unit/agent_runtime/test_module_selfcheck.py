@@ -89,6 +89,18 @@ def test_tasks_unrelated_to_the_module_are_found() -> None:
     assert any("no task mentions what the module is about" in f for f in check_module(module, CheckRules()))
 
 
+def test_a_module_drawn_from_a_document_keeps_its_shape_and_wording() -> None:
+    # One task, no sub-items, a noun phrase: the attached document's own content is not "repaired".
+    module = _module(
+        [{"title": "Kickoff call agenda", "steps": []}], title="Welcome", description="Say hello."
+    )
+    rules = CheckRules()
+    assert check_module(module, rules) != []
+    assert check_module(module, rules.for_document()) == []
+    duplicate = _module([{"title": "Agenda", "steps": []}, {"title": "agenda", "steps": []}])
+    assert any("duplicates the title" in f for f in check_module(duplicate, rules.for_document()))
+
+
 def test_limits_come_from_configuration() -> None:
     rules = CheckRules(min_tasks=1, max_tasks=1, max_steps_per_task=1, action_steps=False)
     findings = check_module(_module(GOOD_TASKS), rules)
