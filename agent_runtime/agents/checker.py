@@ -9,9 +9,9 @@ A module drawn from an attached document is checked with :meth:`CheckRules.for_d
 titles and limits). Rules: at least ``min_tasks`` tasks (and at most ``max_tasks``), each with
 ``min_steps_per_task`` to ``max_steps_per_task`` steps, no empty or placeholder titles, no
 duplicate task titles in the module nor duplicate step titles in a task, titles within
-``max_title_chars``, steps phrased as actions (an imperative first word — not an article,
-pronoun, placeholder or a noun such as "Documentation"), and tasks consistent with the module's title and description (they share
-words with it).
+``max_title_chars``, steps phrased as actions (an imperative first word — not an article, pronoun,
+placeholder or a noun such as "Documentation"), and tasks consistent with the module's title and
+description (they share words with it).
 """
 
 from __future__ import annotations
