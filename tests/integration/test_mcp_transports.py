@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -65,6 +66,35 @@ def test_a_streamable_http_server_is_shared_and_filtered(
     finally:
         pool.close()
     assert pool.running_count() == 0
+
+
+def test_a_call_past_its_timeout_goes_back_to_the_model_as_an_error(
+    http_server: tuple[int, subprocess.Popen[bytes]],
+) -> None:
+    import asyncio
+
+    port, _ = http_server
+    spec = McpServerSpec(name="echo", url=f"http://127.0.0.1:{port}/mcp", call_timeout_seconds=0.5)
+    pool = McpPool({"echo": spec}, {})
+    try:
+        tool = next(t for _, t in pool.attach(["echo"], vendor_id=1).tools if t.tool_name == "slow")
+
+        async def call(seconds: float) -> Any:
+            events = [
+                e
+                async for e in tool.stream(
+                    {"toolUseId": "t", "name": "slow", "input": {"seconds": seconds}}, {}
+                )
+            ]
+            return events[-1]["tool_result"]
+
+        assert asyncio.run(call(0.0))["status"] == "success"
+        started = time.monotonic()
+        late = asyncio.run(call(30.0))
+        assert late["status"] == "error", late
+        assert time.monotonic() - started < 15  # cut at the 0.5 s call timeout, not the 30 s answer
+    finally:
+        pool.close()
 
 
 def test_an_unreachable_url_is_a_clear_failure_or_skipped_when_optional() -> None:

@@ -1,5 +1,5 @@
 """A tiny MCP server for transport tests: ``python tests/support/echo_mcp_server.py PORT`` serves
-streamable HTTP on 127.0.0.1:PORT with ``echo`` and ``whoami`` (which counts its calls)."""
+streamable HTTP on 127.0.0.1:PORT with ``echo``, ``whoami`` (which counts its calls) and ``slow``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ def echo(text: str) -> str:
 def whoami() -> dict[str, int]:
     calls["n"] += 1
     return {"calls": calls["n"]}
+
+
+@server.tool(description="Answer after some seconds.")
+async def slow(seconds: float) -> str:
+    import anyio
+
+    await anyio.sleep(seconds)
+    return "late"
 
 
 if __name__ == "__main__":
