@@ -5,9 +5,17 @@
 Each builder runs in its own thread with its own event loop, inside a detached OpenTelemetry
 context (its own root trace). Its tools (``add_tasks``, ``add_task_step``) apply to the session
 canvas and append the applied calls to the session's event log, where every ``watch`` stream
-picks them up. Status moves pending → building → built, or failed with a reason; one failing
-builder does not stop the others. The last builder to finish sets phase ``refinement``, logs the
-refinement snapshot and the "Done!" message, and completes the async task.
+picks them up. Status moves pending → building → built (or built_with_warnings), or failed with
+a reason; one failing builder does not stop the others. The last builder to finish sets phase
+``refinement``, logs the refinement snapshot (with the session's ``usage``) and the "Done!"
+message, and completes the async task.
+
+What a builder gets besides its canvas tools comes from
+:class:`~agent_runtime.agents.builder_extras.BuilderExtras`: its MCP tools (calls logged as
+``TOOL_CALL_*`` like the canvas tools), a usage hook counting into the build's token meter (a
+build past ``BUILD_TOKEN_BUDGET``/``SESSION_TOKEN_BUDGET`` is cancelled with reason ``budget``:
+running modules end failed, built ones stay, watchers get ``RUN_ERROR BUDGET_EXCEEDED``) and
+the module self-check (:mod:`agent_runtime.agents.selfcheck`).
 
 Every change to the canvas and the matching log entries happen under the canvas lock, so a
 watcher that snapshots the canvas and the log head under the same lock sees a consistent cut.
