@@ -113,7 +113,8 @@ def _failed(future: futures.Future[None]) -> bool:
 
 
 def _alive(client: MCPClient) -> bool:
-    # Strands keeps no public "connected" flag; this private check is pinned by a unit test.
+    # Strands keeps no public "connected" flag; this private check is pinned by the restart test
+    # (tests/integration/test_mcp_transports.py).
     return bool(client._is_session_active())
 
 
