@@ -81,12 +81,10 @@ def _chat(
     return sid, frames
 
 
-def _watch(harness: Harness, vendor: int, user: int, sid: str, turn: list[Frame]) -> list[Frame]:
-    """The build started by ``turn``, from that turn's closing snapshot (as the page does)."""
+def _watch(harness: Harness, vendor: int, user: int, sid: str) -> list[Frame]:
+    """The session's whole build log (builders may log before the "build it" turn has ended)."""
     token = harness.codec.mint(sid=sid, uid=user, vid=vendor, typ="copilot")
-    after = [f.id for f in turn if f.type == "STATE_SNAPSHOT"][-1]
-    body = {"session_id": sid, "token": token, "action": "watch", "last_event_id": after}
-    frames = harness.run(body, sid)
+    frames = harness.run({"session_id": sid, "token": token, "action": "watch", "last_event_id": 0}, sid)
     check_stream(frames, resumed=True)
     return frames
 
@@ -171,7 +169,7 @@ def test_a_named_policy_is_read_and_builders_cite_it(harness: Harness, world: Li
     assert "I followed your **Security Policy** (sections: Access control, Data handling)" in text_of(frames)
 
     _, frames = _chat(harness, world.acme_vendor, world.acme_user, "build it", sid=sid)
-    watch = _watch(harness, world.acme_vendor, world.acme_user, sid, frames)
+    watch = _watch(harness, world.acme_vendor, world.acme_user, sid)
     built = tool_calls(watch)
     modules = len(calls[2][1]["modules"])
     assert [n for n, _ in built].count("get_policy") == modules  # every builder read the policy
