@@ -169,11 +169,17 @@ class TurnRunner:
                     await asyncio.to_thread(keeper.persist_quietly, entry)
                 finally:
                     self._end(entry, control, emitter, channel, outcome, error, meter)
+            session = entry.usage.total
             logger.info(
-                "session_id=<%s>, run_id=<%s>, outcome=<%s> | turn finished",
+                "session_id=<%s>, run_id=<%s>, outcome=<%s>, total_tokens=<%d>, cost_usd=<%.6f>, "
+                "session_total_tokens=<%d>, session_cost_usd=<%.6f> | turn finished",
                 sid,
                 run_id,
                 error.code if error else outcome.kind,
+                meter.used.total_tokens,
+                meter.used.cost_usd,
+                session.total_tokens,
+                session.cost_usd,
             )
 
     def _end(

@@ -411,13 +411,17 @@ class BuildManager:
             job.control.done.set()
             if self._on_finished is not None:
                 self._on_finished(entry)
+        used = job.meter.used if job.meter is not None else None
         logger.info(
-            "session_id=<%s>, build_id=<%s>, built=<%d>, failed=<%d>, cancelled=<%s> | build finished",
+            "session_id=<%s>, build_id=<%s>, built=<%d>, failed=<%d>, cancelled=<%s>, total_tokens=<%d>, "
+            "cost_usd=<%.6f> | build finished",
             entry.session_id,
             job.control.run_id,
             job.built,
             job.failed,
             cancelled,
+            used.total_tokens if used is not None else 0,
+            used.cost_usd if used is not None else 0.0,
         )
 
 
