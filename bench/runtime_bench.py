@@ -199,7 +199,7 @@ def in_process_turn_overhead() -> dict[str, Any]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
-        services.builds.shutdown()
+        services.close()
     return {"turns": TURNS, **_summary(times)}
 
 
@@ -257,7 +257,7 @@ def in_process_build() -> dict[str, Any]:
             raise RuntimeError(f"not every module built: {statuses}")
         alone = [build([index])[0] for index in range(BUILD_MODULES)]
     finally:
-        services.builds.shutdown()
+        services.close()
     return _build_figures(wall, alone, services.builds.max_active_seen)
 
 
