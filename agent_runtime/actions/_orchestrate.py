@@ -73,7 +73,9 @@ async def run_orchestrator(
     agent, applier = await asyncio.to_thread(services.keeper.orchestrator, entry)
     notes: list[str] = []
     if spec.mcp_servers:  # just in time; a required server that cannot start ends the turn
-        attached = await asyncio.to_thread(services.mcp.attach, spec.mcp_servers, entry.vendor_id)
+        attached = services.mcp.ready(spec.mcp_servers, entry.vendor_id)
+        if attached is None:  # start (or restart) them off the event loop
+            attached = await asyncio.to_thread(services.mcp.attach, spec.mcp_servers, entry.vendor_id)
         install_tools(agent, attached.tools, applier.announce)
         notes = attached.notes
     agent.system_prompt = build_system_prompt(

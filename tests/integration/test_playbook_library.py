@@ -184,6 +184,9 @@ def test_one_library_process_per_vendor_shared_by_sessions(harness: Harness, wor
     pool = harness.services.mcp
     first = pool.attach(["playbook_library"], world.acme_vendor)
     again = pool.attach(["playbook_library"], world.acme_vendor)
+    ready = pool.ready(["playbook_library"], world.acme_vendor)
+    assert ready is not None and ready.tools == first.tools  # no I/O once it is up
+    assert pool.ready(["playbook_library"], 999) is None  # a vendor with no process yet
     other = pool.attach(["playbook_library"], world.globex_vendor)
     assert [t for _, t in first.tools] == [t for _, t in again.tools]  # the same connection
     assert {id(t.mcp_client) for _, t in first.tools}.isdisjoint({id(t.mcp_client) for _, t in other.tools})
