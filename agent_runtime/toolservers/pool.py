@@ -4,7 +4,9 @@
 is one Strands :class:`~strands.tools.mcp.MCPClient` — a stdio child process or a streamable-HTTP
 connection — started on first use and kept for every later session that may share it: one per
 server, or, for a ``vendor_env`` server, one per (server, vendor). A client whose connection died
-is started again on next use. :meth:`McpPool.close` stops them all (runtime shutdown).
+is started again on next use; one that failed to start is tried again after
+:data:`RETRY_AFTER_SECONDS` (until then the turns that need it fail fast with the same reason).
+:meth:`McpPool.close` stops them all (runtime shutdown).
 
 A server that cannot start raises :class:`ToolServerUnavailable` (``RUN_ERROR``
 ``TOOL_SERVER_UNAVAILABLE``) unless it is ``optional``: then the agent runs without its tools and
@@ -16,7 +18,8 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +40,8 @@ __all__ = ["Attached", "McpPool", "ToolServerUnavailable"]
 logger = logging.getLogger(__name__)
 
 _Key = tuple[str, int | None]
+RETRY_AFTER_SECONDS = 30.0
+"""A server that failed to start is not tried again for this long (each turn fails fast meanwhile)."""
 
 
 class ToolServerUnavailable(RunFault):
@@ -121,14 +126,25 @@ def _alive(client: MCPClient) -> bool:
 class McpPool:
     """The runtime's MCP clients."""
 
-    def __init__(self, specs: Mapping[str, McpServerSpec], environ: Mapping[str, str]) -> None:
-        """Bind the declared servers and the environment their values are resolved from (no I/O)."""
+    def __init__(
+        self,
+        specs: Mapping[str, McpServerSpec],
+        environ: Mapping[str, str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Bind the declared servers and the environment their values are resolved from (no I/O).
+
+        ``clock`` times the retry pause after a server failed to start (tests pass a fake one).
+        """
         self._specs = dict(specs)
         self._environ = dict(environ)
         self._running: dict[_Key, _Running] = {}
         self._locks: dict[_Key, threading.Lock] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._failures: dict[_Key, tuple[float, str]] = {}
+        self._clock = clock
 
     @property
     def names(self) -> list[str]:
@@ -231,8 +247,18 @@ class McpPool:
                     running.client.stop(None, None, None)
                 except Exception:
                     logger.exception("server=<%s> | could not stop the dead mcp client", spec.name)
-            running = self._start(spec, vendor_id)
             with self._lock:
+                failure = self._failures.get(key)
+            if failure is not None and self._clock() < failure[0]:
+                raise ToolServerUnavailable(failure[1])  # failed a moment ago: not again on every turn
+            try:
+                running = self._start(spec, vendor_id)
+            except ToolServerUnavailable as exc:
+                with self._lock:
+                    self._failures[key] = (self._clock() + RETRY_AFTER_SECONDS, exc.message)
+                raise
+            with self._lock:
+                self._failures.pop(key, None)
                 if self._closed:
                     running.client.stop(None, None, None)
                     raise ToolServerUnavailable(f"the {spec.name} server is shutting down")

@@ -83,3 +83,29 @@ def test_a_missing_environment_variable_fails_at_start_up(tmp_path: Path) -> Non
     services = build_services(settings, tracker=FakeTracker(), environ={"LIBRARY_API_TOKEN": "t"})
     assert isinstance(services.mcp, McpPool) and services.mcp.running_count() == 0  # nothing started yet
     services.close()
+
+
+def test_a_server_that_failed_to_start_is_retried_after_a_pause() -> None:
+    from agent_runtime.toolservers import McpServerSpec, ToolServerUnavailable
+    from agent_runtime.toolservers.pool import RETRY_AFTER_SECONDS
+
+    now = [100.0]
+    spec = McpServerSpec(name="gone", command="/nonexistent/mcp-server", optional=True)
+    pool = McpPool({"gone": spec}, {}, clock=lambda: now[0])
+    starts: list[int] = []
+    real_start = pool._start
+
+    def counting_start(*args: Any) -> Any:
+        starts.append(1)
+        return real_start(*args)
+
+    pool._start = counting_start  # type: ignore[method-assign]
+    first = pool.attach(["gone"], vendor_id=1)
+    assert first.notes == ["The gone is unavailable right now, so I'm working without it."]
+    now[0] += RETRY_AFTER_SECONDS - 1
+    with pytest.raises(ToolServerUnavailable, match="'/nonexistent/mcp-server' is not an executable"):
+        pool._tools(spec, 1)  # fails fast with the same reason, without trying
+    assert len(starts) == 1
+    now[0] += 2
+    pool.attach(["gone"], vendor_id=1)
+    assert len(starts) == 2  # tried again after the pause
