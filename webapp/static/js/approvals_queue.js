@@ -44,7 +44,7 @@
       status.textContent = "The network request failed; try again.";
     } finally {
       busy = false;
-      refresh();
+      refresh({ force: true });
     }
   }
 
@@ -71,14 +71,14 @@
       context, actions);
   }
 
-  async function refresh() {
-    if (busy || document.hidden) return;
+  async function refresh({ force = false } = {}) {
+    if (busy || (document.hidden && !force)) return;
     try {
       const res = await fetch("/api/approvals", { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (!res.ok) return;
       const data = await res.json();
       const focused = document.activeElement && list.contains(document.activeElement);
-      if (focused) return; // don't pull the form from under someone typing
+      if (focused && !force) return; // don't pull the form from under someone typing
       list.replaceChildren(...(data.approvals.length
         ? data.approvals.map(item)
         : [el("li", { class: "muted", "data-testid": "approvals-empty" }, "Nothing is waiting for you.")]));
