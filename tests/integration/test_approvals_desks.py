@@ -279,3 +279,50 @@ def test_a_failing_channel_is_retried_with_backoff_and_never_blocks_a_decision(a
 
         failed = db.session.scalars(select(Notification).where(Notification.channel == "email")).all()
         assert failed and all(n.status == "pending" and n.last_error for n in failed if n.attempts)
+
+
+def test_a_restarted_web_app_loses_nothing_and_the_webhook_hears_the_decision(
+    app: Flask, sqlite_url: str, approvals_runtime: RuntimeProcess
+) -> None:
+    """The request is recorded by one app instance and decided through another (a restart), and a
+    Slack-compatible webhook on loopback receives the notifications."""
+    import http.server
+
+    received: list[dict[str, Any]] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        requester = person(app, "piedpiper")
+        _, request_id = paused_build(requester)
+        restarted = create_app(
+            app_config(
+                sqlite_url,
+                approvals_runtime.url,
+                AGENT_SIGNING_SECRET=RUNTIME_SECRET,
+                APPROVAL_WEBHOOK_URL=f"http://127.0.0.1:{server.server_port}/hook",
+            )
+        )
+        approver = person(restarted, "piedpiper", "ops-leads")
+        [queued] = approver.client.get("/api/approvals").get_json()["approvals"]
+        assert queued["request_id"] == request_id
+        assert (
+            approver.post_json(f"/api/approvals/{request_id}/decision", {"decision": "approve"}).status_code
+            == 200
+        )
+        tick(restarted)
+        assert any("was decided: approve" in r["text"] for r in received), received
+        restarted.extensions["database"].dispose()
+        restarted.extensions["agent_transport"].close()
+    finally:
+        server.shutdown()
+        server.server_close()
