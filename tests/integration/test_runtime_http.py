@@ -236,7 +236,7 @@ def test_watch_from_the_turns_snapshot_catches_a_build_that_already_finished(
     assert runtime.ping() == "Healthy"
 
     watch = runtime.action(sid, token, "watch", last_event_id=snapshot_frame.id)
-    check_stream(watch, resumed=True)
+    check_stream(watch)
     final = _snapshot(watch)
     assert final["phase"] == "refinement" and DONE in text_of(watch)
     expected = [
