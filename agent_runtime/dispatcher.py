@@ -149,6 +149,6 @@ class Dispatcher:
                 await asyncio.to_thread(keeper.check_stored_identity, claims)
             dropped = services.cache.delete(claims.sid)
             controls = reset_now(dropped)
-            await asyncio.to_thread(keeper.delete, claims.sid)
+            await asyncio.to_thread(keeper.delete, claims.sid, dropped)
             return reset_stream(claims.sid, controls, settings.stop_wait_seconds)
         return self._resume.open(await self._open(claims, create=False), payload)

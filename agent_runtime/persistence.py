@@ -133,7 +133,7 @@ class SessionKeeper:
             stored = self._stored_portal(sid)
             if stored is not None:
                 _check_identity(stored.get("user_id"), stored.get("vendor_id"), claims)
-                if entry is not None and entry.stamp == stored.get("stamp"):
+                if entry is not None and entry.holds(stored.get("stamp")):
                     return entry
                 return self._cache.adopt(self._rehydrate(claims, stored))
             if entry is not None and entry.revision > 0:
@@ -196,9 +196,15 @@ class SessionKeeper:
             return
         agent: Agent = cached[0]
         with entry.persist_lock:
+            if entry.dropped:
+                logger.info("session_id=<%s> | session was reset; not stored again", entry.session_id)
+                return
             state = portal_state(entry)
             state["revision"] = entry.revision + 1
             state["stamp"] = uuid.uuid4().hex
+            # Known as this entry's own before the write starts: an ``open`` that reads the store
+            # while the write is finishing must not take it for another runtime's write.
+            entry.written_stamps.append(state["stamp"])
             agent.state.set(PORTAL_KEY, state)
             manager.sync_agent(agent)
             entry.revision, entry.stamp = state["revision"], state["stamp"]
@@ -211,8 +217,17 @@ class SessionKeeper:
         except Exception:
             logger.exception("session_id=<%s> | could not store the session", entry.session_id)
 
-    def delete(self, session_id: str) -> None:
-        """Delete the stored session (``reset``)."""
+    def delete(self, session_id: str, dropped: SessionEntry | None = None) -> None:
+        """Delete the stored session (``reset``).
+
+        Args:
+            session_id: The session.
+            dropped: The entry ``reset`` took out of the cache, if any: marked so that its turn or
+                build, still winding down, does not write the session back afterwards.
+        """
+        if dropped is not None:
+            with dropped.persist_lock:  # waits for a write in progress, which the delete then removes
+                dropped.dropped = True
         if self.store.durable:
             self.store.delete(session_id)
 
@@ -257,5 +272,3 @@ class SessionKeeper:
 def _check_identity(user_id: Any, vendor_id: Any, claims: TokenClaims) -> None:
     if user_id != claims.uid or vendor_id != claims.vid:
         raise RequestRefused("this session belongs to another user", ErrorCode.IDENTITY_MISMATCH)
-
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -58,8 +58,13 @@ class SessionEntry:
         interrupts: Pending approval requests and recently closed ids.
         revision: The stored revision this entry reflects (0: never stored).
         stamp: The unique stamp of that stored revision (how staleness is detected).
+        written_stamps: The stamps of this entry's recent writes, the one being written included
+            (taken before the write starts): a stored copy carrying one of them holds nothing
+            this entry lacks, even while the write that put it there is still finishing.
         store_manager: The Strands session manager persisting this session (if any).
         persist_lock: Serialises writes of this entry to the session store.
+        dropped: Set (under ``persist_lock``) when ``reset`` drops the entry: it is never written
+            again, so work still winding down cannot bring a deleted session back.
     """
 
     session_id: str
@@ -78,8 +83,14 @@ class SessionEntry:
     interrupts: InterruptBook = field(default_factory=InterruptBook)
     revision: int = 0
     stamp: str = ""
+    written_stamps: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     store_manager: Any = None
     persist_lock: threading.Lock = field(default_factory=threading.Lock)
+    dropped: bool = False
+
+    def holds(self, stored_stamp: Any) -> bool:
+        """Whether the stored copy with ``stored_stamp`` holds nothing this entry lacks."""
+        return bool(stored_stamp) and (stored_stamp == self.stamp or stored_stamp in self.written_stamps)
 
     @property
     def busy(self) -> bool:
