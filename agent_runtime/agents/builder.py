@@ -103,6 +103,7 @@ class BuildManager:
         tracker: TaskTracker,
         budget: Budget | None = None,
         on_finished: Callable[[SessionEntry], None] | None = None,
+        on_module_finished: Callable[[SessionEntry], None] | None = None,
         stop_probe: Callable[[str, RunControl], Callable[[], bool] | None] | None = None,
     ) -> None:
         """Create the pool.
@@ -115,6 +116,8 @@ class BuildManager:
             budget: Per-builder budget (defaults to the spec's limits).
             on_finished: Called with the entry when a build finishes, before watchers are told
                 (the cache touches it and the session is stored).
+            on_module_finished: Called with the entry after each module finishes (the session
+                is stored, so a crash keeps the modules already built).
             stop_probe: Gives each builder a check of the stored stop flag (a ``stop`` that
                 reached another runtime), polled between model and tool calls.
         """
@@ -124,6 +127,7 @@ class BuildManager:
         self._tracker = tracker
         self._budget = budget or Budget(spec.limits.budget_seconds, spec.limits.max_cycles)
         self._on_finished = on_finished
+        self._on_module_finished = on_module_finished
         self._stop_probe = stop_probe
         self._active_lock = threading.Lock()
         self._active = 0
@@ -336,6 +340,8 @@ class BuildManager:
             events.append(factory.custom(CustomEventName.MODULE_STATUS, status_value))
             events.append(factory.custom(CustomEventName.BUILD_PROGRESS, job.progress()))
             entry.ephemeral.append(events)
+        if self._on_module_finished is not None and not job.control.cancelled:
+            self._on_module_finished(entry)
         logger.info(
             "session_id=<%s>, module_index=<%d>, status=<%s> | module finished",
             entry.session_id,

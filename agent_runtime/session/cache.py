@@ -65,6 +65,8 @@ class SessionEntry:
         persist_lock: Serialises writes of this entry to the session store.
         dropped: Set (under ``persist_lock``) when ``reset`` drops the entry: it is never written
             again, so work still winding down cannot bring a deleted session back.
+        cut_build: Set on rehydration when the stored session was mid-build (a crash cut the
+            build short): the modules it was building, until the keeper settles it.
     """
 
     session_id: str
@@ -87,6 +89,7 @@ class SessionEntry:
     store_manager: Any = None
     persist_lock: threading.Lock = field(default_factory=threading.Lock)
     dropped: bool = False
+    cut_build: list[int] | None = None
 
     def holds(self, stored_stamp: Any) -> bool:
         """Whether the stored copy with ``stored_stamp`` holds nothing this entry lacks."""
