@@ -158,9 +158,11 @@ class ForwardingFake:
                         handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         handler.wfile.flush()
                         call.sent += chunk
+                # Complete once every upstream byte is relayed, before the terminating chunk: the
+                # client may look at the call as soon as it reads that chunk.
+                call.complete = True
                 handler.wfile.write(b"0\r\n\r\n")
                 handler.wfile.flush()
-                call.complete = True
         except (httpx.HTTPError, OSError):
             handler.close_connection = True
         finally:
