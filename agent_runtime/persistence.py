@@ -294,10 +294,16 @@ class SessionKeeper:
 
     # ------------------------------------------------------------------ writing
 
-    def persist(self, entry: SessionEntry) -> None:
+    def persist(self, entry: SessionEntry, *, if_current: bool = False) -> None:
         """Write the session's durable part (no-op without a store or an orchestrator).
 
         Blocking (store I/O): call it off the event loop where that matters.
+
+        Args:
+            entry: The session.
+            if_current: Write only if the stored copy is still this entry's own (background
+                writes, e.g. a build finishing: another runtime may have taken a turn, or a
+                ``reset`` there deleted the session, since this entry was last written).
         """
         cached = entry.agents.get(ORCHESTRATOR)
         manager = entry.store_manager
@@ -308,6 +314,14 @@ class SessionKeeper:
             if entry.dropped:
                 logger.info("session_id=<%s> | session was reset; not stored again", entry.session_id)
                 return
+            if if_current and entry.revision > 0:
+                stored = self._stored_portal(entry.session_id)
+                if stored is None or not entry.holds(stored.get("stamp")):
+                    logger.warning(
+                        "session_id=<%s> | the stored session changed elsewhere; not overwriting it",
+                        entry.session_id,
+                    )
+                    return
             state = portal_state(entry)
             state["revision"] = entry.revision + 1
             state["stamp"] = uuid.uuid4().hex
@@ -320,10 +334,10 @@ class SessionKeeper:
             entry.revision, entry.stamp = state["revision"], state["stamp"]
         logger.debug("session_id=<%s>, revision=<%d> | session stored", entry.session_id, entry.revision)
 
-    def persist_quietly(self, entry: SessionEntry) -> None:
+    def persist_quietly(self, entry: SessionEntry, *, if_current: bool = False) -> None:
         """:meth:`persist`, logging instead of raising (a store outage must not fail a turn)."""
         try:
-            self.persist(entry)
+            self.persist(entry, if_current=if_current)
         except Exception:
             logger.exception("session_id=<%s> | could not store the session", entry.session_id)
 

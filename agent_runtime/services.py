@@ -74,9 +74,10 @@ def build_services(
 
     def store_between_turns(entry: SessionEntry) -> None:
         # A turn running now stores the session itself when it ends; writing mid-turn would store
-        # half a turn's conversation (and canvas) as if it were complete.
+        # half a turn's conversation (and canvas) as if it were complete. Nor over a copy another
+        # runtime wrote (or deleted) meanwhile.
         if entry.turn is None:
-            holder["keeper"].persist_quietly(entry)
+            holder["keeper"].persist_quietly(entry, if_current=True)
 
     def build_finished(entry: SessionEntry) -> None:
         cache.touch(entry)

@@ -157,3 +157,20 @@ def test_a_finished_build_is_stored_before_its_watchers_are_told(make_harness: A
     release.set()
     assert job.control.done.wait(10)
     assert seen == [("refinement", True)]
+
+
+def test_a_build_ending_after_a_reset_on_another_runtime_does_not_write_the_session_back(
+    make_harness: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness, _, release = _held_build(make_harness)
+    services = harness.services
+    entry = services.cache.get(SID)
+    assert entry is not None and isinstance(entry.build, BuildJob)
+    job = entry.build
+    other = make_harness(None, DATA_DIR=str(services.settings.data_dir))  # same store
+    check_stream(other.action("reset"))
+    release.set()
+    assert job.control.done.wait(10)
+    assert services.keeper._stored_portal(SID) is None
+    assert "could not store the session" not in caplog.text
+    assert "changed elsewhere; not overwriting" in caplog.text
