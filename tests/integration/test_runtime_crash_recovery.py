@@ -63,7 +63,7 @@ def _kill_with_three_builders_working(runtime: RuntimeProcess) -> tuple[str, str
 
 
 def test_a_build_cut_by_a_crash_continues_on_the_next_runtime(data_dir: Path) -> None:
-    env = {"DATA_DIR": str(data_dir), "OFFLINE_MODEL_LATENCY_MS": "40"}
+    env = {"DATA_DIR": str(data_dir), "OFFLINE_MODEL_LATENCY_MS": "80"}
     with start_runtime(env) as first:
         sid, token, modules = _kill_with_three_builders_working(first)
     with start_runtime(env) as second:
@@ -92,7 +92,7 @@ def test_a_build_cut_by_a_crash_continues_on_the_next_runtime(data_dir: Path) ->
 
 
 def test_a_cut_build_can_wait_for_build_it_and_stop_and_reset_always_work(data_dir: Path) -> None:
-    env = {"DATA_DIR": str(data_dir), "OFFLINE_MODEL_LATENCY_MS": "40"}
+    env = {"DATA_DIR": str(data_dir), "OFFLINE_MODEL_LATENCY_MS": "80"}
     with start_runtime(env) as first:
         sid, token, modules = _kill_with_three_builders_working(first)
     with start_runtime({**env, "BUILD_RECOVERY": "wait"}) as second:
