@@ -75,6 +75,7 @@ def portal_state(entry: SessionEntry) -> dict[str, Any]:
         "active_domain": entry.active_domain,
         "handoff_context": entry.handoff_context,
         "interrupts": entry.interrupts.to_dict(),
+        "documents": list(entry.documents),
         "building_modules": building,
     }
 
@@ -139,6 +140,7 @@ def apply_portal_state(entry: SessionEntry, state: dict[str, Any]) -> None:
     entry.active_domain = str(state.get("active_domain") or "router")
     entry.handoff_context = state.get("handoff_context")
     entry.interrupts = InterruptBook.from_dict(state.get("interrupts"))
+    entry.documents = list(state.get("documents") or [])
     entry.revision = int(state.get("revision", 0))
     entry.stamp = str(state.get("stamp", ""))
 

@@ -153,13 +153,13 @@ class ForwardingFake:
                 handler.send_header("x-amzn-RequestId", str(uuid.uuid4()))
                 handler.send_header("Transfer-Encoding", "chunked")
                 handler.end_headers()
+                # Record before writing: the client may read the bytes (and the test assert on the
+                # record) before this thread runs again after the write.
                 for chunk in upstream.iter_raw():
                     if chunk:
+                        call.sent += chunk
                         handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         handler.wfile.flush()
-                        call.sent += chunk
-                # Complete once every upstream byte is relayed, before the terminating chunk: the
-                # client may look at the call as soon as it reads that chunk.
                 call.complete = True
                 handler.wfile.write(b"0\r\n\r\n")
                 handler.wfile.flush()
