@@ -200,14 +200,19 @@ class AgentSessionCache:
             return entry
 
     def new_entry(self, session_id: str, *, user_id: int, vendor_id: int, agent_type: str) -> SessionEntry:
-        """A fresh entry (not yet in the cache), e.g. to rehydrate from the session store."""
+        """A fresh entry (not yet in the cache) to rehydrate from the session store.
+
+        Its SSE ids start at the wall clock in microseconds: above every id an earlier life of
+        the session handed out (it cannot have sent more than one frame per microsecond), and
+        still exact as a JavaScript number (below 2**53 until the year 2255).
+        """
         return SessionEntry(
             session_id=session_id,
             user_id=user_id,
             vendor_id=vendor_id,
             agent_type=agent_type,
             canvas=Canvas(),
-            ephemeral=EphemeralState(self._log_size),
+            ephemeral=EphemeralState(self._log_size, first_id=time.time_ns() // 1000),
         )
 
     def adopt(self, entry: SessionEntry) -> SessionEntry:

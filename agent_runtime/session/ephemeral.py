@@ -15,7 +15,10 @@ resumed stream sends the whole group (:meth:`EphemeralState.resume_point`). The 
 receives is a complete group: a client whose stream broke mid-group never applied it.
 
 The log is in memory only ("ephemeral"): a recycled microVM loses it and a late watcher then
-starts from the current canvas snapshot instead.
+starts from the current canvas snapshot instead. A session loaded from the store starts its ids
+above any an earlier life of it can have handed out (a microsecond clock reading, see
+:meth:`AgentSessionCache.new_entry`), and reads every older id as a gap: a client reconnecting
+with an id from before a restart gets the snapshot, never a replay of some other range.
 """
 
 from __future__ import annotations
@@ -99,17 +102,19 @@ class ReadResult:
 class EphemeralState:
     """Sequence ids plus the bounded build-event log of one session, with watcher wake-ups."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, first_id: int = 0) -> None:
         """Create an empty log.
 
         Args:
             capacity: How many entries to keep; older ones are dropped.
+            first_id: Ids are handed out after this one; a cursor below it reads as a gap (it
+                was given out by an earlier life of the session whose log is gone).
         """
         self._lock = threading.Lock()
-        self._seq = 0
+        self._seq = first_id
         self._log: deque[LogEntry] = deque()
         self._capacity = capacity
-        self._dropped_upto = 0
+        self._dropped_upto = first_id
         self._watchers: set[Waker] = set()
         self._spans: dict[str, SubagentSpan] = {}
         self._group_start = 0

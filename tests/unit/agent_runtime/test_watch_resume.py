@@ -17,7 +17,7 @@ SID = "00000000-0000-4000-8000-000000000001"
 
 def _entry(capacity: int = 100) -> SessionEntry:
     cache = AgentSessionCache(capacity=4, idle_seconds=60, event_log_size=capacity)
-    return cache.new_entry(SID, user_id=1, vendor_id=1, agent_type="copilot")
+    return cache.get_or_create(SID, user_id=1, vendor_id=1, agent_type="copilot")
 
 
 def _builder(entry: SessionEntry, sub: str, index: int) -> None:
@@ -119,3 +119,18 @@ def test_a_watcher_that_falls_behind_closes_and_announces_what_changed() -> None
     assert [f.type for f in frames].count("STATE_SNAPSHOT") == 2  # it started over from the canvas
     ended = [f.event["subagentRunId"] for f in frames if f.type == "SUBAGENT_FINISHED"]
     assert sorted(ended) == ["b0", "b1", "b2"]
+
+
+def test_a_session_loaded_after_a_restart_reads_ids_from_its_earlier_life_as_a_gap() -> None:
+    before = _entry()
+    _a_build(before)  # ids 1… on the runtime that died
+    old_cursor = before.ephemeral.head() - 3
+    cache = AgentSessionCache(capacity=4, idle_seconds=60, event_log_size=100)
+    after = cache.new_entry(SID, user_id=1, vendor_id=1, agent_type="copilot")  # loaded from the store
+    assert after.ephemeral.next_id() > before.ephemeral.head() + 1_000_000
+    for _ in range(40):  # the new life logs more than the old one had
+        _tool(after, "b9", f"n{_}", 0)
+    frames = _watch(after, old_cursor)
+    check_stream(frames)
+    assert [f.type for f in frames][:2] == ["RUN_STARTED", "STATE_SNAPSHOT"], "an old id must not replay"
+    assert all((f.id or 0) > old_cursor for f in frames)
