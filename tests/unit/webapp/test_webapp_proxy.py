@@ -382,15 +382,18 @@ def test_unreachable_runtime_is_503(app, browser: Browser):
     }
 
 
-def test_mid_stream_death_appends_one_run_error_frame(browser: Browser, stub: StubRuntime):
+def test_mid_stream_death_drops_the_cut_frame_and_appends_one_run_error(browser: Browser, stub: StubRuntime):
     from ag_ui.core import RunErrorEvent
 
     session = browser.mint()
     body = browser.post_json("/api/agent/run", chat(session, "frames=10 die_after=4 partial=1")).get_data()
     sent = bytes(stub.invocations[0].sent)
-    assert body.startswith(sent)
-    tail = body[len(sent) :]
-    assert tail.startswith(b"\n\n") and tail.count(b"RUN_ERROR") == 1 and tail.endswith(b"\n\n")
+    whole = sent[: sent.rindex(b"\n\n") + 2]  # the frames before the cut one
+    assert len(whole) < len(sent)  # the stub did die inside a frame
+    assert body.startswith(whole)
+    tail = body[len(whole) :]
+    assert tail.startswith(b"data: ") and tail.count(b"RUN_ERROR") == 1 and tail.endswith(b"\n\n")
+    assert tail.count(b"\n\n") == 1  # nothing of the cut frame: the RUN_ERROR frame is all that follows
     last = body.rstrip(b"\n").rsplit(b"\n\n", 1)[1]
     event = RunErrorEvent.model_validate_json(last.removeprefix(b"data: "))
     assert event.code == "UPSTREAM_FAILED"
