@@ -397,3 +397,86 @@ def test_mid_stream_death_drops_the_cut_frame_and_appends_one_run_error(browser:
     last = body.rstrip(b"\n").rsplit(b"\n\n", 1)[1]
     event = RunErrorEvent.model_validate_json(last.removeprefix(b"data: "))
     assert event.code == "UPSTREAM_FAILED"
+
+
+def _statements(engine: Any) -> tuple[list[str], Any]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            seen.append(statement.split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(("path", "script"), [("chat", "frames=2"), ("watch", None)])
+def test_one_database_statement_before_the_first_byte(
+    app, browser: Browser, stub: StubRuntime, path: str, script: str | None
+):
+    session = browser.mint()
+    seen, stop = _statements(app.extensions["database"].engine)
+    try:
+        if path == "chat":
+            response = browser.post_json("/api/agent/run", chat(session, script))
+        else:
+            url = f"/api/agent/run/{session['session_id']}/watch"
+            response = browser.post_json(url, {"token": session["token"]})
+        before_body = list(seen)
+        assert response.status_code == 200
+        response.get_data()
+        response.close()
+    finally:
+        stop()
+    assert before_body == ["UPDATE"]  # ownership, user, lease and last_run_at in one statement
+    assert seen == (["UPDATE", "UPDATE"] if path == "chat" else ["UPDATE"])  # + the release
+
+
+def test_a_failing_lease_renewal_never_ends_a_working_stream(app, browser: Browser, stub: StubRuntime):
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from webapp.agent.leases import LeaseKeeper
+
+    failed = threading.Event()
+
+    class FailingRenewals(LeaseKeeper):
+        def renew_all(self) -> int:
+            self.attempts = getattr(self, "attempts", 0) + 1
+            if self.attempts >= 2:
+                failed.set()
+            raise OperationalError("UPDATE agent_session", {}, Exception("pool exhausted"))
+
+    keeper = FailingRenewals(app.extensions["database"].engine, seconds=60, renew_every=0.01)
+    app.extensions["lease_keeper"] = keeper
+    session = browser.mint()
+    response = browser.post_json("/api/agent/run", chat(session, "frames=3"))
+    chunks = iter(response.response)  # the relay, iterated as the server would
+    first = next(chunks)
+    assert failed.wait(10)  # renewals failed while the stream was open...
+    body = first + b"".join(chunks)
+    response.close()
+    # ...and it went on to its end untouched
+    assert hashlib.sha256(body).hexdigest() == stub.invocations[0].sha256 and b"RUN_ERROR" not in body
+    assert keeper.renewal_failures >= 2 and keeper.live() == 0
+
+
+def test_database_unavailable_is_503_before_the_stream(app, browser: Browser, stub: StubRuntime):
+    from webapp.agent.leases import LeaseKeeper
+
+    session = browser.mint()
+
+    class Exhausted(LeaseKeeper):
+        def _with_connection(self, work: Any) -> Any:
+            from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+            raise PoolTimeout("QueuePool limit of size 4 overflow 16 reached")
+
+    app.extensions["lease_keeper"] = Exhausted(app.extensions["database"].engine, seconds=60)
+    response = browser.post_json("/api/agent/run", chat(session, "frames=2"))
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "DATABASE_UNAVAILABLE"
+    assert stub.invocations == []
