@@ -12,7 +12,7 @@ FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o 
 ## run: install everything, create the local database and demo user, start runtime + webapp.
 run: install frontend
 	@$(BIN)/python scripts/local_setup.py
-	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -e var/local.env
+	@set -a && . var/local.env && set +a && PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/supervisord -c scripts/supervisord.conf
 
 ## test: install what the tests need (Python, Node, Postgres, Chromium) and run every test.
 test: install-test frontend

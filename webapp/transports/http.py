@@ -92,14 +92,8 @@ class HttpTransport:
                 headers["tracestate"] = request.tracestate
         try:
             response = self._send(request, headers)
-        except httpx.ConnectError as exc:
-            raise UpstreamError(
-                503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is not reachable"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise UpstreamError(504, "RUNTIME_TIMEOUT", "the agent runtime did not answer in time") from exc
         except httpx.HTTPError as exc:
-            raise UpstreamError(502, ErrorCode.UPSTREAM_FAILED, "the agent runtime failed") from exc
+            raise open_error(exc) from exc
         if response.status_code != 200:
             try:
                 body = response.read()[:65536]
@@ -149,6 +143,39 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _refused_or_reset(exc: BaseException) -> bool:
+    """Whether the cause of ``exc`` is a refused or reset TCP connection."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, (ConnectionRefusedError, ConnectionResetError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def open_error(exc: httpx.HTTPError) -> UpstreamError:
+    """What the browser gets when the invocation failed before any response.
+
+    * refused or reset connection (nothing listens: under ``make run`` the supervisor is
+      restarting the runtime) → 503 ``RUNTIME_RESTARTING``;
+    * any other failure to connect (connect timeout, no route, unknown host) → 503
+      ``RUNTIME_UNAVAILABLE``;
+    * connected but no answer in time → 504 ``RUNTIME_TIMEOUT``;
+    * anything else → 502 ``UPSTREAM_FAILED``.
+    """
+    if _refused_or_reset(exc):
+        return UpstreamError(
+            503, ErrorCode.RUNTIME_RESTARTING, "the agent runtime refused the connection; it may be restarting"
+        )
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return UpstreamError(503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is not reachable")
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamError(504, ErrorCode.RUNTIME_TIMEOUT, "the agent runtime did not answer in time")
+    return UpstreamError(502, ErrorCode.UPSTREAM_FAILED, "the agent runtime failed")
 
 
 def upstream_status_error(status: int, body: bytes) -> UpstreamError:

@@ -372,13 +372,16 @@ def test_runtime_refusal_before_the_stream_is_json(
     ok.close()
 
 
-def test_unreachable_runtime_is_503(app, browser: Browser):
+def test_a_runtime_that_refuses_connections_is_503_restarting(app, browser: Browser):
     app.extensions["agent_transport"].urls = ["http://127.0.0.1:9"]
     session = browser.mint()
     response = browser.post_json("/api/agent/run", chat(session))
     assert response.status_code == 503
     assert response.get_json() == {
-        "error": {"code": "RUNTIME_UNAVAILABLE", "message": "the agent runtime is not reachable"}
+        "error": {
+            "code": "RUNTIME_RESTARTING",
+            "message": "the agent runtime refused the connection; it may be restarting",
+        }
     }
 
 
