@@ -168,9 +168,8 @@ def open_error(exc: httpx.HTTPError) -> UpstreamError:
     * anything else → 502 ``UPSTREAM_FAILED``.
     """
     if _refused_or_reset(exc):
-        return UpstreamError(
-            503, ErrorCode.RUNTIME_RESTARTING, "the agent runtime refused the connection; it may be restarting"
-        )
+        message = "the agent runtime refused the connection; it may be restarting"
+        return UpstreamError(503, ErrorCode.RUNTIME_RESTARTING, message)
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
         return UpstreamError(503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is not reachable")
     if isinstance(exc, httpx.TimeoutException):

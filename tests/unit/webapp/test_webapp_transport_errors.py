@@ -1,4 +1,4 @@
-"""How a failed invocation is told to the browser: restarting, unreachable, slow (webapp/transports/http.py)."""
+"""How a failed invocation is told to the browser: restarting, unreachable, slow (transports/http.py)."""
 
 from __future__ import annotations
 
