@@ -24,6 +24,8 @@ test: install-test frontend
 
 ## bench: the benchmarks; JSON results under bench/results/.
 bench: install-test
+	bash scripts/system-deps.sh
+	bash scripts/bench-deps.sh
 	bash scripts/with-postgres.sh $(BIN)/python -m bench
 
 ## lint: ruff and mypy (also part of `make test`).
