@@ -28,7 +28,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, create_engine, event, or_, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from agent_runtime.contract import ErrorCode
@@ -48,6 +48,36 @@ RENEW_BATCH = 500
 
 _SESSIONS = cast(Table, AgentSession.__table__)
 _USERS = cast(Table, User.__table__)
+
+
+# Built once (bind parameters, no per-call SQL construction; "b_" names because an UPDATE reserves
+# its columns' names): opening a stream is CPU-bound Python
+# as much as it is a database round trip.
+_OWNED = and_(
+    _SESSIONS.c.sid == bindparam("b_sid"),
+    _SESSIONS.c.user_id == bindparam("b_uid"),
+    _SESSIONS.c.vendor_id == bindparam("b_vid"),
+    _SESSIONS.c.agent_type == bindparam("b_typ"),
+    principal_clause(bindparam("b_uid"), bindparam("b_vid"), bindparam("b_active")),
+)
+_RECORD_RUN = update(_SESSIONS).where(_OWNED).values(last_run_at=bindparam("b_now_dt"))
+_TAKE_LEASE = (
+    update(_SESSIONS)
+    .where(
+        _OWNED,
+        or_(_SESSIONS.c.lease_holder.is_(None), _SESSIONS.c.lease_expires_ms < bindparam("b_now_ms")),
+    )
+    .values(
+        last_run_at=bindparam("b_now_dt"),
+        lease_holder=bindparam("b_holder"),
+        lease_expires_ms=bindparam("b_expires_ms"),
+    )
+)
+_RELEASE = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.sid == bindparam("b_sid"), _SESSIONS.c.lease_holder == bindparam("b_holder"))
+    .values(lease_holder=None, lease_expires_ms=None)
+)
 
 
 def database_busy() -> ApiError:
@@ -127,20 +157,21 @@ class LeaseKeeper:
         """
         now = self._clock()
         holder = uuid.uuid4().hex if lease else None
-        values: dict[str, Any] = {"last_run_at": utcnow()}
-        stmt = update(_SESSIONS).where(
-            _SESSIONS.c.sid == sid,
-            _SESSIONS.c.user_id == user_id,
-            _SESSIONS.c.vendor_id == vendor_id,
-            _SESSIONS.c.agent_type == agent_type,
-            principal_clause(user_id, vendor_id),
-        )
+        params: dict[str, Any] = {
+            "b_sid": sid,
+            "b_uid": user_id,
+            "b_vid": vendor_id,
+            "b_typ": agent_type,
+            "b_active": True,
+            "b_now_dt": utcnow(),
+        }
+        stmt = _RECORD_RUN
         if holder is not None:
-            stmt = stmt.where(or_(_SESSIONS.c.lease_holder.is_(None), _SESSIONS.c.lease_expires_ms < now))
-            values.update(lease_holder=holder, lease_expires_ms=now + int(self.seconds * 1000))
+            stmt = _TAKE_LEASE
+            params.update(b_holder=holder, b_now_ms=now, b_expires_ms=now + int(self.seconds * 1000))
 
         def take(conn: Connection) -> ApiError | None:
-            if conn.execute(stmt.values(**values)).rowcount == 1:
+            if conn.execute(stmt, params).rowcount == 1:
                 return None
             return self._refusal(conn, sid, user_id, vendor_id, agent_type)
 
@@ -194,12 +225,7 @@ class LeaseKeeper:
                 self._ensure_thread()
 
     def _release(self, sid: str, holder: str) -> None:
-        stmt = (
-            update(_SESSIONS)
-            .where(_SESSIONS.c.sid == sid, _SESSIONS.c.lease_holder == holder)
-            .values(lease_holder=None, lease_expires_ms=None)
-        )
-        self._with_connection(lambda conn: conn.execute(stmt))
+        self._with_connection(lambda conn: conn.execute(_RELEASE, {"b_sid": sid, "b_holder": holder}))
 
     def renew_all(self) -> int:
         """Push every live lease's expiry out: one UPDATE per :data:`RENEW_BATCH` leases.

@@ -21,6 +21,8 @@ streaming endpoints would accept what the loader refuses.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, g, request, session
 from sqlalchemy import ColumnElement, and_, exists
 
@@ -68,6 +70,9 @@ def install(app: Flask) -> None:
         hooks.insert(0, seed_stream_principal)
 
 
-def principal_clause(user_id: int, vendor_id: int) -> ColumnElement[bool]:
-    """SQL: the user exists in this vendor and may sign in (what the user loader checks)."""
-    return exists().where(and_(User.id == user_id, User.vendor_id == vendor_id, User.active.is_(True)))
+def principal_clause(user_id: Any, vendor_id: Any, active: Any = True) -> ColumnElement[bool]:
+    """SQL: the user exists in this vendor and may sign in (what the user loader checks).
+
+    The arguments are values or bind parameters (the stream's statement is built once).
+    """
+    return exists().where(and_(User.id == user_id, User.vendor_id == vendor_id, User.active == active))
