@@ -145,8 +145,15 @@ class HttpTransport:
         self._client.close()
 
 
+_DISCONNECTED = "Server disconnected"
+"""httpcore's words when the peer closed or reset the connection before any response (pinned by
+tests/unit/webapp/test_webapp_transport_errors.py against the installed httpx)."""
+
+
 def _refused_or_reset(exc: BaseException) -> bool:
-    """Whether the cause of ``exc`` is a refused or reset TCP connection."""
+    """Whether ``exc`` means a refused, reset or closed-before-answering TCP connection."""
+    if isinstance(exc, httpx.RemoteProtocolError) and str(exc).startswith(_DISCONNECTED):
+        return True
     seen: BaseException | None = exc
     for _ in range(8):
         if seen is None:
