@@ -204,6 +204,7 @@ def test_only_one_of_many_concurrent_turns_gets_the_lease(app: Any) -> None:
     with engine.begin() as conn:
         conn.execute(AgentSession.__table__.update().values(lease_expires_ms=0))
     assert keeper.open(sid, **who) is not None
+    keeper.close()
 
 
 def test_the_stream_statement_checks_ownership_and_the_user(app: Any) -> None:
@@ -266,3 +267,32 @@ def test_renewal_is_one_batched_update_and_a_failure_ends_no_stream(app: Any) ->
         expiries = conn.scalars(select(AgentSession.lease_expires_ms).where(AgentSession.sid.in_(sids))).all()
     assert len(set(expiries)) == 1  # every lease renewed by the same statement
     assert all(h is not None for h in holders) and keeper.live() == 30
+    keeper.close()
+
+
+def test_a_failed_release_is_retried_in_the_background(app: Any) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    user, sid = _session_row(app)
+    engine = app.extensions["database"].engine
+    retried = threading.Event()
+
+    class FlakyRelease(LeaseKeeper):
+        calls = 0
+
+        def _release(self, sid: str, holder: str) -> None:
+            FlakyRelease.calls += 1
+            if FlakyRelease.calls == 1:
+                raise OperationalError("UPDATE agent_session", {}, Exception("connection lost"))
+            super()._release(sid, holder)
+            retried.set()
+
+    keeper = FlakyRelease(lease_engine(engine), seconds=60, renew_every=0.01)
+    who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+    holder = keeper.open(sid, **who)
+    keeper.release(holder)  # fails: handed to the renewer thread, the caller is not troubled
+    assert retried.wait(10)
+    with engine.connect() as conn:
+        assert conn.scalar(select(AgentSession.lease_holder).where(AgentSession.sid == sid)) is None
+    assert keeper.open(sid, **who) is not None  # the session is free for the next turn
+    keeper.close()

@@ -140,6 +140,7 @@ class LeaseKeeper:
         self._unreleased: dict[str, str] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._closed = threading.Event()
         self.renewals = 0
         self.renewal_failures = 0
 
@@ -258,13 +259,18 @@ class LeaseKeeper:
 
     def _ensure_thread(self) -> None:
         """Start the renewer if it is not running (call with the lock held)."""
+        if self._closed.is_set():
+            return
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="lease-renewer", daemon=True)
             self._thread.start()
 
+    def close(self) -> None:
+        """Stop the renewer (the app's engine is being disposed); leases left simply expire."""
+        self._closed.set()
+
     def _run(self) -> None:
-        while True:
-            time.sleep(self.renew_every)
+        while not self._closed.wait(self.renew_every):
             with self._lock:
                 if not self._live and not self._unreleased:
                     self._thread = None

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user, login_required
+from sqlalchemy import event
 
 from agent_runtime.contract import (
     OUT_OF_BAND_ACTIONS,
@@ -72,6 +73,7 @@ def lease_keeper() -> LeaseKeeper:
                 keeper = LeaseKeeper(
                     lease_engine(db.engine), seconds=float(current_app.config["CHAT_LEASE_SECONDS"])
                 )
+                event.listen(db.engine, "engine_disposed", lambda _engine: keeper.close())
                 current_app.extensions["lease_keeper"] = keeper
     return keeper  # type: ignore[no-any-return]
 
