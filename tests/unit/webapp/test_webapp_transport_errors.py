@@ -7,8 +7,8 @@ import struct
 import threading
 from collections.abc import Iterator
 
-import httpx
 import pytest
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ProtocolError, ReadTimeoutError
 
 from webapp.transports import UpstreamError, UpstreamRequest
 from webapp.transports.http import HttpTransport, open_error
@@ -31,6 +31,16 @@ def resetting_server() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.getsockname()[1]}"
     thread.join(5)
+    server.close()
+
+
+@pytest.fixture()
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
     server.close()
 
 
@@ -63,12 +73,26 @@ def test_a_connection_reset_before_the_answer_is_restarting(resetting_server: st
 @pytest.mark.parametrize(
     ("exc", "status", "code"),
     [
-        (httpx.ConnectTimeout("timed out"), 503, "RUNTIME_UNAVAILABLE"),
-        (httpx.ConnectError("[Errno -2] Name or service not known"), 503, "RUNTIME_UNAVAILABLE"),
-        (httpx.ReadTimeout("timed out"), 504, "RUNTIME_TIMEOUT"),
-        (httpx.RemoteProtocolError("illegal status line"), 502, "UPSTREAM_FAILED"),
+        (ConnectTimeoutError(None, "timed out"), 503, "RUNTIME_UNAVAILABLE"),
+        (
+            NameResolutionError("runtime.invalid", None, socket.gaierror(-2, "Name or service not known")),
+            503,
+            "RUNTIME_UNAVAILABLE",
+        ),
+        (ReadTimeoutError(None, "/invocations", "timed out"), 504, "RUNTIME_TIMEOUT"),
+        (ProtocolError("illegal status line"), 502, "UPSTREAM_FAILED"),
     ],
 )
-def test_other_failures_say_unreachable_slow_or_failed(exc: httpx.HTTPError, status: int, code: str) -> None:
+def test_other_failures_say_unreachable_slow_or_failed(exc: Exception, status: int, code: str) -> None:
     error = open_error(exc)
     assert (error.status, error.code) == (status, code)
+
+
+def test_a_slow_runtime_is_a_timeout_not_a_restart(silent_server: str) -> None:
+    transport = HttpTransport([silent_server], connect_timeout=2, read_timeout=0.3)
+    try:
+        with pytest.raises(UpstreamError) as slow:
+            transport.open(UpstreamRequest(session_id="s" * 36, payload=b"{}"))
+    finally:
+        transport.close()
+    assert (slow.value.status, slow.value.code) == (504, "RUNTIME_TIMEOUT")
