@@ -365,11 +365,13 @@ def open_cost(target: Target, n: int, pids: list[int]) -> dict[str, Any]:
     results = asyncio.run(open_streams(target, n, "frames=1 size=200", 60))
     spent = cpu_seconds(pids) - before
     first_bytes = [r.first_byte_ms for r in results if r.first_byte_ms == r.first_byte_ms]
+    failures = {r.error or f"status {r.status}" for r in results if r.error or r.status != 200}
     return {
         "streams": n,
         "cpu_ms_per_stream": round(spent * 1000 / n, 2) if pids else None,
         "first_byte_ms": {"p50": pct(first_bytes, 50), "p99": pct(first_bytes, 99)},
         "failed_streams": sum(1 for r in results if r.error or r.status != 200),
+        "failure_sample": sorted(failures)[:3],
         "measured": "server CPU (utime+stime, /proc) over n one-frame streams opened at once, / n",
     }
 
