@@ -25,9 +25,11 @@ from typing import Any
 
 from flask import Flask, g, request, session
 from sqlalchemy import ColumnElement, and_, exists
+from sqlalchemy.orm import Session
 
-from agent_runtime.contract import Action
+from agent_runtime.contract import Action, ErrorCode
 
+from ..errors import ApiError
 from ..models import User
 
 STREAM_ENDPOINTS = frozenset({"agent.run", "agent.run_action"})
@@ -76,3 +78,21 @@ def principal_clause(user_id: Any, vendor_id: Any, active: Any = True) -> Column
     The arguments are values or bind parameters (the stream's statement is built once).
     """
     return exists().where(and_(User.id == user_id, User.vendor_id == vendor_id, User.active == active))
+
+
+def load_signed_in_user(db_session: Session, user_id: int, vendor_id: int) -> None:
+    """Put the signed-in person's loaded ``User`` in place of a :class:`StreamPrincipal`.
+
+    For a streaming request that needs the person's details after all (a turn with attachments).
+
+    Raises:
+        ApiError: 401 the user may no longer sign in; 403 the user is in another vendor.
+    """
+    if not isinstance(g.get("_login_user"), StreamPrincipal):
+        return
+    user = db_session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "sign in first")
+    if user.vendor_id != vendor_id:
+        raise ApiError(403, ErrorCode.IDENTITY_MISMATCH, "the session token belongs to someone else")
+    g._login_user = user

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from agent_runtime.contract import (
     OUT_OF_BAND_ACTIONS,
     Action,
+    AttachmentRef,
     ErrorCode,
     Limits,
     PayloadError,
@@ -27,6 +28,7 @@ from ..audit import DecisionAudit, current_context, record_refused_decision
 from ..config import agent_types
 from ..errors import ApiError
 from ..extensions import db
+from ..files.service import resolve_turn_files
 from ..transports import Transport, UpstreamError, UpstreamRequest
 from . import principal
 from .disconnect import client_socket, monitor
@@ -98,7 +100,7 @@ def create_session(agent_type: str) -> Any:
 @login_required
 def run() -> Any:
     """A chat turn: ``{session_id, token, action: "chat", prompt, ui_context?, files?}``."""
-    body = _json_body()
+    body = _json_body(Limits.MAX_CHAT_REQUEST_BYTES)
     action = body.setdefault("action", Action.CHAT)
     if action != Action.CHAT:
         raise ApiError(
@@ -106,7 +108,12 @@ def run() -> Any:
             ErrorCode.UNKNOWN_ACTION,
             "POST /api/agent/run takes action 'chat'; use /api/agent/run/<sid>/<action>",
         )
-    return _proxy(body)
+    files = body.pop("files", None)
+    if files is not None and len(json.dumps(body)) > Limits.MAX_TURN_TEXT_BYTES:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is too large")
+    if files is None and len(request.get_data(cache=True)) > Limits.MAX_TURN_TEXT_BYTES:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
+    return _proxy(body, files=files)
 
 
 @bp.post("/run/<sid>/<action>")
@@ -130,10 +137,10 @@ def run_action(sid: str, action: str) -> Any:
     return _proxy(body)
 
 
-def _json_body() -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > Limits.MAX_INVOCATION_BYTES:
+def _json_body(limit: int = Limits.MAX_INVOCATION_BYTES) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
-    request.max_content_length = Limits.MAX_INVOCATION_BYTES
+    request.max_content_length = limit
     try:
         body = json.loads(request.get_data(cache=True) or b"null")
     except ValueError:
@@ -150,7 +157,7 @@ def _status_for(code: ErrorCode) -> int:
     }.get(code, 400)
 
 
-def _proxy(body: dict[str, Any]) -> Response:
+def _proxy(body: dict[str, Any], files: Any = None) -> Response:
     try:
         payload = parse_invocation(body)
     except PayloadError as exc:
@@ -160,7 +167,7 @@ def _proxy(body: dict[str, Any]) -> Response:
     except TokenError as exc:
         raise ApiError(401, exc.code, exc.message) from None
     # current_user is a StreamPrincipal (the cookie's user id, no database read) or, when the
-    # request needs the person's details (the audit of resume_interrupt), the loaded User.
+    # request needs the person's details (the audit of resume_interrupt, attachments), the User.
     user_id = int(current_user.id)
     vendor_id = getattr(current_user, "vendor_id", claims.vid)
     if claims.uid != user_id or claims.vid != vendor_id:
@@ -168,10 +175,15 @@ def _proxy(body: dict[str, Any]) -> Response:
     if claims.sid != payload.session_id:
         raise ApiError(403, ErrorCode.SESSION_MISMATCH, "the session token is for another session")
     sid, action = payload.session_id, payload.action
-    who = current_context() if isinstance(payload, ResumeInterruptPayload) else None
-    if "_db_session" in g:  # give a loaded user's connection back before a long stream
+    if files is not None:
+        # Attachments are checked and linked as this person: load them (a turn with files does
+        # database work by nature; a plain turn stays at one statement).
+        principal.load_signed_in_user(db.session, user_id, claims.vid)
+    needs_who = isinstance(payload, ResumeInterruptPayload) or files is not None
+    who = current_context() if needs_who else None
+
+    if "_db_session" in g:  # end the read of the user: the lease's write must not race its snapshot
         db.session.rollback()
-        db.session.close()
 
     # The one database statement before the first byte: ownership, the user's standing, the
     # lease (for a turn) and last_run_at together.
@@ -184,6 +196,23 @@ def _proxy(body: dict[str, Any]) -> Response:
     def finish() -> None:
         if holder is not None:
             keeper.release(holder)
+
+    if files is not None and who is not None:
+        try:
+            # Checked, stored and linked to the session (now known to be this user's) before the
+            # runtime hears of the turn.
+            turn_files = resolve_turn_files(db.session, who, current_user, sid, files)
+            if turn_files:
+                db.session.commit()
+                payload = payload.model_copy(
+                    update={"files": [AttachmentRef.model_validate(f.ref()) for f in turn_files]}
+                )
+        except BaseException:
+            finish()
+            raise
+    if "_db_session" in g:  # give a loaded user's connection back before a long stream
+        db.session.rollback()
+        db.session.close()
 
     audit: DecisionAudit | None = None
     if isinstance(payload, ResumeInterruptPayload) and who is not None:
