@@ -483,3 +483,25 @@ def test_database_unavailable_is_503_before_the_stream(app, browser: Browser, st
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "DATABASE_UNAVAILABLE"
     assert stub.invocations == []
+
+
+@pytest.mark.parametrize("path", ["chat", "watch"])
+def test_a_deactivated_user_cannot_stream_with_a_still_valid_cookie(
+    app, browser: Browser, user: dict, stub: StubRuntime, path: str
+):
+    # The stream path does not load the user row first; its one statement still checks the user.
+    from webapp.extensions import db
+    from webapp.models import User
+
+    session = browser.mint()
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(User.__table__.update().where(User.id == user["id"]).values(active=False))
+    if path == "chat":
+        response = browser.post_json("/api/agent/run", chat(session))
+    else:
+        response = browser.post_json(
+            f"/api/agent/run/{session['session_id']}/watch", {"token": session["token"]}
+        )
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "UNAUTHENTICATED"
+    assert stub.invocations == []
