@@ -50,9 +50,8 @@ _SESSIONS = cast(Table, AgentSession.__table__)
 _USERS = cast(Table, User.__table__)
 
 
-# Built once (bind parameters, no per-call SQL construction; "b_" names because an UPDATE reserves
-# its columns' names): opening a stream is CPU-bound Python
-# as much as it is a database round trip.
+# Built once, with bind parameters: building and cache-keying the statement per call cost more CPU
+# than the round trip ("b_" names because an UPDATE reserves its columns' names).
 _OWNED = and_(
     _SESSIONS.c.sid == bindparam("b_sid"),
     _SESSIONS.c.user_id == bindparam("b_uid"),
