@@ -1,11 +1,12 @@
 """``python -m webapp``: serve the app with gunicorn on ``WEBAPP_PORT``/``PORT`` (default 5000).
 
 The worker class is ``gthread`` with a large thread pool, chosen by measurement
-(``bench/webapp_bench.py`` → ``bench/results/webapp.json``, every frame of N streams held 30 s at one
-frame a second, one attempt per level): on the shared 2-core box one gthread worker held 500 streams
-with zero loss and no added p99 over the direct floor, at ~55 KB per open stream; gevent also held
-500 but added ~48 ms p99 (~15–25 KB per stream) and costs more CPU per stream opened (6.5 vs 5.2 ms).
-Opening, not relaying, is the limit: 250 streams opened at once see a first-byte p99 of ~1 s.
+(``bench/webapp_bench.py`` → ``bench/results/webapp.json``: every frame of N streams held 30 s at one
+frame a second, opened at once, one attempt per level). On the shared 2-core box one gthread worker
+held 250 streams in both validation runs and 500 in one of them (the other run's p99 rose to 233 ms
+under the box's load, nginx's to 84 ms), at ~35–55 KB per open stream and ~3.5 ms of CPU per
+stream opened; gevent added 35–265 ms p99 at 250 (~15–25 KB per stream). Opening, not relaying, is
+the limit: 250 streams opened at once see a first-byte p99 of ~1.1 s.
 ``WEB_WORKER_CLASS=gevent`` switches. A stream occupies one thread for its life, so ``WEB_THREADS``
 (default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``.
 ``WEB_SERVER=werkzeug`` is a single-process development fallback.
