@@ -161,6 +161,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     RUNTIME_TIMEOUT = "RUNTIME_TIMEOUT"
+    RUNTIME_RESTARTING = "RUNTIME_RESTARTING"  # refused/reset connection: the process is not listening
     UNKNOWN_AGENT_TYPE = "UNKNOWN_AGENT_TYPE"
     NOT_FOUND = "NOT_FOUND"
     # Attachments (issue 12): the message names the file and the reason.

@@ -391,7 +391,7 @@ describe('useBuilder', () => {
     store.applyToolCall('set_playbook_outline', OUTLINE)
     await b.save()
     expect(store.save.status).toBe('error')
-    expect(store.save.error.title).toBe('The assistant is unavailable')
+    expect(store.save.error.title).toBe('The assistant could not be reached')
     expect(navigate).not.toHaveBeenCalled()
     await b.save()
     const [first, second] = server.callsTo('/agent/save-playbook')
