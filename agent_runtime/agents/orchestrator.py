@@ -39,6 +39,7 @@ __all__ = [
     "BuildStarter",
     "OrchestratorApplier",
     "build_system_prompt",
+    "system_prompt_blocks",
     "get_orchestrator",
     "normalized_args",
     "BUILD_RUNNING",
@@ -74,8 +75,30 @@ def build_system_prompt(canvas: Canvas, handoff_context: str | None, *, instruct
     and the canvas as a fenced JSON block at the very end (models read it; the offline model
     plans from it).
     """
+    return instructions.strip() + "\n" + _canvas_part(canvas, handoff_context)
+
+
+def system_prompt_blocks(
+    canvas: Canvas, handoff_context: str | None, *, instructions: str, cache: bool
+) -> str | list[dict[str, Any]]:
+    """:func:`build_system_prompt`, as content blocks with a cache point after the stable part.
+
+    The instructions never change within a session, the canvas part changes every turn: a prompt
+    cache point between them lets the model reuse the instructions (and, before them, the tool
+    specs). Without ``cache`` the plain string.
+    """
+    if not cache:
+        return build_system_prompt(canvas, handoff_context, instructions=instructions)
+    return [
+        {"text": instructions.strip()},
+        {"cachePoint": {"type": "default"}},
+        {"text": _canvas_part(canvas, handoff_context)},
+    ]
+
+
+def _canvas_part(canvas: Canvas, handoff_context: str | None) -> str:
     snapshot = canvas.snapshot()
-    parts = [instructions.strip(), "", "## The canvas now", canvas.summary_for_prompt()]
+    parts = ["", "## The canvas now", canvas.summary_for_prompt()]
     if handoff_context:
         parts += ["", "## What the person wants (from the router)", handoff_context.strip()]
     context = {
@@ -161,6 +184,7 @@ def get_orchestrator(
     applier = OrchestratorApplier(entry, builds)
     approvals = ApprovalHook(rules, lambda: entry.canvas.snapshot()["canvas"])
     model: Model = model_factory.create(spec.model_role)
+    model.update_config(context_window_limit=spec.conversation.context_tokens)
     agent = Agent(
         model=model,
         tools=make_tools(list(spec.tools), applier),
@@ -174,6 +198,7 @@ def get_orchestrator(
             user_id=entry.user_id,
             vendor_id=entry.vendor_id,
             hooks=[applier.stop_hook, approvals],  # stop first: a stopped call is never gated
+            spec=spec,
         ),
     )
     entry.agents[spec.name] = (agent, applier)

@@ -27,7 +27,14 @@ from agent_runtime.errors import ConfigError, ModelRequestsBlocked
 if TYPE_CHECKING:
     from agent_runtime.config import Settings
 
-__all__ = ["ALLOW_MODEL_REQUESTS", "ROLES", "GuardedModel", "ModelFactory", "create_model"]
+__all__ = [
+    "ALLOW_MODEL_REQUESTS",
+    "ROLES",
+    "GuardedModel",
+    "ModelFactory",
+    "create_model",
+    "prompt_cache_supported",
+]
 
 ALLOW_MODEL_REQUESTS = True
 """When ``False``, any call to a real (non-offline) model raises ``ModelRequestsBlocked``."""
@@ -141,9 +148,7 @@ class ModelFactory:
             return OfflineModel(role, latency_ms=settings.offline_model_latency_ms)
         model_id = self.model_id(role)
         if self.provider == "bedrock":
-            from strands.models.bedrock import BedrockModel
-
-            inner: Model = BedrockModel(model_id=model_id, region_name=settings.aws_region)
+            inner: Model = _bedrock_model(model_id, settings.aws_region)
         elif self.provider == "ollama":
             from strands.models.ollama import OllamaModel
 
@@ -156,6 +161,45 @@ class ModelFactory:
                 client_args["base_url"] = settings.openai_base_url
             inner = OpenAIModel(client_args=client_args, model_id=model_id)
         return GuardedModel(inner, self.provider)
+
+
+BEDROCK_READ_TIMEOUT_S = 120
+
+
+def _bedrock_model(model_id: str, region: str) -> Model:
+    """Strands' ``BedrockModel`` as the runtime uses it.
+
+    * botocore's retries are off (``total_max_attempts=1``): throttling is retried in one place,
+      Strands' retry hook (:class:`~agent_runtime.models.retry.ModelRetry`, with jitter and a
+      stop-aware wait), so attempts never multiply and a stop is never stuck in botocore's sleep;
+    * prompt caching on (``CacheConfig(strategy="auto")``): a cache point after the tool specs,
+      where the model supports it (Claude); the system prompt's own cache point is placed by the
+      orchestrator after its stable part (the canvas part changes every turn);
+    * the endpoint comes from botocore's configuration, so ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``
+      points it elsewhere (the tests' loopback fake).
+    """
+    from botocore.config import Config as BotocoreConfig
+    from strands.models.bedrock import BedrockModel
+    from strands.models.model import CacheConfig
+
+    return BedrockModel(
+        model_id=model_id,
+        region_name=region,
+        boto_client_config=BotocoreConfig(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            read_timeout=BEDROCK_READ_TIMEOUT_S,
+            connect_timeout=10,
+        ),
+        cache_config=CacheConfig(strategy="auto", system_prompt_ttl=False, tools_ttl=True),
+    )
+
+
+def prompt_cache_supported(model: Model) -> bool:
+    """Whether ``model`` takes prompt-cache points (Claude on Bedrock)."""
+    if not isinstance(model, GuardedModel) or model.provider != "bedrock":
+        return False
+    model_id = str(model.get_config().get("model_id", "")).lower()
+    return "anthropic" in model_id or "claude" in model_id
 
 
 def create_model(role: str, settings: Settings) -> Model:

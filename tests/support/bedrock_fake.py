@@ -149,9 +149,7 @@ Responder = Callable[[Request], Answer]
 
 
 def _role_of(body: dict[str, Any]) -> str:
-    names = {
-        t.get("toolSpec", {}).get("name") for t in (body.get("toolConfig") or {}).get("tools") or []
-    }
+    names = {t.get("toolSpec", {}).get("name") for t in (body.get("toolConfig") or {}).get("tools") or []}
     if "add_tasks" in names:
         return "builder"
     if "set_playbook_outline" in names or "build_modules" in names:
