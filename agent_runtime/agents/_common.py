@@ -14,7 +14,7 @@ from agent_runtime.telemetry import AgentObservabilityHook, agent_trace_attribut
 if TYPE_CHECKING:
     from agent_runtime.agents.registry import AgentSpec
 
-__all__ = ["StopCheckHook", "agent_kwargs", "STOPPED_MESSAGE"]
+__all__ = ["StopCheckHook", "agent_kwargs", "with_context_limit", "STOPPED_MESSAGE"]
 
 STOPPED_MESSAGE = "stopped by the person"
 
@@ -56,6 +56,12 @@ class StopCheckHook(HookProvider):
     def _before_tool(self, event: BeforeToolCallEvent) -> None:
         if self._stopped():
             event.cancel_tool = STOPPED_MESSAGE
+
+
+def with_context_limit(model: Any, spec: AgentSpec) -> Any:
+    """``model``, told the agent's token limit (``conversation.context_tokens`` in ``agents.yaml``)."""
+    model.update_config(context_window_limit=spec.conversation.context_tokens)
+    return model
 
 
 def agent_kwargs(

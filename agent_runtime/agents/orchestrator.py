@@ -24,7 +24,7 @@ from strands.models.model import Model
 from strands.session.session_manager import SessionManager
 from strands.tools.executors import SequentialToolExecutor
 
-from agent_runtime.agents._common import StopCheckHook, agent_kwargs
+from agent_runtime.agents._common import StopCheckHook, agent_kwargs, with_context_limit
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.approvals.rules import ApprovalRule
@@ -183,8 +183,7 @@ def get_orchestrator(
         return cached  # type: ignore[no-any-return]
     applier = OrchestratorApplier(entry, builds)
     approvals = ApprovalHook(rules, lambda: entry.canvas.snapshot()["canvas"])
-    model: Model = model_factory.create(spec.model_role)
-    model.update_config(context_window_limit=spec.conversation.context_tokens)
+    model: Model = with_context_limit(model_factory.create(spec.model_role), spec)
     agent = Agent(
         model=model,
         tools=make_tools(list(spec.tools), applier),
