@@ -28,7 +28,7 @@ from agent_runtime.approvals.pending import APPROVAL_INTERRUPT, ClosedStatus, Pe
 from agent_runtime.budget import BUDGET_REASON, LIMIT_STOP_REASONS, is_exceeded
 from agent_runtime.contract import ErrorCode
 from agent_runtime.events.translate import StreamTranslator
-from agent_runtime.models.conversation import close_conversation
+from agent_runtime.models.conversation import close_conversation, fill_blank_reply
 from agent_runtime.models.factory import prompt_cache_supported
 from agent_runtime.models.failures import model_fault
 from agent_runtime.models.retry import ModelRetry
@@ -128,10 +128,8 @@ async def run_orchestrator(
             retry.on_retry = None
         if emit:
             emitter.end_text()
-        reason = _early_end(ended, stop_reason, control)
-        if reason is not None:
-            # Whatever way the turn ended, the conversation stays valid for the next one (and stored so).
-            _close(agent, reason)
+        # Whatever way the turn ended, the conversation stays valid for the next one (and stored so).
+        _close(agent, _early_end(ended, stop_reason, control))
     if is_exceeded(stop_reason, control):
         return TurnOutcome(BUDGET)
     if control.cancelled or stop_reason == "cancelled":
@@ -158,10 +156,13 @@ def _early_end(ended: str, stop_reason: str | None, control: Any) -> str | None:
     return None
 
 
-def _close(agent: Agent, reason: str) -> None:
-    """Append what makes the conversation valid again after an early end (never raises)."""
+def _close(agent: Agent, reason: str | None) -> None:
+    """Keep the conversation valid: fill a blank final reply; after an early end, close it (never raises)."""
     try:
-        close_conversation(agent, reason, too_long=reason == "too_long")
+        if reason is None:
+            fill_blank_reply(agent)
+        else:
+            close_conversation(agent, reason, too_long=reason == "too_long")
     except Exception:
         logger.exception("reason=<%s> | could not close the conversation", reason)
 

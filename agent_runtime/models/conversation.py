@@ -26,7 +26,7 @@ from typing import Any
 from strands.hooks import MessageAddedEvent
 from strands.types.content import Message, Messages
 
-__all__ = ["close_conversation", "conversation_problems", "NOTES"]
+__all__ = ["close_conversation", "conversation_problems", "fill_blank_reply", "NOTES", "BLANK_REPLY"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ NOTES = {
     "error": "(The model could not answer this message; nothing was changed.)",
     "too_long": "(That message was too long for the model to read; nothing was changed.)",
 }
+BLANK_REPLY = "Done."
+"""Stands in for an empty final answer (a model may end its turn with no content after a tool)."""
 TOO_LONG_PLACEHOLDER = "[A message too long for the model was removed here.]"
 
 
@@ -106,6 +108,38 @@ def _repairs(messages: Messages, note: str) -> list[Message]:
     return added
 
 
+def _replace_latest(agent: Any, message: Message) -> None:
+    manager = getattr(agent, "_session_manager", None)
+    if manager is None:
+        return
+    try:
+        manager.redact_latest_message({"role": message["role"], "content": list(message["content"])}, agent)
+    except Exception:  # the stored copy keeps the old content; memory is still valid
+        logger.warning("could not replace the latest message in the session store", exc_info=True)
+
+
+def fill_blank_reply(agent: Any) -> bool:
+    """Give an empty final assistant message a short text (Bedrock refuses empty messages later).
+
+    The message is the latest stored one, so the session manager's ``redact_latest_message``
+    replaces the stored copy too. Returns whether anything changed.
+    """
+    messages: Messages = agent.messages
+    if not messages or messages[-1]["role"] != "assistant":
+        return False
+    last = messages[-1]
+    content = [b for b in last.get("content") or [] if not _blank(dict(b))]
+    if content:
+        if len(content) != len(last.get("content") or []):
+            last["content"] = content
+            _replace_latest(agent, last)
+            return True
+        return False
+    last["content"] = [{"text": BLANK_REPLY}]
+    _replace_latest(agent, last)
+    return True
+
+
 def close_conversation(agent: Any, reason: str, *, too_long: bool = False) -> int:
     """Make ``agent``'s conversation end validly for Bedrock, by appending; returns messages added.
 
@@ -115,19 +149,13 @@ def close_conversation(agent: Any, reason: str, *, too_long: bool = False) -> in
         too_long: The last prompt was too long for the model: replace it (memory and store)
             before closing, so later turns do not overflow too.
     """
-    messages: Messages = agent.messages
+    fill_blank_reply(agent)
+    messages = agent.messages
     if too_long and messages and messages[-1]["role"] == "user":
         last = messages[-1]
         if not any("toolResult" in b for b in last.get("content", [])):
             last["content"] = [{"text": TOO_LONG_PLACEHOLDER}]
-            manager = getattr(agent, "_session_manager", None)
-            if manager is not None:
-                try:
-                    manager.redact_latest_message({"role": "user", "content": list(last["content"])}, agent)
-                except Exception:  # the stored copy keeps the long prompt; memory is still valid
-                    logger.warning(
-                        "could not redact the over-long prompt in the session store", exc_info=True
-                    )
+            _replace_latest(agent, last)
     note = NOTES.get("too_long" if too_long else reason, NOTES["error"])
     added = _repairs(messages, note)
     for message in added:

@@ -13,6 +13,8 @@ module flag :data:`ALLOW_MODEL_REQUESTS` is ``False`` (``tests/conftest.py`` tur
 from __future__ import annotations
 
 import importlib
+import logging
+import threading
 from collections.abc import AsyncGenerator, AsyncIterable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -36,6 +38,8 @@ __all__ = [
     "prompt_cache_supported",
 ]
 
+logger = logging.getLogger(__name__)
+
 ALLOW_MODEL_REQUESTS = True
 """When ``False``, any call to a real (non-offline) model raises ``ModelRequestsBlocked``."""
 
@@ -51,6 +55,36 @@ _PROVIDER_MODULES = {
 }
 
 
+class _OpenStreams:
+    """Bedrock response streams a model opened, so a stream an error cut short gets closed.
+
+    botocore raises an in-stream exception (``throttlingException`` …) before reading the rest of
+    the body and Strands does not close the response, so its pooled connection would only be
+    released by the garbage collector. An ``after-call`` hook on the client records each
+    ``ConverseStream`` response; :meth:`close_all` closes them once the call is over.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._streams: list[Any] = []
+        self._lock = threading.Lock()
+        client.meta.events.register("after-call.bedrock-runtime.ConverseStream", self._seen)
+
+    def _seen(self, parsed: Any = None, **_: Any) -> None:
+        stream = parsed.get("stream") if isinstance(parsed, dict) else None
+        if stream is not None:
+            with self._lock:
+                self._streams.append(stream)
+
+    def close_all(self) -> None:
+        with self._lock:
+            streams, self._streams = self._streams, []
+        for stream in streams:
+            try:
+                stream.close()
+            except Exception:  # already closed or torn down
+                logger.debug("could not close a bedrock response stream", exc_info=True)
+
+
 class GuardedModel(Model):
     """Delegates to a real provider model, unless :data:`ALLOW_MODEL_REQUESTS` is off."""
 
@@ -59,6 +93,8 @@ class GuardedModel(Model):
         self.inner = inner
         self.provider = provider
         self._supports_structured_output = getattr(inner, "_supports_structured_output", False)
+        client = getattr(inner, "client", None) if provider == "bedrock" else None
+        self._streams = _OpenStreams(client) if client is not None else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -92,8 +128,16 @@ class GuardedModel(Model):
     ) -> AsyncIterable[StreamEvent]:
         """Delegate (guarded)."""
         self._check()
-        async for event in self.inner.stream(messages, tool_specs, system_prompt, **kwargs):
-            yield event
+        try:
+            async for event in self.inner.stream(messages, tool_specs, system_prompt, **kwargs):
+                yield event
+        except Exception:
+            # The provider's worker thread is done (it raised): its half-read stream can be closed.
+            if self._streams is not None:
+                self._streams.close_all()
+            raise
+        if self._streams is not None:
+            self._streams.close_all()
 
 
 class ModelFactory:

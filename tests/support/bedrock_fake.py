@@ -32,6 +32,7 @@ from urllib.parse import unquote
 
 __all__ = [
     "BedrockFake",
+    "bedrock_refusal",
     "Fault",
     "Request",
     "encode_event",
@@ -140,12 +141,41 @@ class Fault:
     after_chars: int | None = None
     gate: threading.Event | None = None
     times: int = 1
+    skip: int = 0
+    """Matching requests to let through before this fault strikes."""
     reached: threading.Event = field(default_factory=threading.Event)
     """Set when a request hit this fault (for a ``hang``: once the partial text was sent)."""
 
 
 Answer = tuple[str | None, list[tuple[str, dict[str, Any]]]]
 Responder = Callable[[Request], Answer]
+
+
+def bedrock_refusal(messages: list[dict[str, Any]]) -> str | None:
+    """The ``ValidationException`` message Bedrock gives a malformed conversation, else ``None``."""
+    if not messages or messages[0].get("role") != "user":
+        return "A conversation must start with a user message."
+    for previous, message in zip(messages, messages[1:], strict=False):
+        if previous["role"] == message["role"]:
+            return "A conversation must alternate between user and assistant roles."
+    for index, message in enumerate(messages):
+        if not message.get("content"):
+            return f"The content field in the Message object at messages.{index} is empty."
+        for block in message.get("content") or []:
+            if "text" in block and not block["text"].strip():
+                return f"messages.{index}: text content blocks must be non-empty"
+        uses = {b["toolUse"]["toolUseId"] for b in message.get("content") or [] if "toolUse" in b}
+        if uses and index + 1 < len(messages):
+            answered = {
+                b["toolResult"]["toolUseId"]
+                for b in messages[index + 1].get("content") or []
+                if "toolResult" in b
+            }
+            if not uses <= answered:
+                missing = ", ".join(sorted(uses - answered))
+                where = f"messages.{index + 1}.content"
+                return f"Expected toolResult blocks at {where} for the following Ids: {missing}"
+    return None
 
 
 def _role_of(body: dict[str, Any]) -> str:
@@ -259,6 +289,9 @@ class BedrockFake:
         with self._lock:
             for fault in self.faults:
                 if fault.times > 0 and (fault.role is None or fault.role == role):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.times -= 1
                     return fault
         return None
@@ -278,6 +311,10 @@ class BedrockFake:
         request = Request(operation, model_id, body, role, estimate_tokens(body))
         with self._lock:
             self.requests.append(request)
+        refusal = bedrock_refusal(request.messages)
+        if refusal is not None:
+            request.answered = "refused"
+            return self._error(handler, 400, "ValidationException", refusal)
         fault = self._take_fault(role)
         request.answered = fault.kind if fault else "ok"
         if fault is not None:

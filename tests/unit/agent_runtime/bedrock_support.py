@@ -39,6 +39,15 @@ def bedrock(
 ) -> Iterator[Callable[..., tuple[BedrockFake, Any]]]:
     """``bedrock(**env)`` → ``(fake, harness)``: MODEL_PROVIDER=bedrock with the endpoint at the fake."""
     fakes: list[BedrockFake] = []
+    models: list[Any] = []
+    create = factory.ModelFactory.create
+
+    def recording_create(self: factory.ModelFactory, role: str) -> Any:
+        model = create(self, role)
+        models.append(model)
+        return model
+
+    monkeypatch.setattr(factory.ModelFactory, "create", recording_create)
 
     def make(overrides: dict[str, dict[str, Any]] | None = None, **env: str) -> tuple[BedrockFake, Any]:
         fake = BedrockFake().start()
@@ -51,6 +60,10 @@ def bedrock(
         return fake, harness
 
     yield make
+    for model in models:  # close botocore's pooled connections to the fake
+        client = getattr(getattr(model, "inner", None), "client", None)
+        if client is not None:
+            client.close()
     for fake in fakes:
         fake.stop()
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from agent_runtime.models.conversation import conversation_problems
 from tests.support.sse import Frame, check_stream, text_of, tool_calls
-from tests.unit.agent_runtime.bedrock_support import bedrock, shape  # noqa: F401
+from tests.unit.agent_runtime.bedrock_support import shape
 
+SID2 = "1f4e8c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5c"
 FIRST = "Onboard new clients with a kickoff call, document collection and a 30-day review"
 TWELVE = (
     "Create a playbook with 12 modules: intake, kickoff, discovery, design, build, test, train, launch, "
@@ -50,16 +51,14 @@ def test_first_turn_build_and_approval_match_the_offline_run(
     assert fake.by_role("builder"), "the modules were built by Bedrock builders"
 
     for h in (harness, offline):
-        h.chat(TWELVE, sid="1f4e8c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5c")
-    paused = harness.chat("build it", sid="1f4e8c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5c")
-    expected = offline.chat("build it", sid="1f4e8c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5c")
+        h.chat(TWELVE, sid=SID2)
+    paused = harness.chat("build it", sid=SID2)
+    expected = offline.chat("build it", sid=SID2)
     check_stream(paused)
     assert shape(paused) == shape(expected)
     assert paused[-1].event["outcome"]["type"] == "interrupt"
     item = paused[-1].event["outcome"]["interrupts"][0]
-    resumed = harness.action(
-        "resume_interrupt", sid="1f4e8c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5c", interrupt_id=item["id"], decision="approve"
-    )
+    resumed = harness.action("resume_interrupt", sid=SID2, interrupt_id=item["id"], decision="approve")
     check_stream(resumed)
     assert tool_calls(resumed) == [("build_modules", {"module_indices": list(range(12))})]
     assert resumed[-1].event["outcome"] == {"type": "success"}
