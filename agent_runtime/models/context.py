@@ -28,6 +28,7 @@ from strands.agent.conversation_manager import (
     SlidingWindowConversationManager,
     SummarizingConversationManager,
 )
+from strands.agent.conversation_manager.conversation_manager import ProactiveCompressionConfig
 
 from agent_runtime.models.retry import ModelRetry
 
@@ -60,7 +61,7 @@ class RetrySettings(BaseModel):
 
 def make_conversation_manager(settings: ConversationSettings) -> ConversationManager:
     """A fresh Strands conversation manager for one agent."""
-    compression = {"compression_threshold": settings.compress_at}
+    compression: ProactiveCompressionConfig = {"compression_threshold": settings.compress_at}
     if settings.manager == "none":
         return NullConversationManager()
     if settings.manager == "summarizing":

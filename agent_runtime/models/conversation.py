@@ -66,7 +66,7 @@ def conversation_problems(messages: Messages) -> list[str]:
             following = messages[index + 1] if index + 1 < len(messages) else None
             answered = {
                 b["toolResult"]["toolUseId"]
-                for b in (following or {}).get("content", [])
+                for b in (following["content"] if following is not None else [])
                 if "toolResult" in b
             }
             if following is None or not uses <= answered:
@@ -74,7 +74,11 @@ def conversation_problems(messages: Messages) -> list[str]:
         results = {b["toolResult"]["toolUseId"] for b in content if "toolResult" in b}
         if results:
             previous = messages[index - 1] if index else None
-            asked = {b["toolUse"]["toolUseId"] for b in (previous or {}).get("content", []) if "toolUse" in b}
+            asked = {
+                b["toolUse"]["toolUseId"]
+                for b in (previous["content"] if previous is not None else [])
+                if "toolUse" in b
+            }
             if not results <= asked:
                 problems.append(f"message {index} has tool result(s) with no tool use")
     return problems
