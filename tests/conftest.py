@@ -9,9 +9,7 @@ import os
 
 import pytest
 
-_AWS_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION")
-REAL_AWS_ENV = {name: os.environ[name] for name in _AWS_NAMES if name in os.environ}
-"""The AWS settings the test run started with (only the ``live_bedrock`` tests use them)."""
+from tests.support.aws_env import REAL_AWS_ENV  # noqa: F401  (captured before the fakes below)
 
 # Fake credentials before anything imports boto3, so nothing can reach a real account.
 for _name, _value in {

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agent_runtime.models import factory
-from tests.conftest import REAL_AWS_ENV
+from tests.support.aws_env import REAL_AWS_ENV
 from tests.support.sse import check_stream, tool_calls
 
 pytestmark = pytest.mark.live_bedrock
