@@ -206,6 +206,13 @@ export function useBuilder(deps = {}) {
       onModuleStatus(value) {
         if (live()) store.setModuleStatus(value?.module_index, value?.status, value?.reason ?? null)
       },
+      onModelRetry(value) {
+        if (!live()) return
+        // The retry streams the whole answer again: drop what the failed attempt showed.
+        for (const id of value?.withdrawn ?? []) store.removeMessage(id)
+        const seconds = Math.max(1, Math.round(value?.delay_seconds ?? 0))
+        store.addNotice(`The model is busy right now; trying again in ${seconds} s…`)
+      },
       onSubagent(subKind, event) {
         if (live()) store.applySubagent(subKind, event)
       },
