@@ -28,6 +28,33 @@ _PLAYBOOK_SIGNALS = re.compile(
     r"policy|policies|standardi[sz]e|organi[sz]e|coordinate|manage|handle|set up|prepare|document)\b",
     re.IGNORECASE,
 )
+_BUSINESS_ACTION = re.compile(
+    r"^(?:(?:please|so|ok(?:ay)?|now|hi|hello|hey)[\s,]+)?"
+    r"(?:(?:how (?:do|should|can) (?:we|i)|(?:we|i) (?:need|have|want) to|"
+    r"help (?:me|us)(?: to)?|can you help (?:me|us)(?: to)?|(?:let'?s|lets))\s+)?"
+    r"(?:run|open|shut|close|wind|plan|prepare|organi[sz]e|hire|recruit|move|relocate|migrate|ship|order|pay|"
+    r"process|file|set|launch|roll|train|audit|review|renew|recall|notify|handle|manage|onboard|offboard|"
+    r"coordinate|schedule|track|approve|submit|respond|reply|escalate|resolve|report|reconcile|deploy|test|"
+    r"upgrade|install|decommission|retire|transfer|expand|negotiate|collect|invoice|budget|forecast|refund|"
+    r"return|inspect|maintain|repair|deliver|source|procure|purchase|buy|sell|price|hand|host|run|assess|"
+    r"evaluate|investigate|document|certify|comply|register|renovate|consolidate|merge|integrate|restructure|"
+    r"reduce|cut|grow|sunset|deprecate|discontinue|replace|rotate|back|restore|archive|dispose|stock|count|"
+    r"label|pack|dispatch|receive|onboarding|offboarding|quarterly|annual|monthly|weekly|daily)\b",
+    re.IGNORECASE,
+)
+_BUSINESS_NOUNS = re.compile(
+    r"\b(?:payroll|invoices?|expenses?|budgets?|leases?|offices?|stores?|shops?|warehouses?|inventory|"
+    r"shipments?|orders?|contracts?|suppliers?|vendors?|customers?|clients?|employees?|staff|teams?|"
+    r"product(?: line)?s?|services?|servers?|systems?|data|accounts?|audits?|compliance|regulators?|policy|"
+    r"policies|projects?|events?|offsites?|conferences?|campaigns?|releases?|migrations?|recalls?|"
+    r"renewals?|tenders?|proposals?|rfps?|interviews?|candidates?|hires?|payments?|refunds?|returns?|"
+    r"tickets?|complaints?|escalations?|reports?|board meeting|stakeholders?|partners?|sites?|facilities|"
+    r"fleet|equipment|assets?|licen[cs]es?|subscriptions?|pricing|quotes?|deals?|sales|marketing|finance|"
+    r"hr|legal|security|operations|logistics|procurement|maintenance|outages?|incidents?)\b",
+    re.IGNORECASE,
+)
+_ROUTER_LEAD = re.compile(r"^\s*The person wants help with a playbook:\s*", re.IGNORECASE)
+"""The offline router's own words in front of a handoff context (not part of the request)."""
 _GENERAL_REPLIES = (
     (
         re.compile(
@@ -97,7 +124,9 @@ def classify(prompt: str) -> dict[str, Any]:
     """
     text = " ".join((prompt or "").split())
     one_line = clip(text.rstrip(" .!?"), 240)
-    if text and (_PLAYBOOK_SIGNALS.search(text) or choose_archetype(text) is not None):
+    if text and (
+        _PLAYBOOK_SIGNALS.search(text) or choose_archetype(text) is not None or _is_business_process(text)
+    ):
         return {
             "domain": "playbooks",
             "handoff_context": f"The person wants help with a playbook: {one_line}.",
@@ -109,6 +138,20 @@ def classify(prompt: str) -> dict[str, Any]:
         "handoff_context": f"Off-topic message: {one_line}." if one_line else "Empty message.",
         "reply": reply,
     }
+
+
+def _is_business_process(text: str) -> bool:
+    """Whether a message reads like a work process: an action on a business object.
+
+    Small talk (greetings, thanks, weather, jokes, "what is …" trivia) is never one; a message that
+    starts with a work verb ("Run payroll…", "Open a new store…") or names a business object
+    ("…our office lease") is, so a legitimate process is never refused.
+    """
+    if any(pattern.search(text) for pattern, _ in _GENERAL_REPLIES[:-1]):  # not "help": "help us recall…"
+        return False
+    if re.match(r"^\W*(?:what|who|when|where|why|which|is|are|do you|did|tell me)\b", text, re.IGNORECASE):
+        return bool(re.search(r"\b(?:how (?:do|should|can) we|process|steps)\b", text, re.IGNORECASE))
+    return bool(_BUSINESS_ACTION.search(text) or _BUSINESS_NOUNS.search(text))
 
 
 def plan_turn(
@@ -128,7 +171,8 @@ def plan_turn(
     canvas = canvas or {}
     modules = canvas.get("modules") or []
     if not modules:
-        source = prompt if has_content(prompt) or not handoff_context else f"{prompt} {handoff_context}"
+        handoff = _ROUTER_LEAD.sub("", handoff_context or "")
+        source = prompt if has_content(prompt) or not handoff else f"{prompt} {handoff}"
         if is_pleasantry(prompt) or not has_content(source):
             return _ask_for_process()
         return _outline_turn(source)

@@ -135,6 +135,20 @@ ARCHETYPE_PROMPTS = {
     "Product Launch Playbook": "Launch our new mobile app feature",
     "Security Review Playbook": "Do a security review with threat modeling before go-live",
     "Month-End Close Playbook": "Close the books at month end with reconciliations",
+    "Employee Offboarding Playbook": "Offboard a departing employee",
+    "New-Hire IT Provisioning Playbook": "Get laptops, accounts and access ready for new hires",
+    "Data Breach Notification Playbook": "Notify the regulator and customers after a personal data breach",
+    "SOC 2 / ISO 27001 Audit Preparation Playbook": "Prepare for our SOC 2 Type II audit",
+    "Product Recall Playbook": "Recall a defective batch of our kettles",
+    "Data-Center & Cloud Migration Playbook": "Migrate our data center to AWS",
+    "Disaster Recovery Test Playbook": "Run our yearly disaster recovery failover test",
+    "Change & Release Management Playbook": "Change management for production releases",
+    "Vendor Onboarding Playbook": "Onboard a new vendor so we can pay them",
+    "Customer Escalation Playbook": "Handle an escalated complaint from an angry customer",
+    "Contract Renewal Playbook": "Renew our customer contracts before they expire",
+    "RFP Response Playbook": "Respond to a government RFP",
+    "Recruiting & Hiring Playbook": "Hiring process for a new engineer, from job description to offer",
+    "User Access Review Playbook": "Quarterly user access review for our finance systems",
 }
 
 
