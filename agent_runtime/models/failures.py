@@ -4,17 +4,22 @@ Strands raises its own exceptions for the two cases it recognises (``ModelThrott
 ``ContextWindowOverflowException``) and lets the provider's others through (botocore's
 ``ClientError`` and ``EventStreamError`` for Bedrock). :func:`model_fault` maps any of them to a
 :class:`~agent_runtime.errors.ModelFault` whose ``code`` is one of ``MODEL_THROTTLED``,
-``MODEL_ACCESS_DENIED``, ``CONTEXT_TOO_LONG`` or ``MODEL_ERROR``.
+``MODEL_ACCESS_DENIED``, ``CONTEXT_TOO_LONG`` or ``MODEL_ERROR`` (an answer cut off at
+``max_tokens`` is a ``MODEL_ERROR`` saying so).
 """
 
 from __future__ import annotations
 
-from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
+from strands.types.exceptions import (
+    ContextWindowOverflowException,
+    MaxTokensReachedException,
+    ModelThrottledException,
+)
 
 from agent_runtime.contract import ErrorCode
 from agent_runtime.errors import ModelFault
 
-__all__ = ["model_fault", "MESSAGES"]
+__all__ = ["model_fault", "MESSAGES", "CUT_OFF_MESSAGE"]
 
 MESSAGES = {
     ErrorCode.MODEL_THROTTLED: (
@@ -31,6 +36,10 @@ MESSAGES = {
     ),
     ErrorCode.MODEL_ERROR: "The model failed to answer. Nothing was changed; please try again.",
 }
+CUT_OFF_MESSAGE = (
+    "The model's answer was cut off at its length limit. Nothing was changed; "
+    "try asking for a smaller change at a time."
+)
 
 
 def _error_code(exc: BaseException) -> str:
@@ -51,6 +60,8 @@ def model_fault(exc: BaseException) -> ModelFault:
         code = _error_code(current).lower()
         if isinstance(current, ModelThrottledException) or code in ("throttlingexception", "toomanyrequests"):
             return ModelFault(MESSAGES[ErrorCode.MODEL_THROTTLED], ErrorCode.MODEL_THROTTLED)
+        if isinstance(current, MaxTokensReachedException):
+            return ModelFault(CUT_OFF_MESSAGE, ErrorCode.MODEL_ERROR)
         if isinstance(current, ContextWindowOverflowException):
             return ModelFault(MESSAGES[ErrorCode.CONTEXT_TOO_LONG], ErrorCode.CONTEXT_TOO_LONG)
         if code == "accessdeniedexception":

@@ -321,3 +321,73 @@ def test_encoded_frames_parse_with_botocore_and_checksums_are_checked() -> None:
     broken.add_data(bytes(frame))
     with pytest.raises(ChecksumMismatch):
         list(broken)
+
+
+# --- Converse (non-streaming) through the fake ----------------------------------------------
+
+
+def test_the_fake_answers_converse_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.config import Config
+    from strands.models.bedrock import BedrockModel
+
+    from tests.support.bedrock_fake import BedrockFake
+
+    with BedrockFake(lambda _: ("Hello there.", [("suggest_replies", {"replies": ["Build it"]})])) as fake:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url)
+        model = BedrockModel(
+            model_id="us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            region_name="us-east-1",
+            streaming=False,
+            boto_client_config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+        )
+
+        async def collect() -> list[Any]:
+            return [e async for e in model.stream([{"role": "user", "content": [{"text": "hi"}]}])]
+
+        events = asyncio.run(collect())
+        model.client.close()
+    assert fake.requests[0].operation == "Converse"
+    assert {"contentBlockDelta": {"delta": {"text": "Hello there."}}} in events
+    assert any(e.get("messageStop", {}).get("stopReason") == "tool_use" for e in events)
+    assert any("metadata" in e and e["metadata"]["usage"]["inputTokens"] > 0 for e in events)
+
+
+# --- per-agent conversation settings ---------------------------------------------------------
+
+
+def test_each_agent_gets_the_conversation_manager_its_settings_name() -> None:
+    from strands.agent.conversation_manager import (
+        NullConversationManager,
+        SlidingWindowConversationManager,
+        SummarizingConversationManager,
+    )
+
+    from agent_runtime.models.context import ConversationSettings, make_conversation_manager
+
+    sliding = make_conversation_manager(ConversationSettings(window_size=12))
+    assert isinstance(sliding, SlidingWindowConversationManager) and sliding.window_size == 12
+    summarizing = make_conversation_manager(ConversationSettings(manager="summarizing", preserve_recent=6))
+    assert isinstance(summarizing, SummarizingConversationManager)
+    assert isinstance(
+        make_conversation_manager(ConversationSettings(manager="none")), NullConversationManager
+    )
+
+
+def test_the_packaged_agents_file_configures_every_agent(tmp_path: Any) -> None:
+    from agent_runtime.agents.registry import load_registry
+    from agent_runtime.config import DEFAULT_AGENTS_CONFIG
+    from agent_runtime.errors import ConfigError
+
+    registry = load_registry(DEFAULT_AGENTS_CONFIG)
+    orchestrator = registry.get("playbook_orchestrator")
+    assert orchestrator.conversation.manager == "sliding_window" and orchestrator.conversation.cache
+    assert registry.get("router").conversation.manager == "none"
+    assert all(registry.get(n).retry.max_attempts >= 2 for n in registry.names)
+    text = DEFAULT_AGENTS_CONFIG.read_text(encoding="utf-8").replace(
+        "manager: sliding_window", "manager: lru", 1
+    )
+    prompts = DEFAULT_AGENTS_CONFIG.parent / "prompts"
+    broken = tmp_path / "agents.yaml"
+    broken.write_text(text.replace("prompts/", f"{prompts}/"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="conversation.manager"):
+        load_registry(broken)
