@@ -31,7 +31,6 @@ from agent_runtime.events.translate import StreamTranslator
 from agent_runtime.models.conversation import close_conversation, fill_blank_reply
 from agent_runtime.models.factory import prompt_cache_supported
 from agent_runtime.models.failures import model_fault
-from agent_runtime.models.retry import ModelRetry
 from agent_runtime.services import Services
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
@@ -86,7 +85,7 @@ async def run_orchestrator(
     applier.emitter = emitter if emit else None
     applier.stop_hook.bind(control.cancel_event, ctx.probe)
     translate = StreamTranslator(emitter)
-    retry = agent._retry_strategy if isinstance(agent._retry_strategy, ModelRetry) else None
+    retry = applier.retry
     if retry is not None and emit:
         retry.on_retry = translate
     stop_reason: str | None = None

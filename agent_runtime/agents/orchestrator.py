@@ -32,6 +32,7 @@ from agent_runtime.canvas import Canvas, CanvasError
 from agent_runtime.contract import TOOL_ARGS, ToolName
 from agent_runtime.events.emitter import RunEmitter
 from agent_runtime.models._messages import render_context
+from agent_runtime.models.retry import ModelRetry
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.tools import make_tools
 
@@ -126,6 +127,8 @@ class OrchestratorApplier:
         self.emitter: RunEmitter | None = None
         self.stop_hook = StopCheckHook()
         """Re-bound to each turn's stop flag (and stored-flag probe)."""
+        self.retry: ModelRetry | None = None
+        """The agent's throttling-retry strategy; each turn binds its retry notice to its stream."""
 
     def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Validate and apply one call; stream it; start builds for ``build_modules``.
@@ -184,21 +187,23 @@ def get_orchestrator(
     applier = OrchestratorApplier(entry, builds)
     approvals = ApprovalHook(rules, lambda: entry.canvas.snapshot()["canvas"])
     model: Model = with_context_limit(model_factory.create(spec.model_role), spec)
+    kwargs = agent_kwargs(
+        name=spec.name,
+        agent_type="orchestrator",
+        session_id=entry.session_id,
+        user_id=entry.user_id,
+        vendor_id=entry.vendor_id,
+        hooks=[applier.stop_hook, approvals],  # stop first: a stopped call is never gated
+        spec=spec,
+    )
+    applier.retry = kwargs.get("retry_strategy")
     agent = Agent(
         model=model,
         tools=make_tools(list(spec.tools), applier),
         system_prompt=spec.prompt_text,
         tool_executor=SequentialToolExecutor(),
         session_manager=session_manager,
-        **agent_kwargs(
-            name=spec.name,
-            agent_type="orchestrator",
-            session_id=entry.session_id,
-            user_id=entry.user_id,
-            vendor_id=entry.vendor_id,
-            hooks=[applier.stop_hook, approvals],  # stop first: a stopped call is never gated
-            spec=spec,
-        ),
+        **kwargs,
     )
     entry.agents[spec.name] = (agent, applier)
     return agent, applier
