@@ -192,6 +192,21 @@ def test_budget_reached_while_waiting_to_retry_a_throttle_ends_at_once(
     _stored_conversation_works(bedrock)
 
 
+def test_running_out_of_cycles_after_the_tools_ran_leaves_a_valid_conversation(bedrock: Any) -> None:
+    # One model call: the outline tool runs, then the cycle cap stops the turn with the tool
+    # results as the last message — the next prompt would make two user messages in a row.
+    fake, harness = bedrock(MAX_AGENT_CYCLES="1")
+    frames = harness.chat(FIRST)
+    check_stream(frames)
+    assert _errors(frames) == [ErrorCode.BUDGET_EXCEEDED]
+    assert _snapshot(frames)["canvas"]["modules"], "the outline that ran stays"
+    assert conversation_problems(_messages(harness)) == []
+    frames = harness.chat(RENAME)  # one cycle again: the rename runs, Bedrock accepted the request
+    assert ("update_playbook", {"title": "Client Welcome"}) in tool_calls(frames)
+    assert fake.by_role("orchestrator")[-1].answered == "ok"
+    _stored_conversation_works(bedrock)  # a runtime without the cap continues the stored session
+
+
 def test_the_hard_deadline_cancelling_the_task_leaves_a_valid_conversation(
     bedrock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,3 +25,9 @@ def test_a_200_turn_session_stays_under_the_token_limit(bedrock: Any) -> None:
     # The canvas (in the system prompt) stays the source of truth after old messages are dropped.
     assert "Stage 198" in sent[-1].system_text and "Stage 0 " not in sent[-1].system_text
     assert all("Stage 0 " not in str(m) for m in sent[-1].messages), "the oldest turns were dropped"
+    # Another runtime loads the stored session (only the kept window) and carries on within the limit.
+    fake2, other = bedrock({"playbook_orchestrator": conversation})
+    frames = other.chat("rename module 1 to Stage 200 of the onboarding journey")
+    assert frames[-1].type == "RUN_FINISHED", frames[-1].event
+    resumed = fake2.by_role("orchestrator")
+    assert resumed and all(r.answered == "ok" and r.input_tokens <= LIMIT for r in resumed)
