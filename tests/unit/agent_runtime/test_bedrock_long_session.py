@@ -7,11 +7,17 @@ from typing import Any
 from agent_runtime.models.conversation import conversation_problems
 from tests.support.sse import check_stream
 
-LIMIT = 9_000
+LIMIT = 4_000
+"""Tokens per request (the fake counts JSON characters / 4); system prompt and tools alone are ~2,500.
+
+The window is far larger than 200 turns need, so what keeps requests small is the token limit:
+Strands compresses when the projected request passes ``compress_at`` × ``context_tokens``.
+"""
 
 
 def test_a_200_turn_session_stays_under_the_token_limit(bedrock: Any) -> None:
-    conversation = {"conversation": {"manager": "sliding_window", "window_size": 24, "context_tokens": LIMIT}}
+    settings = {"manager": "sliding_window", "window_size": 400, "context_tokens": LIMIT}
+    conversation = {"conversation": settings}
     fake, harness = bedrock({"playbook_orchestrator": conversation})
     check_stream(harness.chat("Onboard new clients with a kickoff call and a 30-day review"))
     for turn in range(200):

@@ -170,7 +170,7 @@ def test_a_realistic_prompt_picks_its_archetype(key: str, prompt: str) -> None:
     title, modules = outline(prompt)
     assert title == get(key).title
     own = {m.title for m in get(key).modules}
-    assert len(own & set(modules)) >= len(own) - 2, "the archetype's own modules (a prompt item may rename one)"
+    assert len(own & set(modules)) >= len(own) - 2, "its own modules (a prompt item may rename one)"
 
 
 def test_the_score_weighs_all_words_not_the_first_keyword() -> None:
