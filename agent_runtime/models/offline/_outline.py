@@ -8,7 +8,7 @@ from typing import Any
 
 from agent_runtime.contract import Limits
 
-from ._text import clip, phrase_title, significant, split_phrases, title_case, words
+from ._text import SMALL_WORDS, clip, phrase_title, significant, split_phrases, title_case, words
 from .archetypes import Archetype, choose_archetype
 from .builder_plan import _inline, _kind_for, describe_module
 
@@ -35,6 +35,9 @@ _LIST_START = re.compile(
     r"which includes|in which we|where we)\b|:|\n",
     re.IGNORECASE,
 )
+_DEAL_WITH = re.compile(r"^\s*(?:how (?:do|should|can) we\s+)?(?:deal|dealing|cope|coping)\s+with\b", re.I)
+""""Deal with a failed payroll run" is about the payroll run, not a list "with" items."""
+_QUESTION_ITEM = re.compile(r"^(?:what|how|who|when|where|why|which|do we|should we|can we)\b", re.I)
 _NOISE_TAIL = re.compile(r"\s+(?:playbook|process|runbook|checklist|workflow|procedure|sop|guide)s?$", re.I)
 
 _SKELETON = (
@@ -84,6 +87,7 @@ def build_outline(prompt: str) -> Outline:
     the closest archetype module or are inserted as new ones. Without an archetype, the items
     themselves become modules, framed by preparation and review modules.
     """
+    prompt = _DEAL_WITH.sub("handle", prompt)
     topic, items = _topic_and_items(prompt)
     archetype = choose_archetype(prompt)
     if archetype is not None:
@@ -136,6 +140,8 @@ def _clean_items(items: list[str]) -> list[str]:
     for item in items:
         title = phrase_title(item, _MAX_PHRASE_WORDS)
         key = title.lower()
+        if _QUESTION_ITEM.match(item.strip()):
+            continue  # "…, what do we do?" asks for the playbook; it is not a module
         if title and key not in seen and len(item.split()) <= _MAX_PHRASE_WORDS + 4:
             seen.add(key)
             out.append(title)
@@ -208,7 +214,8 @@ _VERBS = (
     r"shut down|wind down|close down|set up|roll out|hand over|move|relocate|migrate|open|close|"
     r"run|plan|prepare|organi[sz]e|launch|renew|recall|hire|train|audit|review|ship|deliver|process|handle|"
     r"manage|build|install|upgrade|replace|retire|sunset|consolidate|merge|integrate|restructure|host|"
-    r"schedule|collect|pay|reconcile|negotiate|procure|buy|sell|test|deploy|decommission|transfer|expand"
+    r"schedule|collect|pay|reconcile|negotiate|procure|buy|sell|test|deploy|decommission|transfer|expand|"
+    r"approve|respond to|track|onboard|offboard|remediate|investigate|coordinate|run through"
 )
 _VERB = re.compile(rf"\b(?P<verb>{_VERBS})\b", re.IGNORECASE)
 _LEADING_VERB = re.compile(rf"^(?:{_VERBS})\s+", re.IGNORECASE)
@@ -235,7 +242,10 @@ def _skeleton(subject: str, topic: str, prompt: str) -> list[tuple[str, str]]:
     found = _VERB.search(prompt)
     verb = found.group("verb").lower() if found else ""
     action = title_case(verb) if verb and verb not in _PLANNING_VERBS else "Deliver"
-    thing = title_case(" ".join(obj.split()[: _MAX_PHRASE_WORDS - 3]))
+    kept = obj.split()[: _MAX_PHRASE_WORDS - 2]
+    while len(kept) > 1 and kept[-1].lower() in SMALL_WORDS | {"new", "our", "my"}:
+        kept.pop()
+    thing = title_case(" ".join(kept))
     low = _inline(thing)
 
     def module(title: str, description: str) -> tuple[str, str]:

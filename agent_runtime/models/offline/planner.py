@@ -13,7 +13,7 @@ from agent_runtime.contract import Limits, ModuleStatus, Phase, ToolName
 
 from ._edits import BUSY_MESSAGE, EditPlan, WorkingCanvas, is_pleasantry, parse_edits
 from ._outline import build_outline, has_content
-from ._text import clip
+from ._text import clip, significant
 from ._types import Reply, call
 from .archetypes import archetype_by_title, choose_archetype
 
@@ -151,7 +151,11 @@ def _is_business_process(text: str) -> bool:
         return False
     if re.match(r"^\W*(?:what|who|when|where|why|which|is|are|do you|did|tell me)\b", text, re.IGNORECASE):
         return bool(re.search(r"\b(?:how (?:do|should|can) we|process|steps)\b", text, re.IGNORECASE))
-    return bool(_BUSINESS_ACTION.search(text) or _BUSINESS_NOUNS.search(text))
+    if _BUSINESS_ACTION.search(text) or _BUSINESS_NOUNS.search(text):
+        return True
+    # Not small talk, not a trivia question: a statement of something to organise ("Merger
+    # integration for an acquired company", "Pen test remediation"). Planning it is never wrong.
+    return not text.rstrip().endswith("?") and len(significant(text)) >= 2
 
 
 def plan_turn(

@@ -154,6 +154,11 @@ PROMPTS = {
         "Recruit candidates from job posting to offer letter",
     ],
     "access_review": ["Quarterly user access review", "Recertify who has access to the finance systems"],
+    "software_rollout": ["Roll out a new CRM to the sales team", "Migrate from Salesforce to HubSpot"],
+    "data_subject_request": [
+        "Respond to a GDPR data subject access request",
+        "Handle a customer's right to be forgotten request",
+    ],
 }
 
 
@@ -285,6 +290,47 @@ def test_an_unknown_process_gets_an_outline_in_its_own_words(prompt: str, expect
     _, modules = outline(prompt)
     assert expected_module in modules
     assert len(modules) >= 5
+
+
+@pytest.mark.parametrize(
+    ("prompt", "title"),
+    [
+        ("We need a process for handling a ransomware attack", "Incident Response Playbook"),
+        ("Quarter-end close", "Month-End Close Playbook"),
+        ("Onboard a contractor", "Employee Onboarding Playbook"),
+    ],
+)
+def test_near_misses_land_on_the_archetype_that_fits(prompt: str, title: str) -> None:
+    assert outline(prompt)[0] == title
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Prepare for our annual external financial audit",  # not SOC 2
+        "Vendor offboarding when we stop using a supplier",  # not customers, not employees, not due diligence
+        "Process to approve new software purchases",  # not a software rollout
+    ],
+)
+def test_a_prompt_no_archetype_fits_gets_its_own_outline(prompt: str) -> None:
+    assert choose_archetype(prompt) is None
+    title, modules = outline(prompt)
+    assert len(modules) >= 5 and title.endswith("Playbook")
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["Merger integration for an acquired company", "Pen test remediation", "Deal with a failed payroll run"],
+)
+def test_a_business_process_is_never_refused(prompt: str) -> None:
+    assert classify(prompt)["domain"] == "playbooks"
+    title, modules = outline(prompt)
+    assert title != "Deal Playbook" and len(modules) >= 5
+
+
+def test_a_question_in_the_prompt_is_not_a_module() -> None:
+    _, modules = outline("An employee is leaving the company next Friday, what do we do?")
+    assert not any("what" in m.lower() for m in modules)
 
 
 @pytest.mark.parametrize("prompt", ["hi", "tell me a joke", "What is the capital of France?", "thanks!"])

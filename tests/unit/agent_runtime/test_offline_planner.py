@@ -149,6 +149,8 @@ ARCHETYPE_PROMPTS = {
     "RFP Response Playbook": "Respond to a government RFP",
     "Recruiting & Hiring Playbook": "Hiring process for a new engineer, from job description to offer",
     "User Access Review Playbook": "Quarterly user access review for our finance systems",
+    "Software Rollout Playbook": "Roll out a new ERP to the finance team",
+    "Data Subject Request Playbook": "Answer a DSAR from a former customer",
 }
 
 
