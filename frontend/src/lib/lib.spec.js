@@ -30,6 +30,9 @@ describe('explainError', () => {
     [{ status: 502 }, 'The assistant is unavailable', 'retry'],
     [{ code: 'MODEL_ERROR', kind: 'run', message: 'x' }, 'The assistant ran into a problem', 'retry'],
     [{ code: 'STREAM_INTERRUPTED', kind: 'network' }, 'The connection dropped', 'reconnect'],
+    [{ code: 'MODEL_THROTTLED', kind: 'run', message: 'x' }, 'The model is busy right now', 'retry'],
+    [{ code: 'MODEL_ACCESS_DENIED', kind: 'run', message: 'x' }, 'The model is not available here', 'none'],
+    [{ code: 'CONTEXT_TOO_LONG', kind: 'run', message: 'x' }, 'That message is too long for the model', 'none'],
     [{ code: 'INTERRUPT_EXPIRED' }, 'This approval has expired', 'none'],
   ])('%o → %s', (err, title, action) => {
     expect(explainError(err)).toMatchObject({ title, action })
