@@ -177,7 +177,7 @@ def test_budget_reached_while_waiting_to_retry_a_throttle_ends_at_once(
     # wait that honours the stop flag ends this turn within seconds.
     monkeypatch.setattr(budget_module, "HARD_DEADLINE_GRACE_S", 30.0)
     slow_retry = {"retry": {"initial_delay_seconds": 30, "max_delay_seconds": 60}}
-    fake, harness = bedrock({"playbook_orchestrator": slow_retry}, TURN_BUDGET_SECONDS="2")
+    fake, harness = bedrock({"playbook_orchestrator": slow_retry}, TURN_BUDGET_SECONDS="4")
     first = harness.chat(FIRST)
     assert first[-1].type == "RUN_FINISHED"
     fake.add(Fault("throttle", role="orchestrator", after_chars=6))
@@ -187,7 +187,7 @@ def test_budget_reached_while_waiting_to_retry_a_throttle_ends_at_once(
     check_stream(frames)
     assert _errors(frames) == [ErrorCode.BUDGET_EXCEEDED]
     assert custom(frames, "model.retry"), "the throttle was being retried"
-    assert elapsed < 10, f"the back-off wait ignored the budget ({elapsed:.1f} s)"
+    assert elapsed < 12, f"the back-off wait ignored the budget ({elapsed:.1f} s)"
     _next_turn_works(fake, harness)
     _stored_conversation_works(bedrock)
 
@@ -216,13 +216,13 @@ def test_the_hard_deadline_cancelling_the_task_leaves_a_valid_conversation(
     monkeypatch.setattr(
         _common, "make_retry", lambda _: ModelRetryStrategy(max_attempts=3, initial_delay=30, max_delay=30)
     )
-    fake, harness = bedrock(TURN_BUDGET_SECONDS="2")
+    fake, harness = bedrock(TURN_BUDGET_SECONDS="4")
     first = harness.chat(FIRST)
     assert first[-1].type == "RUN_FINISHED"
     fake.add(Fault("throttle", role="orchestrator", after_chars=6))
     started = time.monotonic()
     frames = harness.chat(RENAME)
-    assert time.monotonic() - started < 15, "ended by the deadline, not by the 30 s sleep"
+    assert time.monotonic() - started < 20, "ended by the deadline, not by the 30 s sleep"
     check_stream(frames)
     assert _errors(frames) == [ErrorCode.BUDGET_EXCEEDED]
     assert _snapshot(frames)["canvas"] == _snapshot(first)["canvas"]
