@@ -29,7 +29,7 @@ from agent_runtime.budget import BUDGET_REASON, LIMIT_STOP_REASONS, is_exceeded
 from agent_runtime.contract import ErrorCode
 from agent_runtime.events.translate import StreamTranslator
 from agent_runtime.models.conversation import close_conversation, fill_blank_reply
-from agent_runtime.models.factory import prompt_cache_supported
+from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
 from agent_runtime.models.failures import model_fault
 from agent_runtime.services import Services
 
@@ -156,10 +156,14 @@ def _early_end(ended: str, stop_reason: str | None, control: Any) -> str | None:
 
 
 def _close(agent: Agent, reason: str | None) -> None:
-    """Keep the conversation valid: fill a blank final reply; after an early end, close it (never raises)."""
+    """Keep the conversation valid: after an early end close it; else fill a blank final reply (never raises).
+
+    The offline and scripted models keep their empty final replies (nothing reads them back).
+    """
     try:
         if reason is None:
-            fill_blank_reply(agent)
+            if isinstance(agent.model, GuardedModel):  # a cloud provider refuses an empty message later
+                fill_blank_reply(agent)
         else:
             close_conversation(agent, reason, too_long=reason == "too_long")
     except Exception:
