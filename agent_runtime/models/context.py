@@ -15,11 +15,19 @@ after the stable part of the system prompt and after the tool specs, where the m
 prompt caching (Claude on Bedrock).
 
 ``retry`` configures :class:`~agent_runtime.models.retry.ModelRetry` (throttling retries).
+
+Adapter note: Strands' summarising manager (1.62) sends the oldest messages *as they are* plus
+"Please summarize this conversation." as a new user message, with no tool specs — Bedrock refuses
+that whenever the slice ends with a user message (two user turns in a row) or holds tool blocks
+(no ``toolConfig``), and keeps the summary (a user message) in front of a remaining part that may
+start with another user message. :class:`BedrockSafeSummarizing` summarises a plain-text
+transcript of the slice instead, and splits only before an assistant message.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from strands.agent.conversation_manager import (
@@ -29,10 +37,21 @@ from strands.agent.conversation_manager import (
     SummarizingConversationManager,
 )
 from strands.agent.conversation_manager.conversation_manager import ProactiveCompressionConfig
+from strands.types.content import Message
+from strands.types.exceptions import ContextWindowOverflowException
 
 from agent_runtime.models.retry import ModelRetry
 
-__all__ = ["ConversationSettings", "RetrySettings", "make_conversation_manager", "make_retry"]
+_TOOL_TEXT_CHARS = 400
+
+__all__ = [
+    "BedrockSafeSummarizing",
+    "ConversationSettings",
+    "RetrySettings",
+    "make_conversation_manager",
+    "make_retry",
+    "transcript_of",
+]
 
 
 class ConversationSettings(BaseModel):
@@ -59,13 +78,52 @@ class RetrySettings(BaseModel):
     max_delay_seconds: Annotated[float, Field(ge=0, le=300)] = 30.0
 
 
+def transcript_of(messages: list[Message]) -> str:
+    """A plain-text transcript of messages (tool calls and results as short bracketed lines)."""
+    lines: list[str] = []
+    for message in messages:
+        who = "Person" if message["role"] == "user" else "Assistant"
+        for block in message.get("content") or []:
+            if "text" in block and str(block["text"]).strip():
+                lines.append(f"{who}: {block['text']}")
+            elif "toolUse" in block:
+                use = block["toolUse"]
+                args = json.dumps(use.get("input"), ensure_ascii=False, default=str)
+                lines.append(f"Assistant called {use.get('name')} with {args[:_TOOL_TEXT_CHARS]}")
+            elif "toolResult" in block:
+                result = block["toolResult"]
+                text = " ".join(str(c.get("text", "")) for c in result.get("content") or [] if "text" in c)
+                lines.append(f"Tool result ({result.get('status', 'success')}): {text[:_TOOL_TEXT_CHARS]}")
+    return "\n".join(lines)
+
+
+class BedrockSafeSummarizing(SummarizingConversationManager):
+    """Strands' summarising manager, with requests and results Bedrock accepts (see the module note)."""
+
+    def _adjust_split_point_for_tool_pairs(self, messages: list[Message], split_point: int) -> int:
+        split = super()._adjust_split_point_for_tool_pairs(messages, split_point)
+        # The summary is a user message: what follows it must be the assistant's.
+        while split < len(messages) and messages[split]["role"] != "assistant":
+            split += 1
+        if split >= len(messages):
+            raise ContextWindowOverflowException("Cannot summarize: no assistant message to resume from")
+        return split
+
+    def _generate_summary_with_model(self, messages: list[Message], agent: Any) -> Message:
+        flat: list[Message] = [
+            {"role": "user", "content": [{"text": "The conversation so far:\n\n" + transcript_of(messages)}]},
+            {"role": "assistant", "content": [{"text": "I have read it."}]},
+        ]
+        return super()._generate_summary_with_model(flat, agent)
+
+
 def make_conversation_manager(settings: ConversationSettings) -> ConversationManager:
     """A fresh Strands conversation manager for one agent."""
     compression: ProactiveCompressionConfig = {"compression_threshold": settings.compress_at}
     if settings.manager == "none":
         return NullConversationManager()
     if settings.manager == "summarizing":
-        return SummarizingConversationManager(
+        return BedrockSafeSummarizing(
             summary_ratio=settings.summary_ratio,
             preserve_recent_messages=settings.preserve_recent,
             proactive_compression=compression,

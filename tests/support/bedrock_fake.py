@@ -312,6 +312,9 @@ class BedrockFake:
         with self._lock:
             self.requests.append(request)
         refusal = bedrock_refusal(request.messages)
+        tool_blocks = any("toolUse" in b or "toolResult" in b for m in request.messages for b in m["content"])
+        if refusal is None and tool_blocks and "toolConfig" not in body:
+            refusal = "The toolConfig field must be defined when using toolUse and toolResult content blocks."
         if refusal is not None:
             request.answered = "refused"
             return self._error(handler, 400, "ValidationException", refusal)
