@@ -104,7 +104,8 @@ class Request:
     role: str
     input_tokens: int
     answered: str = ""
-    """``ok``, or the fault kind that answered it."""
+    """``ok``; ``refused`` (a conversation Bedrock would reject: ``ValidationException``); or the
+    kind of the fault that answered it."""
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -130,7 +131,8 @@ class Fault:
             ``stream_error`` (``modelStreamErrorException`` mid-stream), ``max_tokens`` (the answer
             is cut and ends with ``stopReason: max_tokens``), ``hang`` (stream ``after_chars`` of
             text, then wait for ``gate`` before going on normally).
-        role: Only requests of this role (``router``, ``orchestrator``, ``builder``) match.
+        role: Only requests of this role match: ``orchestrator`` or ``builder`` (told apart by the
+            canvas tools they offer), else ``router`` (also a summarising call, which has no tools).
         after_chars: For mid-stream faults: how much of the answer's text streams first.
         gate: For ``hang``: released by the test.
         times: How many requests this fault answers.
