@@ -10,7 +10,7 @@ A throttled model call that Strands retries (``{"event_loop_throttled_delay": se
 its whole answer again. The text the failed attempt already streamed is therefore *withdrawn*:
 its message is closed and ``CUSTOM model.retry {attempt, delay_seconds, withdrawn: [ids]}`` tells
 the page to remove those messages, so no text is ever shown twice. An attempt starts at the
-model's ``messageStart``; messages opened since then belong to it.
+model's ``messageStart``; messages opened since then belong to it until its ``messageStop``.
 
 Usage metadata (``{"event": {"metadata": {"usage": …}}}``) is left untouched in the stream for
 whoever meters tokens; nothing here consumes it.
@@ -58,6 +58,8 @@ class StreamTranslator:
             self._attempt_messages = []
         if "contentBlockStop" in chunk or "messageStop" in chunk:
             emitter.end_text()
+        if "messageStop" in chunk:
+            self._attempt_messages = []  # a complete answer is final: a later retry never withdraws it
 
     def throttled(self, delay: float, attempt: int) -> None:
         """The model call is retried after ``delay`` seconds: withdraw what this attempt showed."""
