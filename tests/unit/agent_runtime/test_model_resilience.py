@@ -304,7 +304,11 @@ def test_a_throttle_before_the_next_answer_keeps_the_previous_answer() -> None:
     translate({"data": "Here's the outline.", "delta": {"text": "Here's the outline."}})
     translate({"event": {"messageStop": {"stopReason": "tool_use"}}})
     translate({"event_loop_throttled_delay": 1.0, "attempt": 1})  # the next call is throttled at once
-    assert emitter.events[-1] == ("custom", "model.retry", {"attempt": 1, "delay_seconds": 1.0, "withdrawn": []})
+    assert emitter.events[-1] == (
+        "custom",
+        "model.retry",
+        {"attempt": 1, "delay_seconds": 1.0, "withdrawn": []},
+    )
 
 
 def test_usage_metadata_passes_through_untouched() -> None:
