@@ -27,6 +27,7 @@ from agent_runtime.agents.registry import ORCHESTRATOR
 from agent_runtime.approvals.pending import APPROVAL_INTERRUPT, ClosedStatus, PendingInterrupt
 from agent_runtime.budget import BUDGET_REASON, LIMIT_STOP_REASONS, is_exceeded
 from agent_runtime.contract import ErrorCode
+from agent_runtime.documents import TurnDocument, bedrock_blocks, context_attachments, prompt_section
 from agent_runtime.events.translate import StreamTranslator
 from agent_runtime.models.conversation import close_conversation, fill_blank_reply
 from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
@@ -51,6 +52,7 @@ async def run_orchestrator(
     request: str,
     handoff_context: str | None = None,
     emit: bool = True,
+    documents: list[TurnDocument] | None = None,
 ) -> TurnOutcome:
     """Stream the orchestrator on ``prompt``.
 
@@ -61,6 +63,8 @@ async def run_orchestrator(
         request: The person's message this work serves (kept with any new interrupt).
         handoff_context: The router's summary (first orchestrator turn only).
         emit: Stream text and tool calls (``False`` for a silent settle).
+        documents: The files attached to this turn (shown in the system prompt; with Bedrock also
+            sent as ``document`` blocks with the message).
 
     Whatever way the invocation ends early — stopped, out of budget, cancelled at the hard
     deadline (``CancelledError``), the model failed — the conversation is closed validly for the
@@ -80,8 +84,14 @@ async def run_orchestrator(
             handoff_context,
             instructions=spec.prompt_text,
             cache=spec.conversation.cache and prompt_cache_supported(agent.model),
+            documents=prompt_section(entry.documents, documents or []),
+            attachments=context_attachments(documents or []),
         ),
     )
+    if documents and isinstance(prompt, str) and services.settings.model_provider == "bedrock":
+        blocks = bedrock_blocks(documents)
+        if blocks:
+            prompt = [{"text": prompt}, *blocks]
     applier.emitter = emitter if emit else None
     applier.stop_hook.bind(control.cancel_event, ctx.probe)
     translate = StreamTranslator(emitter)

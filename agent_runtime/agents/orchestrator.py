@@ -69,45 +69,70 @@ class BuildStarter(Protocol):
         """Submit one builder per module and return at once."""
 
 
-def build_system_prompt(canvas: Canvas, handoff_context: str | None, *, instructions: str) -> str:
+def build_system_prompt(
+    canvas: Canvas,
+    handoff_context: str | None,
+    *,
+    instructions: str,
+    documents: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> str:
     """The orchestrator's system prompt for this turn.
 
     The instructions, a readable canvas summary, the router's handoff context (first turn only),
-    and the canvas as a fenced JSON block at the very end (models read it; the offline model
-    plans from it).
+    the session's attached documents (this turn's in full), and the canvas as a fenced JSON block
+    at the very end (models read it; the offline model plans from it, and from ``attachments``:
+    this turn's documents' outlines).
     """
-    return instructions.strip() + "\n" + _canvas_part(canvas, handoff_context)
+    return instructions.strip() + "\n" + _canvas_part(canvas, handoff_context, documents, attachments)
 
 
 def system_prompt_blocks(
-    canvas: Canvas, handoff_context: str | None, *, instructions: str, cache: bool
+    canvas: Canvas,
+    handoff_context: str | None,
+    *,
+    instructions: str,
+    cache: bool,
+    documents: str = "",
+    attachments: list[dict[str, Any]] | None = None,
 ) -> str | list[dict[str, Any]]:
     """:func:`build_system_prompt`, as content blocks with a cache point after the stable part.
 
-    The instructions never change within a session, the canvas part changes every turn: a prompt
-    cache point between them lets the model reuse the instructions (and, before them, the tool
-    specs). Without ``cache`` the plain string.
+    The instructions never change within a session, the rest (canvas, documents) changes every
+    turn: a prompt cache point between them lets the model reuse the instructions (and, before
+    them, the tool specs). Without ``cache`` the plain string.
     """
     if not cache:
-        return build_system_prompt(canvas, handoff_context, instructions=instructions)
+        return build_system_prompt(
+            canvas, handoff_context, instructions=instructions, documents=documents, attachments=attachments
+        )
     return [
         {"text": instructions.strip()},
         {"cachePoint": {"type": "default"}},
-        {"text": _canvas_part(canvas, handoff_context)},
+        {"text": _canvas_part(canvas, handoff_context, documents, attachments)},
     ]
 
 
-def _canvas_part(canvas: Canvas, handoff_context: str | None) -> str:
+def _canvas_part(
+    canvas: Canvas,
+    handoff_context: str | None,
+    documents: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> str:
     snapshot = canvas.snapshot()
     parts = ["", "## The canvas now", canvas.summary_for_prompt()]
     if handoff_context:
         parts += ["", "## What the person wants (from the router)", handoff_context.strip()]
+    if documents:
+        parts += ["", documents]
     context = {
         "phase": snapshot["phase"],
         "version": snapshot["version"],
         "canvas": snapshot["canvas"],
         "handoff_context": handoff_context or None,
     }
+    if attachments:
+        context["attachments"] = attachments
     parts += ["", "## The canvas as JSON (zero-based indices)", render_context(context)]
     return "\n".join(parts)
 
