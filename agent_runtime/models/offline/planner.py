@@ -37,7 +37,7 @@ _BUSINESS_ACTION = re.compile(
     r"process|file|set|launch|roll|train|audit|review|renew|recall|notify|handle|manage|onboard|offboard|"
     r"coordinate|schedule|track|approve|submit|respond|reply|escalate|resolve|report|reconcile|deploy|test|"
     r"upgrade|install|decommission|retire|transfer|expand|negotiate|collect|invoice|budget|forecast|refund|"
-    r"return|inspect|maintain|repair|deliver|source|procure|purchase|buy|sell|price|hand|host|run|assess|"
+    r"return|inspect|maintain|repair|deliver|source|procure|purchase|buy|sell|price|hand|host|assess|"
     r"evaluate|investigate|document|certify|comply|register|renovate|consolidate|merge|integrate|restructure|"
     r"reduce|cut|grow|sunset|deprecate|discontinue|replace|rotate|back|restore|archive|dispose|stock|count|"
     r"label|pack|dispatch|receive|onboarding|offboarding|quarterly|annual|monthly|weekly|daily)\b",
