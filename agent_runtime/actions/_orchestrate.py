@@ -114,7 +114,9 @@ async def run_orchestrator(
                 raised = list(result.interrupts or [])
         ended = "ok"
     except asyncio.CancelledError:
-        ended = "deadline"  # the hard deadline (or shutdown) cancelled the task mid-call
+        # The task was cancelled mid-call: at the hard deadline (the budget timer fired first) or
+        # at shutdown. The conversation is closed below before the cancellation goes on.
+        ended = "deadline" if control.reason == BUDGET_REASON else "cancelled"
         raise
     except Exception as exc:
         if control.cancelled:

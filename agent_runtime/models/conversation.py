@@ -36,6 +36,8 @@ NOTES = {
     "budget": "(This turn ran out of its time or step budget before I finished.)",
     "deadline": "(This turn was abandoned at its deadline before I finished.)",
     "reset": "(The session was reset.)",
+    "cancelled": "(This turn was cancelled before I finished.)",
+    "shutdown": "(The assistant was restarted before I finished.)",
     "error": "(The model could not answer this message; nothing was changed.)",
     "too_long": "(That message was too long for the model to read; nothing was changed.)",
 }

@@ -256,3 +256,32 @@ def test_a_client_that_leaves_mid_turn_leaves_a_valid_conversation(bedrock: Any)
     assert control.done.wait(10)
     _next_turn_works(fake, harness)
     _stored_conversation_works(bedrock)
+
+
+def test_a_cancelled_turn_task_ends_the_stream_as_cancelled_and_leaves_a_valid_conversation(
+    bedrock: Any,
+) -> None:
+    fake, harness = bedrock()
+    check_stream(harness.chat(FIRST))
+    gate = threading.Event()
+    hang = fake.add(Fault("hang", role="orchestrator", after_chars=6, skip=1, gate=gate))
+    running = _in_background(harness, "Start over with an incident response playbook")
+    assert hang.reached.wait(10)
+
+    def cancel_turn_tasks() -> int:
+        tasks = [t for t in asyncio.all_tasks(harness.loop) if t.get_coro().__qualname__ == "TurnRunner._run"]
+        for task in tasks:
+            task.cancel()  # what the runtime's shutdown does to a running turn
+        return len(tasks)
+
+    async def cancel() -> int:
+        return cancel_turn_tasks()
+
+    assert asyncio.run_coroutine_threadsafe(cancel(), harness.loop).result(5) == 1
+    frames = running.result(10)
+    gate.set()
+    check_stream(frames)
+    assert custom(frames, "run.cancelled") == [{"reason": "shutdown"}]
+    assert conversation_problems(_messages(harness)) == []
+    _next_turn_works(fake, harness)
+    _stored_conversation_works(bedrock)
