@@ -262,7 +262,8 @@ describe('useBuilder', () => {
             ev.textStart('m1'),
             ev.text('m1', 'Ren'),
             ev.textEnd('m1'),
-            ev.custom('model.retry', { attempt: 1, delay_seconds: 2.4, withdrawn: ['m1'] }),
+            ev.custom('model.retry', { attempt: 1, delay_seconds: 1.2, withdrawn: ['m1'] }),
+            ev.custom('model.retry', { attempt: 2, delay_seconds: 2.4, withdrawn: [] }),
             ev.textStart('m2'),
             ev.text('m2', 'Renaming it. Done.'),
             ev.textEnd('m2'),
@@ -277,7 +278,8 @@ describe('useBuilder', () => {
     await b.send('rename it')
     const assistant = store.messages.filter((m) => m.role === 'assistant')
     expect(assistant.map((m) => m.text)).toEqual(['Renaming it. Done.'])
-    expect(store.messages.some((m) => m.role === 'notice' && /trying again in 2 s/.test(m.text))).toBe(true)
+    const notices = store.messages.filter((m) => m.role === 'notice' && /model is busy/.test(m.text))
+    expect(notices.map((m) => m.text)).toEqual(['The model is busy right now; trying again in 2 s…'])
   })
 
   it('a network failure is shown with a way forward', async () => {
