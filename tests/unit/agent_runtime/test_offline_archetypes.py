@@ -155,6 +155,10 @@ PROMPTS = {
     ],
     "access_review": ["Quarterly user access review", "Recertify who has access to the finance systems"],
     "software_rollout": ["Roll out a new CRM to the sales team", "Migrate from Salesforce to HubSpot"],
+    "event_planning": ["Organise the company offsite", "Plan our annual customer conference"],
+    "office_relocation": ["Plan our office move to a new building", "Relocate our London office"],
+    "performance_review": ["Annual performance review cycle", "Run the mid-year appraisals"],
+    "support_ticket_triage": ["Support ticket triage process", "How our help desk handles incoming requests"],
     "data_subject_request": [
         "Respond to a GDPR data subject access request",
         "Handle a customer's right to be forgotten request",
@@ -280,7 +284,7 @@ def test_a_correction_while_building_is_refused_politely() -> None:
         ("Run payroll each month", "Run the Payroll"),
         ("Shut down a product line", "Shut Down the Product Line"),
         ("Open a new retail store", "Open the Retail Store"),
-        ("Relocate our London office", "Relocate the London Office"),
+        ("Close a regional branch", "Close the Regional Branch"),
         ("Plan our annual warehouse inventory count", "Scope the Annual Warehouse Inventory Count"),
     ],
 )

@@ -151,6 +151,10 @@ ARCHETYPE_PROMPTS = {
     "User Access Review Playbook": "Quarterly user access review for our finance systems",
     "Software Rollout Playbook": "Roll out a new ERP to the finance team",
     "Data Subject Request Playbook": "Answer a DSAR from a former customer",
+    "Event Planning Playbook": "Plan our booth at a trade show",
+    "Office Relocation Playbook": "Move office to the new building in March",
+    "Performance Review Cycle Playbook": "Run this year's performance reviews with calibration",
+    "Support Ticket Triage Playbook": "Triage incoming tickets in our service desk",
 }
 
 
