@@ -90,6 +90,10 @@ class CustomEventName(StrEnum):
     """Module building progress: ``{built, failed, total}``."""
     MODULE_STATUS = "module.status"
     """A module's build status changed: ``{module_index, status, reason?}``."""
+    MODEL_RETRY = "model.retry"
+    """The model was throttled and the call is retried: ``{attempt, delay_seconds, withdrawn}``;
+    ``withdrawn`` lists the ids of text messages this attempt streamed, which the page removes
+    (the retry streams the whole answer again)."""
 
 
 class ToolName(StrEnum):
@@ -148,6 +152,9 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
     MODEL_ERROR = "MODEL_ERROR"
+    MODEL_THROTTLED = "MODEL_THROTTLED"
+    MODEL_ACCESS_DENIED = "MODEL_ACCESS_DENIED"
+    CONTEXT_TOO_LONG = "CONTEXT_TOO_LONG"
     INTERRUPT_UNKNOWN = "INTERRUPT_UNKNOWN"
     INTERRUPT_EXPIRED = "INTERRUPT_EXPIRED"
     INTERRUPT_ANSWERED = "INTERRUPT_ANSWERED"

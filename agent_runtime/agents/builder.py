@@ -27,7 +27,7 @@ from ag_ui.core import BaseEvent
 from strands import Agent
 from strands.tools.executors import SequentialToolExecutor
 
-from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs
+from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs, with_context_limit
 from agent_runtime.agents.orchestrator import normalized_args
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import Budget, is_exceeded
@@ -237,7 +237,7 @@ class BuildManager:
             ]
         system_prompt = "\n".join([*sections, "", render_context(context)])
         agent = Agent(
-            model=self._models.create(self._spec.model_role),
+            model=with_context_limit(self._models.create(self._spec.model_role), self._spec),
             tools=make_tools(list(self._spec.tools), applier),
             system_prompt=system_prompt,
             tool_executor=SequentialToolExecutor(),
@@ -249,6 +249,7 @@ class BuildManager:
                 vendor_id=entry.vendor_id,
                 run_id=job.control.run_id,
                 extra={"module_index": index},
+                spec=self._spec,
                 hooks=[
                     StopCheckHook(
                         job.control.cancel_event,

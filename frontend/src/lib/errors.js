@@ -140,6 +140,27 @@ export function explainError(err) {
       action: 'retry',
     }
   }
+  if (code === 'MODEL_THROTTLED') {
+    return {
+      title: 'The model is busy right now',
+      message: err?.message || 'Nothing was changed. Try again in a minute.',
+      action: 'retry',
+    }
+  }
+  if (code === 'MODEL_ACCESS_DENIED') {
+    return {
+      title: 'The model is not available here',
+      message: err?.message || 'This deployment may not use its model. Ask an administrator.',
+      action: 'none',
+    }
+  }
+  if (code === 'CONTEXT_TOO_LONG') {
+    return {
+      title: 'That message is too long for the model',
+      message: err?.message || 'Nothing was changed. Shorten it or split it into parts.',
+      action: 'none',
+    }
+  }
   if (code === 'MODEL_ERROR' || err?.kind === 'run') {
     return {
       title: 'The assistant ran into a problem',
