@@ -26,7 +26,7 @@ from agent_runtime.contract import (
 
 from ..approvals.views import policy, recorded_decision
 from ..approvals.watch import ApprovalWatcher, Observers
-from ..audit import DecisionAudit, current_context, record_refused_decision
+from ..audit import AuditContext, DecisionAudit, current_context, record_refused_decision, request_ids
 from ..config import agent_types
 from ..errors import ApiError
 from ..extensions import db
@@ -161,6 +161,12 @@ def _status_for(code: ErrorCode) -> int:
     }.get(code, 400)
 
 
+def _requester(user_id: int, vendor_id: int) -> AuditContext:
+    """Who runs this turn, without reading the database (the e-mail is looked up if it pauses)."""
+    request_id, trace_id = request_ids()
+    return AuditContext(user_id=user_id, vendor_id=vendor_id, request_id=request_id, trace_id=trace_id)
+
+
 def _proxy(body: dict[str, Any], files: Any = None) -> Response:
     try:
         payload = parse_invocation(body)
@@ -255,8 +261,9 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         log_context=f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>",
         observer=Observers(
             audit,
-            ApprovalWatcher(engine, who, policy(), sid)
-            if who is not None and action in LEASED_ACTIONS
+            # A turn that pauses becomes approval requests (issue 13); no database read for it here.
+            ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
+            if action in LEASED_ACTIONS
             else None,
         ),
     )
