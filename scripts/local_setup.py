@@ -19,6 +19,9 @@ DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 DEMO_VENDOR = "Demo Vendor"
 DEMO_POLICIES = ROOT / "scripts" / "demo_policies"
+APPROVER_EMAIL = "approver@example.com"
+APPROVER_PASSWORD = "approver-password"
+APPROVER_DESKS = ("ops-leads", "playbook-owners")
 
 
 def write_env_file() -> bool:
@@ -74,7 +77,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
 
     from webapp import create_app
-    from webapp.accounts import create_user
+    from webapp.accounts import create_user, set_desks
     from webapp.extensions import db
     from webapp.migrate import upgrade
 
@@ -91,6 +94,15 @@ def main() -> int:
                 display_name="Demo User",
                 update_existing=True,
             )
+            approver = create_user(
+                session,
+                email=APPROVER_EMAIL,
+                password=APPROVER_PASSWORD,
+                vendor=DEMO_VENDOR,
+                display_name="Demo Approver",
+                update_existing=True,
+            )
+            set_desks(session, approver, APPROVER_DESKS)
             session.commit()
             copy_demo_policies(user.vendor_id)
         finally:
@@ -102,7 +114,8 @@ def main() -> int:
         + "database is at the latest migration"
     )
     print(f"\n  Playbook Builder: http://127.0.0.1:{port}/builder")
-    print(f"  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}\n")
+    print(f"  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    print(f"  approvals (desks {', '.join(APPROVER_DESKS)}): {APPROVER_EMAIL} / {APPROVER_PASSWORD}\n")
     return 0
 
 

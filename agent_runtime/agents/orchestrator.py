@@ -24,7 +24,7 @@ from strands.models.model import Model
 from strands.session.session_manager import SessionManager
 from strands.tools.executors import SequentialToolExecutor
 
-from agent_runtime.agents._common import StopCheckHook, agent_kwargs
+from agent_runtime.agents._common import StopCheckHook, agent_kwargs, with_context_limit
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.approvals.rules import ApprovalRule
@@ -32,6 +32,7 @@ from agent_runtime.canvas import Canvas, CanvasError
 from agent_runtime.contract import TOOL_ARGS, ToolName
 from agent_runtime.events.emitter import RunEmitter
 from agent_runtime.models._messages import render_context
+from agent_runtime.models.retry import ModelRetry
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.tools import make_tools
 from agent_runtime.usage import PriceTable, UsageHook
@@ -40,6 +41,7 @@ __all__ = [
     "BuildStarter",
     "OrchestratorApplier",
     "build_system_prompt",
+    "system_prompt_blocks",
     "get_orchestrator",
     "normalized_args",
     "BUILD_RUNNING",
@@ -83,8 +85,43 @@ def build_system_prompt(
     at the very end (models read it; the offline model plans from it, and from ``attachments``:
     this turn's documents' outlines).
     """
+    return instructions.strip() + "\n" + _canvas_part(canvas, handoff_context, documents, attachments)
+
+
+def system_prompt_blocks(
+    canvas: Canvas,
+    handoff_context: str | None,
+    *,
+    instructions: str,
+    cache: bool,
+    documents: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> str | list[dict[str, Any]]:
+    """:func:`build_system_prompt`, as content blocks with a cache point after the stable part.
+
+    The instructions never change within a session, the rest (canvas, documents) changes every
+    turn: a prompt cache point between them lets the model reuse the instructions (and, before
+    them, the tool specs). Without ``cache`` the plain string.
+    """
+    if not cache:
+        return build_system_prompt(
+            canvas, handoff_context, instructions=instructions, documents=documents, attachments=attachments
+        )
+    return [
+        {"text": instructions.strip()},
+        {"cachePoint": {"type": "default"}},
+        {"text": _canvas_part(canvas, handoff_context, documents, attachments)},
+    ]
+
+
+def _canvas_part(
+    canvas: Canvas,
+    handoff_context: str | None,
+    documents: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> str:
     snapshot = canvas.snapshot()
-    parts = [instructions.strip(), "", "## The canvas now", canvas.summary_for_prompt()]
+    parts = ["", "## The canvas now", canvas.summary_for_prompt()]
     if handoff_context:
         parts += ["", "## What the person wants (from the router)", handoff_context.strip()]
     if documents:
@@ -123,6 +160,8 @@ class OrchestratorApplier:
         """Stream a non-canvas tool call (an MCP tool) on the current turn, if any."""
         if self.emitter is not None:
             self.emitter.tool_call(tool_use_id, name, args)
+        self.retry: ModelRetry | None = None
+        """The agent's throttling-retry strategy; each turn binds its retry notice to its stream."""
 
     def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Validate and apply one call; stream it; start builds for ``build_modules``.
@@ -186,22 +225,25 @@ def get_orchestrator(
     if prices is not None:
         applier.usage_hook = UsageHook(prices)
     approvals = ApprovalHook(rules, lambda: entry.canvas.snapshot()["canvas"])
-    model: Model = model_factory.create(spec.model_role)
+    model: Model = with_context_limit(model_factory.create(spec.model_role), spec)
+    kwargs = agent_kwargs(
+        name=spec.name,
+        agent_type="orchestrator",
+        session_id=entry.session_id,
+        user_id=entry.user_id,
+        vendor_id=entry.vendor_id,
+        # stop first: a stopped call is never gated
+        hooks=[applier.stop_hook, approvals, *([applier.usage_hook] if applier.usage_hook else [])],
+        spec=spec,
+    )
+    applier.retry = kwargs.get("retry_strategy")
     agent = Agent(
         model=model,
         tools=make_tools(list(spec.tools), applier),
         system_prompt=spec.prompt_text,
         tool_executor=SequentialToolExecutor(),
         session_manager=session_manager,
-        **agent_kwargs(
-            name=spec.name,
-            agent_type="orchestrator",
-            session_id=entry.session_id,
-            user_id=entry.user_id,
-            vendor_id=entry.vendor_id,
-            # stop first: a stopped call is never gated
-            hooks=[applier.stop_hook, approvals, *([applier.usage_hook] if applier.usage_hook else [])],
-        ),
+        **kwargs,
     )
     entry.agents[spec.name] = (agent, applier)
     return agent, applier

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent_runtime.agents.checker import CheckRules
 from agent_runtime.contract import TOOL_ARGS
 from agent_runtime.errors import ConfigError
+from agent_runtime.models.context import ConversationSettings, RetrySettings
 from agent_runtime.toolservers.config import McpServerSpec
 
 __all__ = ["ROUTER", "ORCHESTRATOR", "BUILDER", "AgentLimits", "AgentSpec", "AgentRegistry", "load_registry"]
@@ -53,6 +54,8 @@ class AgentSpec(BaseModel):
     limits: AgentLimits
     self_check: CheckRules | None = None
     """Builders only: the rules each built module is checked against, and the repair rounds."""
+    conversation: ConversationSettings = ConversationSettings()
+    retry: RetrySettings = RetrySettings()
     prompt_text: str = ""
 
     @field_validator("tools")

@@ -18,6 +18,7 @@ from agent_runtime.models.scripted import ScriptedModel
 from agent_runtime.services import Services, build_services
 from tests.support.agents_config import agents_config_plain
 from tests.support.sse import Frame, parse_frames
+from tests.unit.agent_runtime.bedrock_support import bedrock  # noqa: F401  (fixture)
 
 SECRET = "unit-test-secret-" + "u" * 32
 SID = "0f4e8c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"
