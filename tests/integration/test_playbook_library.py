@@ -85,7 +85,7 @@ def _watch(harness: Harness, vendor: int, user: int, sid: str) -> list[Frame]:
     """The session's whole build log (builders may log before the "build it" turn has ended)."""
     token = harness.codec.mint(sid=sid, uid=user, vid=vendor, typ="copilot")
     frames = harness.run({"session_id": sid, "token": token, "action": "watch", "last_event_id": 0}, sid)
-    check_stream(frames, resumed=True)
+    check_stream(frames)
     return frames
 
 

@@ -140,7 +140,7 @@ def test_every_offline_module_passes_or_is_repaired_by_the_offline_builder() -> 
 def _watch_from(harness: Any, turn: list[Frame]) -> list[Frame]:
     after = [f.id for f in turn if f.type == "STATE_SNAPSHOT"][-1]
     frames = harness.action("watch", last_event_id=after)
-    check_stream(frames, resumed=True)
+    check_stream(frames)
     return frames
 
 
@@ -275,7 +275,7 @@ def test_the_offline_builder_repairs_its_flawed_first_draft(make_harness: Any, t
     watch = harness.action(
         "watch", last_event_id=0
     )  # the whole build log: builders may start before the turn ends
-    check_stream(watch, resumed=True)
+    check_stream(watch)
     modules = [f.event["snapshot"] for f in watch if f.type == "STATE_SNAPSHOT"][-1]["canvas"]["modules"]
     checks = custom(watch, "module.check")
     assert {c["module_index"] for c in checks if not c["passed"]} == set(range(len(modules)))

@@ -114,7 +114,7 @@ def test_build_token_budget_stops_the_builders_and_keeps_what_was_built(make_har
     harness.chat("Onboard new clients")
     harness.chat("build it")
     watch = harness.action("watch", last_event_id=0)
-    check_stream(watch, resumed=True)
+    check_stream(watch)
 
     assert watch[-1].type == "RUN_ERROR" and watch[-1].event["code"] == "BUDGET_EXCEEDED"
     assert watch[-1].event["message"].startswith("the build token budget is used up (")
