@@ -160,6 +160,12 @@ class AgentSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Epoch milliseconds: compared in SQL the same way on SQLite and Postgres.
+    # The draft (issue 11): what the session's last stream left on the canvas, for the drafts list.
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phase: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    canvas_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lease_holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_expires_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
