@@ -14,7 +14,6 @@ conversation stays valid for the new message.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any, cast
@@ -29,6 +28,7 @@ from agent_runtime.budget import BUDGET_REASON, is_exceeded
 from agent_runtime.errors import ModelFault
 from agent_runtime.events.translate import forward_strands_event
 from agent_runtime.services import Services
+from agent_runtime.session.store import store_io
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
 
@@ -64,7 +64,7 @@ async def run_orchestrator(
     """
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
-    agent, applier = await asyncio.to_thread(services.keeper.orchestrator, entry)
+    agent, applier = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
     agent.system_prompt = build_system_prompt(entry.canvas, handoff_context, instructions=spec.prompt_text)
     applier.emitter = emitter if emit else None
     applier.stop_hook.bind(control.cancel_event, ctx.probe)
@@ -157,7 +157,7 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
     book = entry.interrupts
     if not book.pending:
         return
-    agent, _ = await asyncio.to_thread(services.keeper.orchestrator, entry)
+    agent, _ = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
     now = time.time()
     expired = [p for p in book.pending if p.expired(now)]
     superseded = [p for p in book.pending if not p.expired(now)]

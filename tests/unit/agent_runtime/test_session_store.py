@@ -42,6 +42,14 @@ def _agent(store: SessionStore, sid: str = SID) -> Agent:
     )
 
 
+def _stored_turn(store: SessionStore, prompt: str) -> Agent:
+    """One turn, then the commit ``SessionKeeper.persist`` makes at the end of every turn."""
+    agent = _agent(store)
+    agent(prompt)
+    agent._session_manager.sync_agent(agent)  # type: ignore[attr-defined]
+    return agent
+
+
 def test_conversation_and_state_survive_through_the_strands_session_manager(store: SessionStore) -> None:
     assert store.read_agent_state(SID, "orchestrator") is None
     agent = _agent(store)
@@ -67,7 +75,7 @@ def test_conversation_and_state_survive_through_the_strands_session_manager(stor
 def test_stop_flag_needs_a_stored_session_and_reset_deletes_everything(store: SessionStore) -> None:
     assert store.set_stop(SID) is False  # nothing stored: nothing to stop
     assert store.stop_requested(SID) is False
-    _agent(store)("hi")
+    _stored_turn(store, "hi")
     assert store.set_stop(SID) is True
     assert store.stop_requested(SID) is True
     store.clear_stop(SID)
@@ -77,7 +85,8 @@ def test_stop_flag_needs_a_stored_session_and_reset_deletes_everything(store: Se
     store.delete(SID)
     store.delete(SID)  # idempotent
     assert store.read_agent_state(SID, "orchestrator") is None and store.stop_requested(SID) is False
-    _agent(store)("fresh start")  # the session can start again after a reset
+    _stored_turn(store, "fresh start")  # the session can start again after a reset
+    assert store.read_agent_state(SID, "orchestrator") == {}
 
 
 class _CountingStore(NullStore):
