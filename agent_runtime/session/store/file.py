@@ -118,7 +118,7 @@ class FileStore(SessionStore):
     def set_stop(self, session_id: str) -> bool:
         """Write ``stop.flag`` (atomically) if the session is stored."""
         folder = self._session_dir(session_id)
-        if not (folder / JOURNAL_FILE).exists() and not (folder / _LEGACY_SESSION_FILE).exists():
+        if not folder.is_dir():  # created with the session's orchestrator (its first turn)
             return False
         tmp = folder / f".{STOP_FLAG}.{os.getpid()}.tmp"
         tmp.write_text(str(time.time()), encoding="utf-8")

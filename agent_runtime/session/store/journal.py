@@ -231,6 +231,9 @@ class JournalSessionManager(SessionManager):
             self._key = stat_key(self.path)
             messages, record, self._records = _load(self.path)
             if record is None:
+                # The folder marks the session as started (a stop sent to another runtime during
+                # its first turn finds it); the journal itself appears with the first commit.
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._live = list(agent.messages)
                 return
             session_agent = SessionAgent.from_dict(record)

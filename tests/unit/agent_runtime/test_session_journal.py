@@ -230,3 +230,10 @@ def test_a_session_stored_in_the_older_file_layout_keeps_working(store: FileStor
     assert _texts(continued.messages) == ["old question", "from before"]
     continued("new question")
     assert _texts(_agent(store, []).messages) == ["old question", "from before", "new question", "still here"]
+
+
+def test_a_stop_from_another_runtime_reaches_a_session_before_its_first_commit(store: FileStore) -> None:
+    assert store.set_stop(SID) is False  # no such session
+    _agent(store, [])  # the first turn created the orchestrator; nothing is committed yet
+    assert store.read_agent_state(SID, AGENT_ID) is None
+    assert store.set_stop(SID) is True and store.stop_requested(SID) is True
