@@ -123,15 +123,15 @@ def _apply(live: list[Any], record: dict[str, Any]) -> list[Any]:
     return live[drop:][:keep] + add
 
 
-def _load(path: Path) -> tuple[list[Any], dict[str, Any] | None, int]:
-    """Replay the journal: (conversation, latest agent record, records read)."""
+def _load(path: Path) -> tuple[list[Any], dict[str, Any] | None, int, bool]:
+    """Replay the journal: (conversation, latest agent record, records read, torn tail)."""
     live: list[Any] = []
     agent: dict[str, Any] | None = None
     count = 0
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return live, None, 0
+        return live, None, 0, False
     lines = raw.split(b"\n")
     for number, line in enumerate(lines):
         if not line.strip():
@@ -140,17 +140,17 @@ def _load(path: Path) -> tuple[list[Any], dict[str, Any] | None, int]:
         if record is None:
             if number >= len(lines) - 2:  # a torn last line: that commit never finished
                 logger.warning("path=<%s> | ignoring an unfinished last journal record", path)
-                break
+                return live, agent, count, True
             raise ValueError(f"corrupt session journal record {number + 1} in {path}")
         live = _apply(live, record)
         agent = record.get("agent") or agent
         count += 1
-    return live, agent, count
+    return live, agent, count, False
 
 
 def read_messages(path: Path) -> list[Message]:
     """The conversation as last committed (empty when there is no journal)."""
-    messages, _, _ = _load(path)
+    messages, _, _, _ = _load(path)
     return [decode_bytes_values(message) for message in messages]
 
 
@@ -229,7 +229,9 @@ class JournalSessionManager(SessionManager):
         """Restore the agent's conversation, state and internal state from the journal."""
         with self._lock:
             self._key = stat_key(self.path)
-            messages, record, self._records = _load(self.path)
+            messages, record, self._records, torn = _load(self.path)
+            if torn:
+                self._key = None  # never append after a torn line: the next commit rewrites the journal
             if record is None:
                 # The folder marks the session as started (a stop sent to another runtime during
                 # its first turn finds it); the journal itself appears with the first commit.

@@ -112,7 +112,11 @@ def test_a_torn_last_line_is_an_unfinished_commit_and_is_ignored(store: FileStor
     _journal(store).write_bytes(raw[: last_start + (len(raw) - last_start) // 2])  # crash mid-write
 
     assert FileStore(store.root).read_agent_state(SID, AGENT_ID) == {"portal": {"revision": 1}}
-    assert _texts(_agent(store, []).messages) == ["hi", "hello"]
+    continued = _agent(store, ["after the crash"])
+    assert _texts(continued.messages) == ["hi", "hello"]
+    continued("next")
+    _commit(continued)  # rewrites the journal rather than appending after the torn line
+    assert _texts(_agent(store, []).messages) == ["hi", "hello", "next", "after the crash"]
 
 
 def test_a_commit_after_another_writer_replaces_the_journal_rather_than_mixing(store: FileStore) -> None:
