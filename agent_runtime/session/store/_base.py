@@ -10,8 +10,10 @@ What is stored, per session (one Strands session, one agent — the orchestrator
 * a **stop flag** — a tiny marker object next to the session (``stop.flag``) that a ``stop``
   landing on another runtime writes and a running turn polls (existence check only).
 
-Implementations must work with several runtime processes sharing the store: every write is a
-whole-object replace (atomic rename for files, a PUT for S3).
+Implementations must work with several runtime processes sharing the store: a write is either a
+whole-object replace (a PUT for S3) or, for the file store's journal, one appended line that a
+reader ignores until it is complete (a writer that finds the journal changed by someone else
+rewrites it whole, by atomic rename).
 """
 
 from __future__ import annotations
