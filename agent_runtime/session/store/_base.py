@@ -68,6 +68,14 @@ class SessionStore(ABC):
     def clear_stop(self, session_id: str) -> None:
         """Lower the stop flag (no error when absent)."""
 
+    def truncate_messages(self, session_id: str, agent_id: str, keep: int) -> int:
+        """Delete the agent's stored messages from index ``keep`` on (a turn cut by a crash).
+
+        Returns:
+            How many messages were deleted (``0`` for a store that cannot delete messages).
+        """
+        return 0
+
 
 async def store_io(store: SessionStore, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     """Run blocking store work: inline for an :attr:`~SessionStore.inline_io` store, else in a thread."""

@@ -241,3 +241,12 @@ def test_a_stop_from_another_runtime_reaches_a_session_before_its_first_commit(s
     _agent(store, [])  # the first turn created the orchestrator; nothing is committed yet
     assert store.read_agent_state(SID, AGENT_ID) is None
     assert store.set_stop(SID) is True and store.stop_requested(SID) is True
+
+
+def test_a_turn_cut_before_its_commit_leaves_nothing_to_truncate(store: FileStore) -> None:
+    agent = _agent(store, ["one", "two"])
+    agent("first")
+    _commit(agent)
+    agent("second")  # a crash here: the turn never reached its commit
+    assert store.truncate_messages(SID, AGENT_ID, 2) == 0
+    assert _texts(_agent(store, []).messages) == ["first", "one"]

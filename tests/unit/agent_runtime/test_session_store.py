@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from strands import Agent
+from strands.session.file_session_manager import FileSessionManager
 
 from agent_runtime.config import load_settings
 from agent_runtime.errors import ConfigError
@@ -130,3 +131,41 @@ def test_store_selection_by_configuration(tmp_path: Path) -> None:
         settings(SESSION_STORE="agentcore-memory")
     with pytest.raises(ConfigError, match="SESSION_STORE"):
         settings(SESSION_STORE="redis")
+
+
+def test_a_cut_turns_messages_can_be_truncated_and_the_conversation_goes_on(store: SessionStore) -> None:
+    # Stores that write every message as it is added: S3, and the file store for a session kept
+    # in Strands' older file layout (the journal commits whole turns: see test_session_journal).
+    manager = (
+        FileSessionManager(SID, storage_dir=str(store.root))
+        if isinstance(store, FileStore)
+        else store.manager(SID)
+    )
+    agent = Agent(
+        model=ScriptedModel([Step(text="one"), Step(text="two"), Step(text="three")], name="orchestrator"),
+        agent_id="orchestrator",
+        callback_handler=None,
+        session_manager=manager,
+    )
+    agent("first")
+    agent("second")  # messages 2 and 3: the turn a crash cut before its write
+    assert store.truncate_messages(SID, "orchestrator", 2) == 2
+    assert store.truncate_messages(SID, "orchestrator", 2) == 0
+    model = ScriptedModel([Step(text="again")], name="orchestrator")
+    restored = Agent(
+        model=model, agent_id="orchestrator", callback_handler=None, session_manager=store.manager(SID)
+    )
+    assert [block["text"] for m in restored.messages for block in m["content"]] == ["first", "one"]
+    restored("second")  # numbered on from the kept messages: nothing of the cut turn comes back
+    later = Agent(
+        model=ScriptedModel([], name="unused"),
+        agent_id="orchestrator",
+        callback_handler=None,
+        session_manager=store.manager(SID),
+    )
+    assert [block["text"] for m in later.messages for block in m["content"]] == [
+        "first",
+        "one",
+        "second",
+        "again",
+    ]
