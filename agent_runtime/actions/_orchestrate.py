@@ -34,6 +34,7 @@ from agent_runtime.models.conversation import close_conversation, fill_blank_rep
 from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
 from agent_runtime.models.failures import model_fault
 from agent_runtime.services import Services
+from agent_runtime.session.store import store_io
 from agent_runtime.toolservers import install_tools
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
@@ -78,7 +79,7 @@ async def run_orchestrator(
     """
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
-    agent, applier = await asyncio.to_thread(services.keeper.orchestrator, entry)
+    agent, applier = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
     notes: list[str] = []
     if spec.mcp_servers:  # just in time; a required server that cannot start ends the turn
         attached = services.mcp.ready(spec.mcp_servers, entry.vendor_id)
@@ -252,7 +253,7 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
     book = entry.interrupts
     if not book.pending:
         return
-    agent, _ = await asyncio.to_thread(services.keeper.orchestrator, entry)
+    agent, _ = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
     now = time.time()
     expired = [p for p in book.pending if p.expired(now)]
     superseded = [p for p in book.pending if not p.expired(now)]

@@ -40,6 +40,7 @@ from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.channel import FrameChannel
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop, poll_remote_stop
+from agent_runtime.session.store import store_io
 from agent_runtime.telemetry import log_context
 from agent_runtime.usage import RunMeter, with_usage
 
@@ -175,7 +176,7 @@ class TurnRunner:
                 if poller is not None:
                     poller.cancel()
                 try:
-                    await asyncio.to_thread(keeper.persist_quietly, entry)
+                    await store_io(keeper.store, keeper.persist_quietly, entry)
                 finally:
                     self._end(entry, control, emitter, channel, outcome, error, meter)
             session = entry.usage.total
