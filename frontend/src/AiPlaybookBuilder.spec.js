@@ -54,8 +54,24 @@ describe('AiPlaybookBuilder', () => {
     store.phase = 'outline'
     await wrapper.vm.$nextTick()
     expect(save().attributes('disabled')).toBeUndefined()
+    // An outline with no tasks yet: Save asks first ("Not yet" keeps it unsaved).
     await save().trigger('click')
-    expect(builder.save).toHaveBeenCalled()
+    expect(builder.save).not.toHaveBeenCalled()
+    let dialog = wrapper.get('[data-testid="confirm-dialog"]')
+    expect(dialog.text()).toContain('Save the outline without tasks?')
+    await dialog.findAll('button').find((b) => b.text() === 'Not yet').trigger('click')
+    expect(wrapper.find('[data-testid="confirm-dialog"]').exists()).toBe(false)
+    expect(builder.save).not.toHaveBeenCalled()
+    await save().trigger('click')
+    await wrapper.get('[data-testid="confirm"]').trigger('click')
+    expect(builder.save).toHaveBeenCalledTimes(1)
+    // With tasks, Save saves at once.
+    store.canvas.modules[0].tasks.push({ title: 'T', description: '', steps: [] })
+    await wrapper.vm.$nextTick()
+    await save().trigger('click')
+    expect(builder.save).toHaveBeenCalledTimes(2)
+    dialog = wrapper.find('[data-testid="confirm-dialog"]')
+    expect(dialog.exists()).toBe(false)
     store.phase = 'building'
     await wrapper.vm.$nextTick()
     expect(save().attributes('disabled')).toBeDefined()
