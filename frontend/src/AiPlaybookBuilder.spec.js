@@ -125,4 +125,35 @@ describe('AiPlaybookBuilder', () => {
     mm.mockRestore()
     wrapper.unmount()
   })
+
+  it('on a phone, the status bar keeps the status and Stop in view on both tabs, and a menu has the way out', async () => {
+    const mm = vi.spyOn(window, 'matchMedia').mockImplementation(() => ({
+      matches: true,
+      addEventListener: vi.fn(),
+      removeEventListener: vi.fn(),
+    }))
+    const { wrapper, builder, store } = mountPage({
+      canvas: { title: 'P', description: '', modules: [mod('A', 'built'), { ...mod('B'), tasks: [{ title: 't', description: '', steps: [] }] }] },
+      phase: 'refinement',
+    })
+    await wrapper.vm.$nextTick()
+    const bar = wrapper.get('[data-testid="status-bar"]')
+    // After a stop the phase is "refinement", but the playbook is not ready: the bar says so.
+    expect(bar.text()).toContain('Stopped · partly built')
+    expect(bar.text()).not.toContain('Ready for review')
+    expect(bar.find('[data-testid="stop"]').exists()).toBe(false)
+    store.phase = 'building'
+    await wrapper.vm.$nextTick()
+    // One Stop only (the bar's), on either tab.
+    expect(wrapper.findAll('[data-testid="stop"]')).toHaveLength(1)
+    await wrapper.findAll('[role="tab"]')[1].trigger('click')
+    await wrapper.get('[data-testid="status-bar"] [data-testid="stop"]').trigger('click')
+    expect(builder.stop).toHaveBeenCalled()
+    const menu = wrapper.get('[data-testid="menu"]')
+    expect(menu.find('a[href="/playbooks"]').text()).toBe('My playbooks')
+    await menu.get('[data-testid="menu-sign-out"]').trigger('click')
+    expect(builder.signOut).toHaveBeenCalled()
+    mm.mockRestore()
+    wrapper.unmount()
+  })
 })

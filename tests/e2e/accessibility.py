@@ -50,7 +50,9 @@ def _ensure_axe(page: Any) -> None:
         page.evaluate(AXE.read_text(encoding="utf-8"))
 
 
-def audit(page: Any, state: str, variants: tuple[tuple[str, dict[str, int], str], ...] = VARIANTS) -> list[str]:
+def audit(
+    page: Any, state: str, variants: tuple[tuple[str, dict[str, int], str], ...] = VARIANTS
+) -> list[str]:
     """Screenshots and axe-core for the page as it is now; returns serious/critical violations."""
     if not AXE.is_file():
         raise AssertionError(f"{AXE} is missing: run `make frontend` (npm ci) first")
@@ -70,7 +72,9 @@ def audit(page: Any, state: str, variants: tuple[tuple[str, dict[str, int], str]
         for v in violations:
             if v["impact"] in FAILING_IMPACTS:
                 targets = "; ".join(f"{n['target']}" for n in v["nodes"][:4])
-                found.append(f"{name}: {v['id']} ({v['impact']}, {len(v['nodes'])} nodes) {v['help']} — {targets}")
+                found.append(
+                    f"{name}: {v['id']} ({v['impact']}, {len(v['nodes'])} nodes) {v['help']} — {targets}"
+                )
     page.set_viewport_size(before or LAPTOP)
     page.emulate_media(color_scheme="light")
     return found

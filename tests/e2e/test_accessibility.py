@@ -19,7 +19,9 @@ from tests.e2e.test_builder import BUILD_TIMEOUT_MS, outline, send, wait_idle
 PHONE_ONLY = (("phone", PHONE, "light"), ("phone", PHONE, "dark"))
 
 
-def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(new_page: Any, user: dict[str, Any]) -> None:
+def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(
+    new_page: Any, user: dict[str, Any]
+) -> None:
     page = new_page(label="a11y")
     problems: list[str] = []
 
@@ -98,7 +100,9 @@ def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(new_page: Any
     focused = page.evaluate("() => document.activeElement.dataset.focusKey")
     assert focused == f"m0-t{tasks_before}-title", focused
     page.keyboard.type("Collect the signed contract")
-    expect(first.locator(".task").last.get_by_role("textbox").first).to_have_value("Collect the signed contract")
+    expect(first.locator(".task").last.get_by_role("textbox").first).to_have_value(
+        "Collect the signed contract"
+    )
 
     # A blank title is named in words, and the keyboard goes to it.
     page.locator("#pb-title").fill("")
@@ -133,11 +137,29 @@ def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(new_page: Any
     for column in ("What", "Outcome"):
         expect(row.locator(f'td[data-label="{column}"]')).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size(LAPTOP)
+
+    # The colour scheme follows the system until chosen; the choice is remembered on every page.
+    html = page.locator("html")
+    expect(html).not_to_have_attribute("data-theme", re.compile("."))
+    page.get_by_role("button", name="Dark mode").click()
+    expect(html).to_have_attribute("data-theme", "dark")
+    page.goto("/builder")
+    expect(html).to_have_attribute("data-theme", "dark")
+    toggle = page.get_by_test_id("theme-toggle")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    toggle.click()
+    expect(html).to_have_attribute("data-theme", "light")
+    page.goto("/playbooks")
+    expect(html).to_have_attribute("data-theme", "light")
+    expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "false")
 
     assert problems == [], "\n".join(problems)
 
 
-def test_approval_stop_and_dialog_states_pass_axe_and_tell_the_truth(new_page: Any, user: dict[str, Any]) -> None:
+def test_approval_stop_and_dialog_states_pass_axe_and_tell_the_truth(
+    new_page: Any, user: dict[str, Any]
+) -> None:
     page = new_page(label="a11y-approval")
     problems: list[str] = []
     login(page, user)
