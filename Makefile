@@ -10,7 +10,9 @@ FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o 
 .PHONY: run test bench install install-test frontend lint clean
 
 ## run: install everything, create the local database and demo user, start runtime + webapp.
-run: install frontend
+## The Python install and the frontend's install + build run side by side (-j2).
+run:
+	@$(MAKE) --no-print-directory -j2 install frontend
 	@$(BIN)/python scripts/local_setup.py
 	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -e var/local.env
 
@@ -35,8 +37,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# --no-compile: Python compiles what it imports on first use, instead of pip compiling every file.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[$(RUN_EXTRAS)]'
+	$(BIN)/pip install -q --no-compile -e '.[$(RUN_EXTRAS)]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
@@ -47,7 +50,7 @@ install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
-	cd frontend && npm ci --no-audit --no-fund
+	cd frontend && npm ci --prefer-offline --no-audit --no-fund
 	touch $@
 
 webapp/static/builder/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
