@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.accessibility import PHONE, audit
+from tests.e2e.accessibility import PHONE, VARIANTS, audit
 from tests.e2e.conftest import LAPTOP, ONBOARDING, login
 from tests.e2e.test_builder import BUILD_TIMEOUT_MS, outline, send, wait_idle
 
@@ -127,6 +127,10 @@ def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(
     page.goto("/playbooks")
     expect(page.get_by_role("link", name="Client onboarding")).to_be_visible()
     problems += audit(page, "playbooks")
+
+    page.goto("/playbooks/not-a-playbook")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    problems += audit(page, "error-page", variants=(VARIANTS[0], VARIANTS[3]))
 
     page.goto("/audit")
     expect(page.locator("tr[data-audit-id]").first).to_be_visible()

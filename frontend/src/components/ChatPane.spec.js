@@ -64,6 +64,19 @@ describe('ChatPane', () => {
     expect(wrapper.emitted('send')).toHaveLength(1)
   })
 
+  it('folds a very long message from the person, with a button to unfold it', async () => {
+    const long = 'x'.repeat(5000)
+    const { wrapper } = mountChat({ messages: [{ id: 'u1', role: 'user', text: long }] })
+    const bubble = wrapper.get('[data-testid="msg-user"]')
+    expect(bubble.text()).not.toContain(long)
+    const fold = bubble.get('[data-testid="msg-fold"]')
+    expect(fold.text()).toBe('Show all 5,000 characters')
+    expect(fold.attributes('aria-expanded')).toBe('false')
+    await fold.trigger('click')
+    expect(bubble.text()).toContain(long)
+    expect(fold.attributes('aria-expanded')).toBe('true')
+  })
+
   it('the status line is not a green "Ready" when the assistant cannot be reached', async () => {
     const { wrapper, store } = mountChat()
     expect(wrapper.get('[data-testid="chat-status"]').text()).toBe('Ready')
