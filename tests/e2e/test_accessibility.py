@@ -182,6 +182,7 @@ def test_approval_stop_and_dialog_states_pass_axe_and_tell_the_truth(
     card = page.get_by_test_id("approval-card")
     expect(card).to_contain_text(re.compile(r"Expires in \d+"), timeout=30_000)
     wait_idle(page)
+    expect(page.get_by_test_id("phase")).to_have_text("Waiting for your approval")
     problems += audit(page, "builder-approval")
 
     # Keyboard only: Tab reaches Approve, Enter answers.

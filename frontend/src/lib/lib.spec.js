@@ -49,6 +49,9 @@ describe('playbookStatus', () => {
     expect(playbookStatus('empty', [])).toMatchObject({ label: 'New' })
     expect(playbookStatus('outline', [m('pending'), m('pending')])).toMatchObject({ label: 'Outline' })
     expect(playbookStatus('building', [m('building', 1), m('pending')])).toMatchObject({ label: 'Building' })
+    expect(playbookStatus('outline', [m('pending')], { awaitingApproval: true })).toMatchObject({
+      label: 'Waiting for your approval',
+    })
   })
 
   it('a stopped build is never ready: the phase says refinement, the modules say otherwise', async () => {

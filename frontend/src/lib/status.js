@@ -27,11 +27,13 @@ export function isBuilt(status) {
  *
  * @param {string} phase  empty | outline | building | refinement
  * @param {Array<{status?: string, reason?: string|null, tasks?: unknown[]}>} modules
+ * @param {{awaitingApproval?: boolean}} [options]  an approval request is open
  * @returns {{key: string, label: string, tone: 'neutral'|'info'|'busy'|'ok'|'warn'|'error'}}
  */
-export function playbookStatus(phase, modules = []) {
+export function playbookStatus(phase, modules = [], { awaitingApproval = false } = {}) {
   if (phase === 'empty' && modules.length === 0) return { key: 'empty', label: 'New', tone: 'neutral' }
   if (phase === 'building') return { key: 'building', label: 'Building', tone: 'busy' }
+  if (awaitingApproval) return { key: 'approval', label: 'Waiting for your approval', tone: 'warn' }
   const shown = modules.map(displayStatus)
   const total = shown.length
   const built = shown.filter(isBuilt).length
