@@ -35,15 +35,14 @@ lint: install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
 # --no-compile: Python compiles what it imports on first use, instead of pip compiling every file.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q --no-compile -e '.[$(RUN_EXTRAS)]'
+	$(BIN)/pip install -q --disable-pip-version-check --no-compile -e '.[$(RUN_EXTRAS)]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[$(TEST_EXTRAS)]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[$(TEST_EXTRAS)]'
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run

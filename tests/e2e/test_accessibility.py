@@ -86,6 +86,10 @@ def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(
     )
     expect(page.get_by_test_id("phase")).to_have_text("Ready for review", timeout=BUILD_TIMEOUT_MS)
     wait_idle(page)
+    # The bar is drawn in step with its label: no animated catch-up behind the text.
+    segment = page.get_by_test_id("build-progress").locator(".seg-built")
+    assert segment.evaluate("(el) => getComputedStyle(el).transitionDuration") == "0s"
+    assert segment.evaluate("(el) => el.style.width") == "100%"
     problems += audit(page, "builder-built")
 
     # The saved playbook's edit page.
@@ -215,6 +219,13 @@ def test_approval_stop_and_dialog_states_pass_axe_and_tell_the_truth(
     problems += audit(page, "builder-confirm")
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
+
+    # Offline is said, not a green "Ready"; back online, it is ready again.
+    status = page.get_by_test_id("chat-status")
+    page.context.set_offline(True)
+    expect(status).to_have_text("Offline")
+    page.context.set_offline(False)
+    expect(status).to_have_text("Ready")
 
     assert problems == [], "\n".join(problems)
 
