@@ -55,3 +55,53 @@ def test_the_composer_limit_is_the_contracts() -> None:
     for factor in match.group(1).split("*"):
         value *= int(factor)
     assert value == Limits.MAX_PROMPT_BYTES
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+# (foreground, background, minimum): text 4.5:1, control boundaries and the focus ring 3:1 (WCAG AA).
+PAIRS = [
+    ("--text", "--bg", 4.5),
+    ("--text", "--surface", 4.5),
+    ("--text-2", "--neutral-soft", 4.5),
+    ("--muted", "--bg", 4.5),
+    ("--muted", "--surface", 4.5),
+    ("--muted", "--surface-2", 4.5),
+    ("--placeholder", "--surface", 4.5),
+    ("--primary", "--surface", 4.5),
+    ("--primary", "--bg", 4.5),
+    ("--primary", "--primary-soft", 4.5),
+    ("--on-primary", "--primary-bg", 4.5),
+    ("--on-primary", "--primary-hover", 4.5),
+    ("--success", "--success-soft", 4.5),
+    ("--warning", "--warning-soft", 4.5),
+    ("--danger", "--danger-soft", 4.5),
+    ("--danger", "--surface", 4.5),
+    ("--danger-strong", "--danger-soft", 4.5),
+    ("--surface", "--danger", 4.5),
+    ("--focus", "--surface", 3.0),
+    ("--focus", "--bg", 3.0),
+    ("--border-strong", "--surface", 3.0),
+]
+
+
+def test_every_token_pair_meets_wcag_aa_in_both_schemes() -> None:
+    css = DESIGN.read_text(encoding="utf-8")
+    light = _block(css, ":root {")
+    for name, scheme in (("light", light), ("dark", _block(css, ":root[data-theme='dark']"))):
+        tokens = {**light, **scheme}
+        low = [
+            f"{name}: {fg} on {bg} is {_contrast(tokens[fg], tokens[bg]):.2f}:1 (needs {need})"
+            for fg, bg, need in PAIRS
+            if _contrast(tokens[fg], tokens[bg]) < need
+        ]
+        assert low == []
