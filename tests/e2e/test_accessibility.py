@@ -145,6 +145,12 @@ def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(
     for column in ("What", "Outcome"):
         expect(row.locator(f'td[data-label="{column}"]')).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # The server pages' menu works the same way: open, reach Sign out, Escape closes it.
+    menu = page.get_by_test_id("menu")
+    menu.get_by_label("Menu").click()
+    expect(menu.get_by_role("button", name="Sign out")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu.get_by_role("button", name="Sign out")).to_be_hidden()
     page.set_viewport_size(LAPTOP)
 
     # The colour scheme follows the system until chosen; the choice is remembered on every page.

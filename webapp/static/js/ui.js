@@ -1,6 +1,7 @@
 // Shared behaviour of the server-rendered pages (loaded in <head>, before the first paint):
 // - the colour scheme: the system's, unless the person chose one with a [data-theme-toggle]
 //   button (remembered in localStorage under "pb-theme"; the Vue builder reads the same key);
+// - the phone menu closes with Escape or a click elsewhere;
 // - pbConfirm(): the one confirm dialog (the same look and keys as the builder's ConfirmDialog),
 //   a native <dialog> opened modally, so focus stays inside and Escape cancels.
 (function () {
@@ -55,6 +56,19 @@
   document.addEventListener("click", function (event) {
     var button = event.target && event.target.closest ? event.target.closest("[data-theme-toggle]") : null;
     if (button) setTheme(current() === "dark" ? "light" : "dark");
+  });
+  // The phone menu (<details class="menu">): Escape or a click elsewhere closes it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details.menu[open]");
+    if (!open) return;
+    open.open = false;
+    var summary = open.querySelector("summary");
+    if (summary) summary.focus();
+  });
+  document.addEventListener("click", function (event) {
+    var open = document.querySelector("details.menu[open]");
+    if (open && !open.contains(event.target)) open.open = false;
   });
   if (window.matchMedia) {
     var query = window.matchMedia("(prefers-color-scheme: dark)");
