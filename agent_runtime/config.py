@@ -80,6 +80,8 @@ class Settings(BaseModel):
     openai_base_url: Annotated[str | None, Field(alias="OPENAI_BASE_URL")] = None
     openai_api_key: Annotated[str | None, Field(alias="OPENAI_API_KEY")] = None
     builder_workers: Annotated[int, Field(alias="BUILDER_WORKERS", ge=1, le=64)] = 3
+    build_recovery: Annotated[Literal["continue", "wait"], Field(alias="BUILD_RECOVERY")] = "continue"
+    """A build cut by a crash, found when its session is next opened: finish it, or wait."""
     session_cache_capacity: Annotated[int, Field(alias="SESSION_CACHE_CAPACITY", ge=1)] = 1000
     session_idle_seconds: Annotated[float, Field(alias="SESSION_IDLE_SECONDS", gt=0)] = 900.0
     turn_budget_seconds: Annotated[float | None, Field(alias="TURN_BUDGET_SECONDS", gt=0)] = None

@@ -90,6 +90,10 @@ class CustomEventName(StrEnum):
     """Module building progress: ``{built, failed, total}``."""
     MODULE_STATUS = "module.status"
     """A module's build status changed: ``{module_index, status, reason?}``."""
+    MODEL_RETRY = "model.retry"
+    """The model was throttled and the call is retried: ``{attempt, delay_seconds, withdrawn}``;
+    ``withdrawn`` lists the ids of text messages this attempt streamed, which the page removes
+    (the retry streams the whole answer again)."""
 
 
 class ToolName(StrEnum):
@@ -148,6 +152,9 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
     MODEL_ERROR = "MODEL_ERROR"
+    MODEL_THROTTLED = "MODEL_THROTTLED"
+    MODEL_ACCESS_DENIED = "MODEL_ACCESS_DENIED"
+    CONTEXT_TOO_LONG = "CONTEXT_TOO_LONG"
     INTERRUPT_UNKNOWN = "INTERRUPT_UNKNOWN"
     INTERRUPT_EXPIRED = "INTERRUPT_EXPIRED"
     INTERRUPT_ANSWERED = "INTERRUPT_ANSWERED"
@@ -161,6 +168,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     RUNTIME_TIMEOUT = "RUNTIME_TIMEOUT"
+    RUNTIME_RESTARTING = "RUNTIME_RESTARTING"  # refused/reset connection: the process is not listening
     UNKNOWN_AGENT_TYPE = "UNKNOWN_AGENT_TYPE"
     NOT_FOUND = "NOT_FOUND"
     # Attachments (issue 12): the message names the file and the reason.
@@ -344,6 +352,9 @@ class ResumeInterruptPayload(_Invocation):
     interrupt_id: Annotated[str, Field(min_length=1, max_length=100)]
     decision: Decision
     context: Annotated[str, Field(max_length=Limits.MAX_CONTEXT_CHARS)] | None = None
+    envelope: dict[str, Any] | None = None
+    """Who decided, as the web app recorded it (``request_id``, ``operator_id``, ``operator_role``,
+    ``decided_at``, ``trace_id``): the decision envelope of DESIGN §8, logged with the decision."""
 
 
 InvocationPayload = Annotated[

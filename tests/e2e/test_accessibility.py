@@ -136,6 +136,10 @@ def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     problems += audit(page, "error-page", variants=(VARIANTS[0], VARIANTS[3]))
 
+    page.goto("/approvals")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Approvals")
+    problems += audit(page, "approvals")
+
     page.goto("/audit")
     expect(page.locator("tr[data-audit-id]").first).to_be_visible()
     problems += audit(page, "audit")

@@ -56,6 +56,14 @@ class SessionStore(ABC):
     def clear_stop(self, session_id: str) -> None:
         """Lower the stop flag (no error when absent)."""
 
+    def truncate_messages(self, session_id: str, agent_id: str, keep: int) -> int:
+        """Delete the agent's stored messages from index ``keep`` on (a turn cut by a crash).
+
+        Returns:
+            How many messages were deleted (``0`` for a store that cannot delete messages).
+        """
+        return 0
+
 
 class NullStore(SessionStore):
     """``SESSION_STORE=none``: sessions live only in the process's cache."""

@@ -75,5 +75,16 @@ class FileStore(SessionStore):
         """Remove ``stop.flag``."""
         (self._session_dir(session_id) / STOP_FLAG).unlink(missing_ok=True)
 
+    def truncate_messages(self, session_id: str, agent_id: str, keep: int) -> int:
+        """Remove ``message_<n>.json`` for every ``n >= keep``."""
+        folder = Path(self._reader._get_agent_path(session_id, agent_id)) / "messages"
+        removed = 0
+        for path in folder.glob("message_*.json"):
+            suffix = path.stem.rpartition("_")[2]
+            if suffix.isdigit() and int(suffix) >= keep:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def _session_dir(self, session_id: str) -> Path:
         return Path(self._reader._get_session_path(session_id))

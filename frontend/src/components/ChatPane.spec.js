@@ -90,7 +90,7 @@ describe('ChatPane', () => {
     await wrapper.vm.$nextTick()
     const status = wrapper.get('[data-testid="chat-status"]')
     expect(status.text()).toBe("Can't reach the assistant")
-    expect(status.classes()).toContain('is-error')
+    expect(status.classes()).toContain('is-down')
     store.messages.push({ id: 'u1', role: 'user', text: 'hi' })
     await wrapper.vm.$nextTick()
     expect(wrapper.get('[data-testid="chat-status"]').text()).toBe('Ready')
@@ -175,6 +175,31 @@ describe('ChatPane', () => {
     const { wrapper } = mountChat()
     expect(wrapper.get('label[for="composer-input"]').text()).toBe('Message to the assistant')
     expect(wrapper.get('[data-testid="send"]').attributes('aria-label')).toBe('Send message')
+  })
+
+  it.each([
+    ['RUNTIME_RESTARTING', 'Assistant restarting'],
+    ['RUNTIME_UNAVAILABLE', 'Assistant unreachable'],
+  ])('the status line agrees with a %s error in the chat, not a green Ready', (code, text) => {
+    const { wrapper } = mountChat({
+      messages: [
+        { id: 'u', role: 'user', text: 'hi' },
+        { id: 'e', role: 'error', title: 'x', text: 'The assistant is restarting', code, error: { status: 503, code } },
+      ],
+    })
+    const status = wrapper.get('[data-testid="chat-status"]')
+    expect(status.text()).toBe(text)
+    expect(status.classes()).toContain('is-down')
+  })
+
+  it('is Ready again once the conversation moved on', () => {
+    const { wrapper } = mountChat({
+      messages: [
+        { id: 'e', role: 'error', text: 'x', code: 'RUNTIME_RESTARTING' },
+        { id: 'a', role: 'assistant', text: 'Here is an outline' },
+      ],
+    })
+    expect(wrapper.get('[data-testid="chat-status"]').text()).toBe('Ready')
   })
 
   it('attaches files by the button or a drop, shows each as a chip, and sends them with the message', async () => {

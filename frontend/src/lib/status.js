@@ -50,6 +50,8 @@ export function playbookStatus(phase, modules = [], { awaitingApproval = false }
   return { key: 'outline', label: 'Outline', tone: 'info' }
 }
 
+import { runtimeDown } from './errors.js'
+
 // Error codes meaning the assistant cannot be reached at all (network, proxy, runtime down).
 const UNREACHABLE = new Set(['NETWORK', 'RUNTIME_UNAVAILABLE', 'RUNTIME_UNREACHABLE', 'UPSTREAM_FAILED'])
 
@@ -66,7 +68,7 @@ export function isUnreachable(err) {
  *
  * @param {{online?: boolean, stopping?: boolean, running?: boolean, building?: boolean,
  *   progress?: {built: number, total: number}, lastError?: object|null}} state
- * @returns {{tone: 'ready'|'busy'|'build'|'offline'|'error', text: string}}
+ * @returns {{tone: 'ready'|'busy'|'build'|'offline'|'down', text: string}}
  */
 export function assistantStatus(state) {
   if (state.online === false) return { tone: 'offline', text: 'Offline' }
@@ -76,6 +78,10 @@ export function assistantStatus(state) {
     const { built = 0, total = 0 } = state.progress ?? {}
     return { tone: 'build', text: total ? `Building · ${built} of ${total}` : 'Building…' }
   }
-  if (isUnreachable(state.lastError)) return { tone: 'error', text: "Can't reach the assistant" }
+  // The status line agrees with the chat: after "the assistant is restarting", not a green Ready.
+  const down = runtimeDown(state.lastError?.code)
+  if (down === 'restarting') return { tone: 'down', text: 'Assistant restarting' }
+  if (down === 'unreachable') return { tone: 'down', text: 'Assistant unreachable' }
+  if (isUnreachable(state.lastError)) return { tone: 'down', text: "Can't reach the assistant" }
   return { tone: 'ready', text: 'Ready' }
 }

@@ -121,3 +121,34 @@ def test_store_selection_by_configuration(tmp_path: Path) -> None:
         settings(SESSION_STORE="agentcore-memory")
     with pytest.raises(ConfigError, match="SESSION_STORE"):
         settings(SESSION_STORE="redis")
+
+
+def test_a_cut_turns_messages_can_be_truncated_and_the_conversation_goes_on(store: SessionStore) -> None:
+    agent = Agent(
+        model=ScriptedModel([Step(text="one"), Step(text="two"), Step(text="three")], name="orchestrator"),
+        agent_id="orchestrator",
+        callback_handler=None,
+        session_manager=store.manager(SID),
+    )
+    agent("first")
+    agent("second")  # messages 2 and 3: the turn a crash cut before its write
+    assert store.truncate_messages(SID, "orchestrator", 2) == 2
+    assert store.truncate_messages(SID, "orchestrator", 2) == 0
+    model = ScriptedModel([Step(text="again")], name="orchestrator")
+    restored = Agent(
+        model=model, agent_id="orchestrator", callback_handler=None, session_manager=store.manager(SID)
+    )
+    assert [block["text"] for m in restored.messages for block in m["content"]] == ["first", "one"]
+    restored("second")  # numbered on from the kept messages: nothing of the cut turn comes back
+    later = Agent(
+        model=ScriptedModel([], name="unused"),
+        agent_id="orchestrator",
+        callback_handler=None,
+        session_manager=store.manager(SID),
+    )
+    assert [block["text"] for m in later.messages for block in m["content"]] == [
+        "first",
+        "one",
+        "second",
+        "again",
+    ]
