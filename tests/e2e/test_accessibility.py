@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.e2e.accessibility import PHONE, VARIANTS, audit
-from tests.e2e.conftest import LAPTOP, ONBOARDING, login
+from tests.e2e.conftest import LAPTOP, ONBOARDING, give_desks, login
 from tests.e2e.test_builder import BUILD_TIMEOUT_MS, outline, send, wait_idle
 
 PHONE_ONLY = (("phone", PHONE, "light"), ("phone", PHONE, "dark"))
@@ -176,10 +176,11 @@ def test_every_page_state_passes_axe_at_both_sizes_in_both_schemes(
 
 
 def test_approval_stop_and_dialog_states_pass_axe_and_tell_the_truth(
-    new_page: Any, user: dict[str, Any]
+    new_page: Any, user: dict[str, Any], e2e_webapp: Any
 ) -> None:
     page = new_page(label="a11y-approval")
     problems: list[str] = []
+    give_desks(e2e_webapp[1], user, "ops-leads")
     login(page, user)
     send(page, ONBOARDING)
     modules = page.locator('[data-testid^="module-"]')
@@ -198,6 +199,13 @@ def test_approval_stop_and_dialog_states_pass_axe_and_tell_the_truth(
     wait_idle(page)
     expect(page.get_by_test_id("phase")).to_have_text("Waiting for your approval")
     problems += audit(page, "builder-approval")
+
+    # The same request in the operators' queue (a second tab of the same person, a desk member).
+    queue = page.context.new_page()
+    queue.goto("/approvals")
+    expect(queue.get_by_test_id("approval-request").first).to_be_visible()
+    problems += audit(queue, "approvals-queue")
+    queue.close()
 
     # Keyboard only: Tab reaches Approve, Enter answers.
     approve = card.get_by_role("button", name="Approve")
