@@ -91,6 +91,7 @@ def build_services(
 
     builds = BuildManager(
         workers=settings.builder_workers,
+        fair=settings.builder_scheduling == "fair",
         spec=registry.get(BUILDER),
         model_factory=models,
         tracker=tracker,

@@ -33,6 +33,7 @@ from agent_runtime.models.conversation import close_conversation, fill_blank_rep
 from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
 from agent_runtime.models.failures import model_fault
 from agent_runtime.services import Services
+from agent_runtime.session.store import store_io
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
 
@@ -76,7 +77,7 @@ async def run_orchestrator(
     """
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
-    agent, applier = await asyncio.to_thread(services.keeper.orchestrator, entry)
+    agent, applier = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
     agent.system_prompt = cast(
         Any,
         system_prompt_blocks(
@@ -234,7 +235,7 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
     book = entry.interrupts
     if not book.pending:
         return
-    agent, _ = await asyncio.to_thread(services.keeper.orchestrator, entry)
+    agent, _ = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
     now = time.time()
     expired = [p for p in book.pending if p.expired(now)]
     superseded = [p for p in book.pending if not p.expired(now)]

@@ -40,6 +40,7 @@ from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.channel import FrameChannel
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop, poll_remote_stop
+from agent_runtime.session.store import store_io
 from agent_runtime.telemetry import log_context
 
 __all__ = ["SUCCESS", "CANCELLED", "BUDGET", "INTERRUPT", "TurnContext", "TurnOutcome", "TurnRunner"]
@@ -161,7 +162,7 @@ class TurnRunner:
                 if poller is not None:
                     poller.cancel()
                 try:
-                    await asyncio.to_thread(keeper.persist_quietly, entry)
+                    await store_io(keeper.store, keeper.persist_quietly, entry)
                 finally:
                     self._end(entry, control, emitter, channel, outcome, error)
             logger.info(

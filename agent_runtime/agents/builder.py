@@ -1,5 +1,9 @@
 """Module builders: one Strands agent per module, run on a process-wide thread pool.
 
+The pool (:class:`~agent_runtime.agents._fair_pool.FairPool`) shares its ``BUILDER_WORKERS``
+threads fairly between sessions: a free worker goes to the session with the fewest builders
+running, so one session's small build does not wait behind another's large one.
+
 ``build_modules`` calls :meth:`BuildManager.start`, which registers an AgentCore async task (so
 ``/ping`` says ``HealthyBusy``), submits one builder per module to the pool and returns at once.
 Each builder runs in its own thread with its own event loop, inside a detached OpenTelemetry
@@ -17,10 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from ag_ui.core import BaseEvent
@@ -28,6 +32,7 @@ from strands import Agent
 from strands.tools.executors import SequentialToolExecutor
 
 from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs, with_context_limit
+from agent_runtime.agents._fair_pool import FairPool
 from agent_runtime.agents.orchestrator import normalized_args
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import Budget, is_exceeded
@@ -106,6 +111,7 @@ class BuildManager:
         on_finished: Callable[[SessionEntry], None] | None = None,
         on_module_finished: Callable[[SessionEntry], None] | None = None,
         stop_probe: Callable[[str, RunControl], Callable[[], bool] | None] | None = None,
+        fair: bool = True,
     ) -> None:
         """Create the pool.
 
@@ -121,8 +127,10 @@ class BuildManager:
                 is stored, so a crash keeps the modules already built).
             stop_probe: Gives each builder a check of the stored stop flag (a ``stop`` that
                 reached another runtime), polled between model and tool calls.
+            fair: Share the workers between sessions (``False``: first come, first served;
+                ``BUILDER_SCHEDULING=fifo``).
         """
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="module-builder")
+        self._pool = FairPool(workers, fair=fair, thread_name_prefix="module-builder")
         self._spec = spec
         self._models = model_factory
         self._tracker = tracker
@@ -142,7 +150,7 @@ class BuildManager:
 
     def shutdown(self) -> None:
         """Stop accepting builds and wait for running ones."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_pending=True)
 
     def start(self, entry: SessionEntry, module_indices: list[int]) -> BuildJob:
         """Start building ``module_indices`` of the session's canvas; returns at once."""
@@ -160,7 +168,7 @@ class BuildManager:
             job.total,
         )
         for index in module_indices:
-            self._executor.submit(self._run_one, job, index)
+            self._pool.submit(entry.session_id, functools.partial(self._run_one, job, index))
         return job
 
     # ------------------------------------------------------------------ one module

@@ -31,9 +31,11 @@ from ..config import agent_types
 from ..errors import ApiError
 from ..extensions import db
 from ..files.service import resolve_turn_files
+from ..models import AgentSession
 from ..transports import Transport, UpstreamError, UpstreamRequest
 from . import principal
 from .disconnect import client_socket, monitor
+from .drafts import DraftRecorder
 from .leases import LeaseKeeper, lease_engine
 from .relay import RelayStream
 from .sessions import mint_session
@@ -85,9 +87,34 @@ def lease_keeper() -> LeaseKeeper:
 @bp.post("/<agent_type>/session")
 @login_required
 def create_session(agent_type: str) -> Any:
-    """Mint ``{session_id, agent_url, token}``; no runtime call yet."""
+    """Mint ``{session_id, agent_url, token}``; no runtime call yet.
+
+    With ``{"session_id": <a draft of the caller's>}`` the body asks for a fresh token for that draft
+    (to reopen it in any tab or browser); any other session is 403.
+    """
     if agent_type not in agent_types(current_app.config):
         raise ApiError(404, "UNKNOWN_AGENT_TYPE", f"unknown agent type: {agent_type[:40]!r}")
+    body = request.get_json(silent=True) if request.content_length else None
+    existing = body.get("session_id") if isinstance(body, dict) else None
+    if isinstance(body, dict) and body.get("playbook_id") is not None:
+        raise ApiError(
+            501, "NOT_IMPLEMENTED", "reopening a saved playbook with the assistant is not available yet"
+        )
+    if existing is not None:
+        row = db.session.get(AgentSession, str(existing)[:100])
+        if (
+            row is None
+            or row.user_id != current_user.id
+            or row.vendor_id != current_user.vendor_id
+            or row.agent_type != agent_type
+            or row.deleted_at is not None
+        ):
+            raise ApiError(403, ErrorCode.SESSION_MISMATCH, "this draft is not yours")
+        sid = row.sid
+        token = codec().mint(sid=sid, uid=current_user.id, vid=current_user.vendor_id, typ=agent_type)
+        db.session.rollback()
+        logger.info("session_id=<%s>, user_id=<%s> | draft reopened", sid, current_user.id)
+        return jsonify({"session_id": sid, "agent_url": "/api/agent", "token": token})
     sid, token = mint_session(db.session, codec(), current_user, agent_type)
     db.session.commit()
     logger.info(
@@ -261,6 +288,7 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         log_context=f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>",
         observer=Observers(
             audit,
+            DraftRecorder(engine, sid),
             # A turn that pauses becomes approval requests (issue 13); no database read for it here.
             ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
             if action in LEASED_ACTIONS
