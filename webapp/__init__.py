@@ -83,7 +83,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["attachment_store"] = open_store(str(app.config["ATTACHMENT_STORE"]))
     monitor.interval = float(app.config["DISCONNECT_POLL_SECONDS"])
     interval = float(app.config.get("APPROVAL_WORKER_SECONDS") or 0)
-    if interval > 0 and not app.testing:
+    if interval > 0 and app.config.get("BACKGROUND_WORKERS"):
         from .approvals.worker import ApprovalWorker
 
         app.extensions["approval_worker"] = ApprovalWorker(app, interval).start()
