@@ -32,9 +32,9 @@ __all__ = [
     "Phase",
     "ModuleStatus",
     "ErrorCode",
+    "ToolErrorCode",
     "Decision",
     "Limits",
-    "LIMITS",
     "TokenClaims",
     "TokenCodec",
     "TokenError",
@@ -162,6 +162,31 @@ class ErrorCode(StrEnum):
     RUNTIME_TIMEOUT = "RUNTIME_TIMEOUT"
     UNKNOWN_AGENT_TYPE = "UNKNOWN_AGENT_TYPE"
     NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    CONFLICT = "CONFLICT"
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
+    HTTP_ERROR = "HTTP_ERROR"
+    """Any other HTTP refusal (a status without a code of its own)."""
+    AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
+    """A decision could not be written to the audit trail, so it was not forwarded."""
+    AUDIT_APPEND_ONLY = "AUDIT_APPEND_ONLY"
+    """Something tried to change or remove an audit row (never reaches a browser)."""
+    # Start-up only (never on the wire).
+    CONFIG_INVALID = "CONFIG_INVALID"
+
+
+class ToolErrorCode(StrEnum):
+    """Why a tool call was refused; sent back to the model as the tool's error, canvas unchanged."""
+
+    INVALID_TOOL_ARGS = "INVALID_TOOL_ARGS"
+    NOT_FOUND = "NOT_FOUND"
+    LIMIT = "LIMIT"
+    UNKNOWN_TOOL = "UNKNOWN_TOOL"
+    STOPPED = "STOPPED"
+    """The person stopped the build this call belongs to."""
+    BUILD_RUNNING = "BUILD_RUNNING"
+    """The call would move modules under running builders."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,8 +213,6 @@ class Limits:
     MAX_SAVE_BYTES = 2 * 1024 * 1024
     """The largest save body: 20 modules × 30 tasks × 20 steps of full-length text fits."""
 
-
-LIMITS = Limits()
 
 Title = Annotated[str, Field(min_length=1, max_length=Limits.MAX_TITLE_CHARS)]
 Description = Annotated[str, Field(max_length=Limits.MAX_DESCRIPTION_CHARS)]

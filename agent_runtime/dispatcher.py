@@ -92,7 +92,7 @@ class Dispatcher:
             return await self._start(payload, claims)
         except (PayloadError, TokenError, RequestRefused) as exc:
             logger.info("session_id=<%s>, code=<%s> | invocation refused", header_session_id, exc.code)
-            return refusal(str(exc.code), exc.message)
+            return refusal(exc.code, exc.message)
 
     def _authenticate(self, session_id: str, token: str, header_session_id: str | None) -> TokenClaims:
         if header_session_id != session_id:

@@ -7,7 +7,7 @@ misbehaved, a budget that ran out), so callers can tell "you asked wrong" from "
 
 from __future__ import annotations
 
-from agent_runtime.contract import ErrorCode
+from agent_runtime.contract import ErrorCode, ToolErrorCode
 
 __all__ = [
     "AgentRuntimeError",
@@ -24,13 +24,14 @@ class AgentRuntimeError(Exception):
     """Base of every error the runtime raises on purpose.
 
     Attributes:
-        code: A stable code (an :class:`~agent_runtime.contract.ErrorCode` value where one fits).
+        code: A stable :class:`~agent_runtime.contract.ErrorCode` (a :class:`ToolErrorCode` for a
+            refused tool call).
         message: A short, human-readable explanation with no secrets in it.
     """
 
-    code: str = ErrorCode.INTERNAL
+    code: ErrorCode | ToolErrorCode = ErrorCode.INTERNAL
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: ErrorCode | ToolErrorCode | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -46,7 +47,7 @@ class AgentRuntimeError(Exception):
 class ConfigError(AgentRuntimeError):
     """A setting or the agents file is missing or malformed; start-up stops with one line."""
 
-    code = "CONFIG_INVALID"
+    code = ErrorCode.CONFIG_INVALID
 
 
 class RequestRefused(AgentRuntimeError):

@@ -29,7 +29,7 @@ from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.approvals.rules import ApprovalRule
 from agent_runtime.canvas import Canvas, CanvasError
-from agent_runtime.contract import TOOL_ARGS, ToolName
+from agent_runtime.contract import TOOL_ARGS, ToolErrorCode, ToolName
 from agent_runtime.events.emitter import RunEmitter
 from agent_runtime.models._messages import render_context
 from agent_runtime.session.cache import SessionEntry
@@ -46,7 +46,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BUILD_RUNNING = "BUILD_RUNNING"
+BUILD_RUNNING = ToolErrorCode.BUILD_RUNNING
 """CanvasError code: the call would move modules under running builders."""
 
 _STRUCTURAL = frozenset(

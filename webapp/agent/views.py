@@ -63,7 +63,7 @@ def transport() -> Transport:
 def create_session(agent_type: str) -> Any:
     """Mint ``{session_id, agent_url, token}``; no runtime call yet."""
     if agent_type not in agent_types(current_app.config):
-        raise ApiError(404, "UNKNOWN_AGENT_TYPE", f"unknown agent type: {agent_type[:40]!r}")
+        raise ApiError(404, ErrorCode.UNKNOWN_AGENT_TYPE, f"unknown agent type: {agent_type[:40]!r}")
     sid, token = mint_session(db.session, codec(), current_user, agent_type)
     db.session.commit()
     logger.info(

@@ -143,7 +143,9 @@ class AgentCoreTransport:
                 503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is not reachable"
             ) from exc
         except ReadTimeoutError as exc:
-            raise UpstreamError(504, "RUNTIME_TIMEOUT", "the agent runtime did not answer in time") from exc
+            raise UpstreamError(
+                504, ErrorCode.RUNTIME_TIMEOUT, "the agent runtime did not answer in time"
+            ) from exc
         except BotoConnectionError as exc:
             raise UpstreamError(
                 502, ErrorCode.UPSTREAM_FAILED, "the agent runtime connection failed"
@@ -166,11 +168,11 @@ def client_error(exc: Any) -> UpstreamError:
     code = str(error.get("Code", ""))
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code in _THROTTLED or status == 429:
-        return UpstreamError(429, "TOO_MANY_REQUESTS", "the agent runtime is busy; try again shortly")
+        return UpstreamError(429, ErrorCode.TOO_MANY_REQUESTS, "the agent runtime is busy; try again shortly")
     if status == 503 or code == "ServiceUnavailableException":
         return UpstreamError(503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is unavailable")
     if status == 504:
-        return UpstreamError(504, "RUNTIME_TIMEOUT", "the agent runtime did not answer in time")
+        return UpstreamError(504, ErrorCode.RUNTIME_TIMEOUT, "the agent runtime did not answer in time")
     logger.warning("code=<%s>, status=<%s> | agentcore refused the invocation", code, status)
     return UpstreamError(
         502, ErrorCode.UPSTREAM_FAILED, f"the agent runtime refused the request ({code or status})"

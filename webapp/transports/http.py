@@ -13,7 +13,7 @@ import httpx
 
 from agent_runtime.contract import SESSION_HEADER, ErrorCode
 
-from .base import UpstreamBroken, UpstreamError, UpstreamRequest, shutdown_socket
+from .base import UpstreamBroken, UpstreamError, UpstreamRequest, known_code, shutdown_socket
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,9 @@ class HttpTransport:
                 503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is not reachable"
             ) from exc
         except httpx.TimeoutException as exc:
-            raise UpstreamError(504, "RUNTIME_TIMEOUT", "the agent runtime did not answer in time") from exc
+            raise UpstreamError(
+                504, ErrorCode.RUNTIME_TIMEOUT, "the agent runtime did not answer in time"
+            ) from exc
         except httpx.HTTPError as exc:
             raise UpstreamError(502, ErrorCode.UPSTREAM_FAILED, "the agent runtime failed") from exc
         if response.status_code != 200:
@@ -153,22 +155,23 @@ class HttpTransport:
 
 def upstream_status_error(status: int, body: bytes) -> UpstreamError:
     """Map a runtime's non-200 answer: its 4xx (with its error code) passes; anything else is 502/503."""
-    code, message = None, None
+    code: ErrorCode | None = None
+    message = None
     try:
         data = json.loads(body)
         error = data.get("error") if isinstance(data, dict) else None
         if isinstance(error, dict):
-            code, message = error.get("code"), error.get("message")
+            code, message = known_code(error.get("code")), error.get("message")
     except ValueError:
         pass
     if status == 429:
         return UpstreamError(
-            429, str(code or "TOO_MANY_REQUESTS"), str(message or "the agent runtime is busy")
+            429, code or ErrorCode.TOO_MANY_REQUESTS, str(message or "the agent runtime is busy")
         )
     if 400 <= status < 500:
         return UpstreamError(
             status,
-            str(code or ErrorCode.UPSTREAM_FAILED),
+            code or ErrorCode.UPSTREAM_FAILED,
             str(message or f"the agent runtime refused the request ({status})"),
         )
     if status == 503:

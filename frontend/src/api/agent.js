@@ -1,6 +1,9 @@
 // The one module that knows the web app's HTTP surface (DESIGN §4). Everything is same-origin and
 // authenticated by the Flask session cookie; every POST carries the CSRF token.
 
+import { ErrorCode } from '../generated/contract.js'
+import { ClientErrorCode, TOKEN_ERROR_CODES } from '../lib/errors.js'
+
 const env = import.meta.env ?? {}
 export const AGENT_TYPE = env.VITE_AGENT_TYPE || 'copilot'
 export const LOGIN_URL = env.VITE_LOGIN_URL || '/login?next=/builder'
@@ -38,7 +41,7 @@ export function redirectToLogin() {
 
 /** True when a 401 means "your agent token is stale", not "you are logged out". */
 export function isTokenError(err) {
-  return Boolean(err?.code && /^TOKEN_|^SESSION_MISMATCH$|^IDENTITY_MISMATCH$/.test(err.code))
+  return TOKEN_ERROR_CODES.has(err?.code)
 }
 
 let csrfToken = null
@@ -67,7 +70,7 @@ export async function getCsrfToken({ refresh = false } = {}) {
   })
   if (res.status === 401) {
     redirectToLogin()
-    throw new ApiError('You are signed out.', { status: 401, code: 'UNAUTHENTICATED' })
+    throw new ApiError('You are signed out.', { status: 401, code: ErrorCode.UNAUTHENTICATED })
   }
   if (!res.ok) {
     csrfToken = fromMeta
@@ -152,7 +155,7 @@ export async function post(url, body, { headers = {}, signal, accept = 'applicat
       })
     } catch (cause) {
       if (cause?.name === 'AbortError') throw cause
-      throw new ApiError('The network request failed.', { code: 'NETWORK', kind: 'network', cause })
+      throw new ApiError('The network request failed.', { code: ClientErrorCode.NETWORK, kind: 'network', cause })
     }
     if (res.ok) return res
     const err = await errorFromResponse(res)
@@ -167,7 +170,7 @@ export async function createSession() {
   const res = await post(SESSION_URL, {})
   const data = await res.json()
   if (!data?.session_id || !data?.token) {
-    throw new ApiError('The server did not return a session.', { status: res.status, code: 'BAD_RESPONSE' })
+    throw new ApiError('The server did not return a session.', { status: res.status, code: ClientErrorCode.BAD_RESPONSE })
   }
   return { session_id: data.session_id, token: data.token, agent_url: data.agent_url || '/api/agent' }
 }
@@ -214,7 +217,7 @@ export async function savePlaybook(playbook, idempotencyKey, sessionId = null) {
   const res = await post(SAVE_URL, body)
   const data = await res.json()
   if (!data?.playbook_id) {
-    throw new ApiError('The server did not confirm the save.', { status: res.status, code: 'BAD_RESPONSE' })
+    throw new ApiError('The server did not confirm the save.', { status: res.status, code: ClientErrorCode.BAD_RESPONSE })
   }
   return data
 }

@@ -7,14 +7,11 @@ import { EventType } from '@ag-ui/core'
 import { EventSchema } from '@ag-ui/core/schemas'
 import { readSseStream } from './sseParser.js'
 import { ApiError, errorFromResponse, getCsrfToken, isCsrfRejection, isTokenError, redirectToLogin } from '../api/agent.js'
+import { CustomEventName } from '../generated/contract.js'
+import { ClientErrorCode } from '../lib/errors.js'
 
-export const CUSTOM = Object.freeze({
-  HANDOFF: 'control.handoff',
-  DONE: 'portal.done',
-  CANCELLED: 'run.cancelled',
-  BUILD_PROGRESS: 'build.progress',
-  MODULE_STATUS: 'module.status',
-})
+/** The AG-UI `CUSTOM` event names this product emits (generated from contract.py). */
+export const CUSTOM = CustomEventName
 
 /**
  * @typedef {object} AgentCallbacks
@@ -284,7 +281,7 @@ export async function consumeEventStream(response, callbacks = {}, { signal, onE
     if (signal?.aborted) return { outcome: 'aborted', lastEventId: dispatcher.lastEventId }
     if (!dispatcher.terminal) {
       const error = new ApiError('The connection dropped before the assistant finished.', {
-        code: 'STREAM_INTERRUPTED',
+        code: ClientErrorCode.STREAM_INTERRUPTED,
         kind: 'network',
         cause,
       })
@@ -297,7 +294,7 @@ export async function consumeEventStream(response, callbacks = {}, { signal, onE
   }
   if (!dispatcher.terminal) {
     const error = new ApiError('The connection closed before the assistant finished.', {
-      code: 'STREAM_INTERRUPTED',
+      code: ClientErrorCode.STREAM_INTERRUPTED,
       kind: 'network',
     })
     callbacks.onError?.(error)
@@ -360,7 +357,7 @@ export function useAgentSse(options = {}) {
           })
         } catch (cause) {
           if (controller.signal.aborted) return { outcome: 'aborted', lastEventId: null }
-          const error = new ApiError('The network request failed.', { code: 'NETWORK', kind: 'network', cause })
+          const error = new ApiError('The network request failed.', { code: ClientErrorCode.NETWORK, kind: 'network', cause })
           callbacks.onError?.(error)
           return { outcome: 'error', lastEventId: null, error }
         }

@@ -5,7 +5,8 @@ import { ref } from 'vue'
 import * as agentApi from '../api/agent.js'
 import { useAgentSse } from './useAgentSse.js'
 import { usePlaybookBuilderStore } from '../stores/playbookBuilder.js'
-import { explainError } from '../lib/errors.js'
+import { ClientErrorCode, explainError } from '../lib/errors.js'
+import { ErrorCode, PHASES } from '../generated/contract.js'
 import * as storage from '../lib/storage.js'
 
 const STOP_GRACE_MS = 8000
@@ -217,7 +218,7 @@ export function useBuilder(deps = {}) {
       },
       onDone(value) {
         if (!live()) return
-        if (value?.phase && ['empty', 'outline', 'building', 'refinement'].includes(value.phase)) {
+        if (value?.phase && PHASES.includes(value.phase)) {
           store.phase = value.phase
         }
         store.endAllStreaming()
@@ -226,13 +227,13 @@ export function useBuilder(deps = {}) {
       onError(err) {
         if (!live()) return
         store.endAllStreaming()
-        if (kind === 'watch' && err.code === 'STREAM_INTERRUPTED') return // reconnects by itself
+        if (kind === 'watch' && err.code === ClientErrorCode.STREAM_INTERRUPTED) return // reconnects by itself
         if (kind === 'resume' && retry?.interruptId) {
-          if (err.code === 'INTERRUPT_EXPIRED') {
+          if (err.code === ErrorCode.INTERRUPT_EXPIRED) {
             store.updateInterrupt(retry.interruptId, { state: 'expired' })
             return
           }
-          if (err.code === 'INTERRUPT_ANSWERED' || err.code === 'INTERRUPT_UNKNOWN') {
+          if (err.code === ErrorCode.INTERRUPT_ANSWERED || err.code === ErrorCode.INTERRUPT_UNKNOWN) {
             store.updateInterrupt(retry.interruptId, { state: 'answered', error: explainError(err).title })
             return
           }

@@ -4,24 +4,17 @@
 
 import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
+import { Limits, MODULE_STATUSES, PHASES, TOOL_NAMES, ToolName } from '../generated/contract.js'
 
-export const TOOLS = Object.freeze([
-  'set_playbook_outline',
-  'update_playbook',
-  'add_module',
-  'update_module',
-  'remove_module',
-  'move_module',
-  'build_modules',
-  'add_tasks',
-  'add_task_step',
-  'suggest_replies',
-])
+export { MODULE_STATUSES, PHASES }
+export const TOOLS = TOOL_NAMES
 
-export const MODULE_STATUSES = Object.freeze(['pending', 'building', 'built', 'failed'])
-export const PHASES = Object.freeze(['empty', 'outline', 'building', 'refinement'])
-
-const LIMITS = Object.freeze({ modules: 20, tasks: 30, steps: 20, replies: 4 })
+const LIMITS = Object.freeze({
+  modules: Limits.MAX_MODULES,
+  tasks: Limits.MAX_TASKS_PER_MODULE,
+  steps: Limits.MAX_STEPS_PER_TASK,
+  replies: Limits.MAX_SUGGESTED_REPLIES,
+})
 
 let seq = 0
 function localId(prefix) {
@@ -159,7 +152,7 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
   }
 
   const handlers = {
-    set_playbook_outline(args) {
+    [ToolName.SET_PLAYBOOK_OUTLINE](args) {
       if (!Array.isArray(args.modules)) return false
       canvas.value = {
         title: str(args.title),
@@ -171,13 +164,13 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
       pendingSteps = []
       return true
     },
-    update_playbook(args) {
+    [ToolName.UPDATE_PLAYBOOK](args) {
       if (args.title == null && args.description == null) return false
       if (args.title != null) canvas.value.title = str(args.title)
       if (args.description != null) canvas.value.description = str(args.description)
       return true
     },
-    add_module(args) {
+    [ToolName.ADD_MODULE](args) {
       const mods = canvas.value.modules
       if (mods.length >= LIMITS.modules || !args.title) return false
       const at = isIndex(args.position) ? Math.min(args.position, mods.length) : mods.length
@@ -185,19 +178,19 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
       if (phase.value === 'empty') phase.value = 'outline'
       return true
     },
-    update_module(args) {
+    [ToolName.UPDATE_MODULE](args) {
       const mod = moduleAt(args.module_index)
       if (!mod) return false
       if (args.title != null) mod.title = str(args.title)
       if (args.description != null) mod.description = str(args.description)
       return true
     },
-    remove_module(args) {
+    [ToolName.REMOVE_MODULE](args) {
       if (!moduleAt(args.module_index)) return false
       canvas.value.modules.splice(args.module_index, 1)
       return true
     },
-    move_module(args) {
+    [ToolName.MOVE_MODULE](args) {
       const mods = canvas.value.modules
       if (!moduleAt(args.from_index) || !isIndex(args.to_index)) return false
       const to = Math.min(args.to_index, mods.length - 1)
@@ -205,7 +198,7 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
       mods.splice(to, 0, mod)
       return true
     },
-    build_modules(args) {
+    [ToolName.BUILD_MODULES](args) {
       const mods = canvas.value.modules
       if (mods.length === 0) return false
       const targets = Array.isArray(args.module_indices)
@@ -219,7 +212,7 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
       progress.value = { built: 0, failed: 0, total: targets.length }
       return true
     },
-    add_tasks(args) {
+    [ToolName.ADD_TASKS](args) {
       const mod = moduleAt(args.module_index)
       if (!mod || !Array.isArray(args.tasks)) return false
       const room = LIMITS.tasks - mod.tasks.length
@@ -229,7 +222,7 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
       flushPendingSteps()
       return true
     },
-    add_task_step(args) {
+    [ToolName.ADD_TASK_STEP](args) {
       const mod = moduleAt(args.module_index)
       if (!mod || !isIndex(args.task_index) || !args.step) return false
       const task = mod.tasks[args.task_index]
@@ -243,7 +236,7 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
       if (mod.status === 'pending') mod.status = 'building'
       return true
     },
-    suggest_replies(args) {
+    [ToolName.SUGGEST_REPLIES](args) {
       if (!Array.isArray(args.replies)) return false
       suggestions.value = args.replies
         .filter((r) => typeof r === 'string' && r.trim())
@@ -273,7 +266,7 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
     if (eventId != null && snapshotEventId != null && eventId <= snapshotEventId) return false
     if (toolCallId) appliedToolCalls.add(toolCallId)
     const ok = handler(args && typeof args === 'object' ? args : {})
-    if (ok && tool !== 'suggest_replies') changed()
+    if (ok && tool !== ToolName.SUGGEST_REPLIES) changed()
     return ok
   }
 
