@@ -19,8 +19,6 @@ import logging
 import time
 from typing import Any, cast
 
-from strands import Agent
-
 from agent_runtime.actions._turn import BUDGET, CANCELLED, INTERRUPT, SUCCESS, TurnContext, TurnOutcome
 from agent_runtime.agents.orchestrator import build_system_prompt
 from agent_runtime.agents.registry import ORCHESTRATOR
@@ -29,6 +27,7 @@ from agent_runtime.budget import BUDGET_REASON, is_exceeded
 from agent_runtime.errors import ModelFault
 from agent_runtime.events.translate import forward_strands_event
 from agent_runtime.services import Services
+from agent_runtime.strands_compat import clear_interrupts, is_paused_on_interrupt
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
 
@@ -146,11 +145,6 @@ def _record(services: Services, entry: Any, raised: list[Any], request: str) -> 
     return pending
 
 
-def _paused(agent: Agent) -> bool:
-    # Strands keeps no public flag for "waiting for interrupt responses"; its session state does.
-    return bool(agent._interrupt_state.activated)
-
-
 async def settle_pending(services: Services, ctx: TurnContext) -> None:
     """Close what is still pending before a new message (expired, else superseded)."""
     entry = ctx.entry
@@ -171,7 +165,7 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
         len(expired),
         len(superseded),
     )
-    if not _paused(agent):
+    if not is_paused_on_interrupt(agent):
         return
     blocks = responses_for(expired, {"decision": "expired"}) + responses_for(
         superseded, {"decision": "superseded"}
@@ -180,6 +174,6 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
         await run_orchestrator(services, ctx, blocks, request="", emit=False)
     except Exception:
         logger.exception("session_id=<%s> | could not settle the paused call; dropping it", entry.session_id)
-    if _paused(agent):  # something else paused meanwhile: the new message wins
-        agent._interrupt_state.deactivate()
+    if is_paused_on_interrupt(agent):  # something else paused meanwhile: the new message wins
+        clear_interrupts(agent)
         book.close_all(ClosedStatus.SUPERSEDED)

@@ -23,6 +23,7 @@ from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
 from agent_runtime.errors import ConfigError, ModelRequestsBlocked
+from agent_runtime.strands_compat import STRUCTURED_OUTPUT_FLAG, supports_structured_output
 
 if TYPE_CHECKING:
     from agent_runtime.config import Settings
@@ -51,7 +52,7 @@ class GuardedModel(Model):
         """Wrap ``inner`` (from ``provider``)."""
         self.inner = inner
         self.provider = provider
-        self._supports_structured_output = getattr(inner, "_supports_structured_output", False)
+        setattr(self, STRUCTURED_OUTPUT_FLAG, supports_structured_output(inner))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -21,17 +21,11 @@ from typing import Any
 from strands.session.file_session_manager import FileSessionManager
 
 from agent_runtime.session.store._base import STOP_FLAG, SessionStore
+from agent_runtime.strands_compat import FileSessionReader
 
 __all__ = ["FileStore"]
 
 logger = logging.getLogger(__name__)
-
-
-class _Reader(FileSessionManager):
-    """Strands' file repository without the manager's side effects (it creates no session)."""
-
-    def __init__(self, storage_dir: str) -> None:  # noqa: D107 - deliberately skips super().__init__
-        self.storage_dir = storage_dir
 
 
 class FileStore(SessionStore):
@@ -41,7 +35,7 @@ class FileStore(SessionStore):
         """Use (and create) ``root``."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._reader = _Reader(str(self.root))
+        self._reader = FileSessionReader(str(self.root))
 
     def manager(self, session_id: str) -> FileSessionManager:
         """Strands' file session manager for the session."""
@@ -76,4 +70,4 @@ class FileStore(SessionStore):
         (self._session_dir(session_id) / STOP_FLAG).unlink(missing_ok=True)
 
     def _session_dir(self, session_id: str) -> Path:
-        return Path(self._reader._get_session_path(session_id))
+        return Path(self._reader.session_path(session_id))
