@@ -34,7 +34,7 @@ from agent_runtime.budget import Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
 from agent_runtime.contract import CustomEventName, ModuleStatus, Phase, ToolErrorCode
 from agent_runtime.events import factory
-from agent_runtime.models._messages import render_context
+from agent_runtime.messages import render_context
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.telemetry import detached_otel_context, log_context

@@ -31,7 +31,7 @@ from agent_runtime.approvals.rules import ApprovalRule
 from agent_runtime.canvas import Canvas, CanvasError
 from agent_runtime.contract import TOOL_ARGS, ToolErrorCode, ToolName
 from agent_runtime.events.emitter import RunEmitter
-from agent_runtime.models._messages import render_context
+from agent_runtime.messages import render_context
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.tools import make_tools
 

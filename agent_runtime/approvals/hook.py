@@ -10,7 +10,7 @@ answer:
 
 * ``approve`` — the call runs as proposed;
 * ``reject`` / ``add_context`` — the call is cancelled with a decision note as its tool result
-  (``_messages.decision_note``); the model reads it and answers (``add_context`` carries the
+  (``messages.decision_note``); the model reads it and answers (``add_context`` carries the
   person's instructions, which the model follows);
 * ``reroute`` / ``superseded`` / ``expired`` — the call is cancelled and the turn ends right after
   the tool batch without another model call (``AfterToolsEvent.end_turn``).
@@ -26,7 +26,7 @@ from strands.hooks import AfterToolsEvent, BeforeToolCallEvent, HookProvider, Ho
 
 from agent_runtime.approvals.pending import APPROVAL_INTERRUPT
 from agent_runtime.approvals.rules import ApprovalRule, evaluate
-from agent_runtime.models._messages import decision_note
+from agent_runtime.messages import decision_note
 from agent_runtime.strands_compat import answered_interrupt_reason
 
 __all__ = ["ApprovalHook", "SILENT_DECISIONS"]
