@@ -28,8 +28,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agent_runtime.actions._refusal import refusal
-from agent_runtime.actions._turn import TurnRunner
+from agent_runtime.actions import TurnRunner, refusal
 from agent_runtime.actions.chat import ChatAction
 from agent_runtime.actions.control import reset_now, reset_stream, stop_now, stop_stream
 from agent_runtime.actions.resume import ResumeAction

@@ -31,7 +31,7 @@ from ag_ui.core import (
 )
 
 from agent_runtime.contract import ErrorCode, ToolErrorCode
-from agent_runtime.models._stream import split_text
+from agent_runtime.messages import split_text
 
 __all__ = [
     "new_id",
