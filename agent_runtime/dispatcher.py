@@ -136,11 +136,12 @@ class Dispatcher:
             if stopped is None:
                 await asyncio.to_thread(keeper.check_stored_identity, claims)
             controls = stop_now(stopped)
-            await asyncio.to_thread(keeper.request_stop, claims.sid)  # a turn on another runtime sees it
+            # A turn running on another runtime sees the stored flag.
+            await asyncio.to_thread(services.writer.request_stop, claims.sid)
             canvas = (
                 stopped.canvas
                 if stopped is not None
-                else await asyncio.to_thread(keeper.stored_canvas, claims.sid)
+                else await asyncio.to_thread(services.writer.stored_canvas, claims.sid)
             )
             return stop_stream(claims.sid, stopped, controls, settings.stop_wait_seconds, canvas=canvas)
         if isinstance(payload, ResetPayload):
@@ -148,6 +149,6 @@ class Dispatcher:
                 await asyncio.to_thread(keeper.check_stored_identity, claims)
             dropped = services.cache.delete(claims.sid)
             controls = reset_now(dropped)
-            await asyncio.to_thread(keeper.delete, claims.sid)
+            await asyncio.to_thread(services.writer.delete, claims.sid)
             return reset_stream(claims.sid, controls, settings.stop_wait_seconds)
         return self._resume.open(await self._open(claims, create=False), payload)

@@ -40,7 +40,7 @@ from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop
 from agent_runtime.session.store import SessionStore
 
-__all__ = ["PORTAL_KEY", "SessionKeeper", "portal_state", "apply_portal_state"]
+__all__ = ["PORTAL_KEY", "SessionKeeper", "SessionWriter", "portal_state", "apply_portal_state"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,27 +75,25 @@ def apply_portal_state(entry: SessionEntry, state: dict[str, Any]) -> None:
 
 
 class SessionKeeper:
-    """Opens sessions (cache, else store) and writes them back."""
+    """Opens sessions (cache, else store); :class:`SessionWriter` writes them back."""
 
     def __init__(
         self,
         *,
-        store: SessionStore,
-        cache: AgentSessionCache,
+        writer: SessionWriter,
         registry: AgentRegistry,
         models: Any,
         builds: BuildStarter,
         rules: Sequence[ApprovalRule],
-        stop_poll_seconds: float,
     ) -> None:
-        """Bind the collaborators (no I/O)."""
-        self.store = store
-        self._cache = cache
+        """Bind the collaborators (no I/O); ``writer`` gives the store and the cache."""
+        self.writer = writer
+        self.store = writer.store
+        self._cache = writer.cache
         self._registry = registry
         self._models = models
         self._builds = builds
         self._rules = tuple(rules)
-        self._poll = stop_poll_seconds
         self._load_lock = threading.Lock()
 
     # ------------------------------------------------------------------ agents
@@ -130,7 +128,7 @@ class SessionKeeper:
                 _check_identity(entry.user_id, entry.vendor_id, claims)
                 if not self.store.durable or entry.busy:
                     return entry
-            stored = self._stored_portal(sid)
+            stored = self.writer.stored_portal(sid)
             if stored is not None:
                 _check_identity(stored.get("user_id"), stored.get("vendor_id"), claims)
                 if entry is not None and entry.stamp == stored.get("stamp"):
@@ -152,16 +150,9 @@ class SessionKeeper:
         Raises:
             RequestRefused: ``IDENTITY_MISMATCH``.
         """
-        stored = self._stored_portal(claims.sid)
+        stored = self.writer.stored_portal(claims.sid)
         if stored is not None:
             _check_identity(stored.get("user_id"), stored.get("vendor_id"), claims)
-
-    def _stored_portal(self, session_id: str) -> dict[str, Any] | None:
-        if not self.store.durable:
-            return None
-        state = self.store.read_agent_state(session_id, ORCHESTRATOR)
-        portal = (state or {}).get(PORTAL_KEY)
-        return dict(portal) if isinstance(portal, dict) else None
 
     def _rehydrate(self, claims: TokenClaims, stored: dict[str, Any]) -> SessionEntry:
         entry = self._cache.new_entry(
@@ -183,7 +174,34 @@ class SessionKeeper:
         )
         return entry
 
+
+
+class SessionWriter:
+    """Writes sessions back to the store and reads what is stored (the portal state, the stop flag).
+
+    Built before the builders and the keeper, which both use it.
+    """
+
+    def __init__(self, *, store: SessionStore, cache: AgentSessionCache, stop_poll_seconds: float) -> None:
+        """Bind the store and the cache (no I/O)."""
+        self.store = store
+        self.cache = cache
+        self._poll = stop_poll_seconds
+
+    def stored_portal(self, session_id: str) -> dict[str, Any] | None:
+        """The stored portal state of the session (``None`` without a store or a stored session)."""
+        if not self.store.durable:
+            return None
+        state = self.store.read_agent_state(session_id, ORCHESTRATOR)
+        portal = (state or {}).get(PORTAL_KEY)
+        return dict(portal) if isinstance(portal, dict) else None
+
     # ------------------------------------------------------------------ writing
+
+    def build_finished(self, entry: SessionEntry) -> None:
+        """A build of the session finished or stopped: keep it cached and write it back."""
+        self.cache.touch(entry)
+        self.persist_quietly(entry)
 
     def persist(self, entry: SessionEntry) -> None:
         """Write the session's durable part (no-op without a store or an orchestrator).
@@ -247,7 +265,7 @@ class SessionKeeper:
     def stored_canvas(self, session_id: str) -> Canvas | None:
         """The stored canvas (for a ``stop`` answered by a runtime that does not hold the session)."""
         try:
-            stored = self._stored_portal(session_id)
+            stored = self.stored_portal(session_id)
             return Canvas.from_dict(stored["canvas"]) if stored and stored.get("canvas") else None
         except Exception:
             logger.exception("session_id=<%s> | could not read the stored canvas", session_id)

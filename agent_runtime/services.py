@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,9 +13,8 @@ from agent_runtime.budget import Budget
 from agent_runtime.config import Settings
 from agent_runtime.contract import TokenCodec
 from agent_runtime.models.factory import ModelFactory
-from agent_runtime.persistence import SessionKeeper
-from agent_runtime.session.cache import AgentSessionCache, SessionEntry
-from agent_runtime.session.control import RunControl
+from agent_runtime.persistence import SessionKeeper, SessionWriter
+from agent_runtime.session.cache import AgentSessionCache
 from agent_runtime.session.store import create_store
 
 __all__ = ["ModelSource", "Services", "build_services", "turn_budget"]
@@ -40,6 +38,7 @@ class Services:
     registry: AgentRegistry
     builds: BuildManager
     keeper: SessionKeeper
+    writer: SessionWriter
 
 
 def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
@@ -69,34 +68,24 @@ def build_services(
         idle_seconds=settings.session_idle_seconds,
         event_log_size=settings.event_log_size,
     )
-    store = create_store(settings)
-    holder: dict[str, SessionKeeper] = {}
-
-    def build_finished(entry: SessionEntry) -> None:
-        cache.touch(entry)
-        holder["keeper"].persist_quietly(entry)
-
-    def build_probe(session_id: str, control: RunControl) -> Callable[[], bool] | None:
-        return holder["keeper"].probe(session_id, control)
-
+    writer = SessionWriter(
+        store=create_store(settings), cache=cache, stop_poll_seconds=settings.stop_poll_seconds
+    )
     builds = BuildManager(
         workers=settings.builder_workers,
         spec=registry.get(BUILDER),
         model_factory=models,
         tracker=tracker,
-        on_finished=build_finished,
-        stop_probe=build_probe,
+        on_finished=writer.build_finished,
+        stop_probe=writer.probe,
     )
     keeper = SessionKeeper(
-        store=store,
-        cache=cache,
+        writer=writer,
         registry=registry,
         models=models,
         builds=builds,
         rules=settings.approval_rule_set(),
-        stop_poll_seconds=settings.stop_poll_seconds,
     )
-    holder["keeper"] = keeper
     return Services(
         settings=settings,
         codec=settings.codec(),
@@ -105,4 +94,5 @@ def build_services(
         registry=registry,
         builds=builds,
         keeper=keeper,
+        writer=writer,
     )
