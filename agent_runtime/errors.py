@@ -14,7 +14,6 @@ __all__ = [
     "ConfigError",
     "RequestRefused",
     "RunFault",
-    "BudgetExceeded",
     "ModelFault",
     "ModelRequestsBlocked",
 ]
@@ -63,12 +62,6 @@ class RunFault(AgentRuntimeError):
     """Something went wrong while a run was under way."""
 
     code = ErrorCode.INTERNAL
-
-
-class BudgetExceeded(RunFault):
-    """A run used up its wall-clock budget or its agent-loop cycles."""
-
-    code = ErrorCode.BUDGET_EXCEEDED
 
 
 class ModelFault(RunFault):

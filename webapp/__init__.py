@@ -79,7 +79,7 @@ def register_extensions(app: Flask) -> None:
         app.config
     )
     monitor.interval = float(app.config["DISCONNECT_POLL_SECONDS"])
-    logging.getLogger("webapp").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("webapp").setLevel(str(app.config["LOG_LEVEL"]).upper())
 
 
 def register_blueprints(app: Flask) -> None:

@@ -28,7 +28,7 @@ from agent_runtime.strands_compat import STRUCTURED_OUTPUT_FLAG, supports_struct
 if TYPE_CHECKING:
     from agent_runtime.config import Settings
 
-__all__ = ["ALLOW_MODEL_REQUESTS", "ROLES", "GuardedModel", "ModelFactory", "create_model"]
+__all__ = ["ALLOW_MODEL_REQUESTS", "ROLES", "GuardedModel", "ModelFactory"]
 
 ALLOW_MODEL_REQUESTS = True
 """When ``False``, any call to a real (non-offline) model raises ``ModelRequestsBlocked``."""
@@ -157,8 +157,3 @@ class ModelFactory:
                 client_args["base_url"] = settings.openai_base_url
             inner = OpenAIModel(client_args=client_args, model_id=model_id)
         return GuardedModel(inner, self.provider)
-
-
-def create_model(role: str, settings: Settings) -> Model:
-    """A new model for ``role`` under ``settings`` (see :class:`ModelFactory`)."""
-    return ModelFactory(settings).create(role)
