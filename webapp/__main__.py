@@ -1,11 +1,11 @@
 """``python -m webapp``: serve the app with gunicorn on ``WEBAPP_PORT``/``PORT`` (default 5000).
 
 The worker class is ``gthread`` with a large thread pool, chosen by measurement
-(``bench/webapp_bench.py`` → ``bench/results/webapp.json``): on this 2-core machine one gthread worker
-held 500 concurrent streams at a 3 ms steady-state p99, where one gevent worker was already at
-~80 ms p99 with 500 (a relayed frame costs more Python per event in gevent's hub than a thread
-woken from a blocking ``recv`` by the kernel). gevent uses less memory per stream (~60 KB vs
-~120–180 KB); ``WEB_WORKER_CLASS=gevent`` switches. A stream occupies one thread for its life, so
+(``python -m bench`` → ``bench/results/webapp.json``): on a 2-core machine one gthread process held
+1,500 concurrent streams where one gevent process held 750, and added 0.10 ms p99 per relayed frame
+against gevent's 0.29 ms (a relayed frame costs more Python per event in gevent's hub than a thread
+woken from a blocking ``recv`` by the kernel). gevent uses less memory per stream (~50 KB vs
+~127 KB); ``WEB_WORKER_CLASS=gevent`` switches. A stream occupies one thread for its life, so
 ``WEB_THREADS`` (default 1000) bounds the streams per worker process; add processes with
 ``WEB_CONCURRENCY``. ``WEB_SERVER=werkzeug`` is a single-process development fallback.
 """
