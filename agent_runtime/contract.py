@@ -8,6 +8,9 @@ heavy: pydantic and itsdangerous only (no strands, no flask, no ag_ui). It holds
 * the playbook schema and its limits (the canvas on the wire and the body of a save),
 * the names of actions, custom events, tools, phases and error codes.
 
+It is one module of ~600 lines on purpose: everything on the wire in one place that the web app and
+:mod:`agent_runtime.contract_export` (the browser's generated copy) read whole.
+
 See ``../shared/DESIGN.md`` §3, §5 and §7.
 """
 
