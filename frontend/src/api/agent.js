@@ -128,20 +128,29 @@ export function isCsrfRejection(err) {
 }
 
 /**
- * POST with the CSRF header. A CSRF rejection is retried once with a fresh token (the server did
- * nothing with the rejected request, so this cannot duplicate anything).
+ * POST with the CSRF header: the one way the builder writes to the web app (JSON calls and the
+ * agent's event streams alike). A CSRF rejection is retried once with a fresh token (the server
+ * did nothing with the rejected request, so this cannot duplicate anything).
  *
  * @param {string} url
  * @param {object} body
- * @param {{headers?: Record<string,string>, signal?: AbortSignal, accept?: string}} [options]
- * @returns {Promise<Response>} An OK response; otherwise throws ApiError.
+ * @param {{headers?: Record<string,string>, signal?: AbortSignal, accept?: string,
+ *   fetch?: typeof fetch, csrfOptional?: boolean}} [options]  `csrfOptional`: send without a token
+ *   when none can be had (the server's refusal then says why); `fetch`: another fetch (tests).
+ * @returns {Promise<Response>} An OK response; otherwise throws ApiError (or the AbortError).
  */
-export async function post(url, body, { headers = {}, signal, accept = 'application/json' } = {}) {
+export async function post(
+  url,
+  body,
+  { headers = {}, signal, accept = 'application/json', fetch: fetchImpl, csrfOptional = false } = {},
+) {
+  const send = fetchImpl ?? ((...args) => globalThis.fetch(...args))
   for (let attempt = 0; ; attempt++) {
-    const token = await getCsrfToken({ refresh: attempt > 0 })
+    const csrf = getCsrfToken({ refresh: attempt > 0 })
+    const token = csrfOptional ? await csrf.catch(() => null) : await csrf
     let res
     try {
-      res = await fetch(url, {
+      res = await send(url, {
         method: 'POST',
         credentials: 'same-origin',
         headers: {

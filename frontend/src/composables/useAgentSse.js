@@ -6,7 +6,7 @@ import { ref } from 'vue'
 import { EventType } from '@ag-ui/core'
 import { EventSchema } from '@ag-ui/core/schemas'
 import { readSseStream } from './sseParser.js'
-import { ApiError, errorFromResponse, getCsrfToken, isCsrfRejection, isTokenError, redirectToLogin } from '../api/agent.js'
+import { ApiError, post } from '../api/agent.js'
 import { CustomEventName } from '../generated/contract.js'
 import { ClientErrorCode } from '../lib/errors.js'
 
@@ -340,32 +340,16 @@ export function useAgentSse(options = {}) {
     track(handle, true)
     handle.done = (async () => {
       let response
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const csrf = await getCsrfToken({ refresh: attempt > 0 }).catch(() => null)
-          response = await fetchImpl(url, {
-            method: 'POST',
-            credentials: 'same-origin',
-            headers: {
-              'Content-Type': 'application/json',
-              Accept: 'text/event-stream',
-              ...(csrf ? { 'X-CSRFToken': csrf } : {}),
-              ...headers,
-            },
-            body: JSON.stringify(body),
-            signal: controller.signal,
-          })
-        } catch (cause) {
-          if (controller.signal.aborted) return { outcome: 'aborted', lastEventId: null }
-          const error = new ApiError('The network request failed.', { code: ClientErrorCode.NETWORK, kind: 'network', cause })
-          callbacks.onError?.(error)
-          return { outcome: 'error', lastEventId: null, error }
-        }
-        if (response.ok) break
-        const error = await errorFromResponse(response)
-        // A stale CSRF token was refused before anything ran: fetch a fresh one and try once more.
-        if (attempt === 0 && isCsrfRejection(error)) continue
-        if (error.status === 401 && !isTokenError(error)) redirectToLogin()
+      try {
+        response = await post(url, body, {
+          accept: 'text/event-stream',
+          headers,
+          signal: controller.signal,
+          fetch: fetchImpl,
+          csrfOptional: true,
+        })
+      } catch (error) {
+        if (controller.signal.aborted) return { outcome: 'aborted', lastEventId: null }
         callbacks.onError?.(error)
         return { outcome: 'error', lastEventId: null, error }
       }
