@@ -175,7 +175,6 @@ class SessionKeeper:
         return entry
 
 
-
 class SessionWriter:
     """Writes sessions back to the store and reads what is stored (the portal state, the stop flag).
 

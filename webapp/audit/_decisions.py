@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 RECORDED_REFUSALS = frozenset({401, 403, 409, 415})
 """Statuses of web-app refusals that are recorded (security-relevant, not validation noise)."""
 
+
 class DecisionAudit:
     """The audit of one forwarded decision: observes the relayed stream, then appends the outcome.
 
