@@ -24,6 +24,8 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``AGENTS_CONFIG`` | packaged ``agents.yaml`` | the agents file |
 | ``PORT`` / ``HOST`` | 8080 / ``127.0.0.1`` | where to listen (``0.0.0.0`` in a container) |
 | ``DATA_DIR`` | ``var`` | local data folder; the file session store lives in ``<DATA_DIR>/sessions`` |
+| ``ATTACHMENT_STORE`` | ``<DATA_DIR>/attachments`` | attached files (the web app writes them): a |
+| | | folder, ``file:///…`` or ``s3://bucket/prefix`` |
 | ``SESSION_STORE`` | ``file`` | durable sessions: ``file``, ``s3``, ``agentcore-memory`` or ``none`` |
 | ``SESSION_S3_BUCKET`` | — | bucket for ``SESSION_STORE=s3`` (required then) |
 | ``SESSION_S3_PREFIX`` | ``sessions`` | key prefix in that bucket |
@@ -87,6 +89,7 @@ class Settings(BaseModel):
     event_log_size: Annotated[int, Field(alias="EVENT_LOG_SIZE", ge=16, le=1_000_000)] = 2000
     agents_config: Annotated[Path, Field(alias="AGENTS_CONFIG")] = DEFAULT_AGENTS_CONFIG
     data_dir: Annotated[Path, Field(alias="DATA_DIR")] = Path("var")
+    attachment_store: Annotated[str | None, Field(alias="ATTACHMENT_STORE")] = None
     session_store: Annotated[
         Literal["file", "s3", "agentcore-memory", "none"], Field(alias="SESSION_STORE")
     ] = "file"
@@ -97,15 +100,19 @@ class Settings(BaseModel):
     agentcore_memory_id: Annotated[str | None, Field(alias="AGENTCORE_MEMORY_ID")] = None
     approval_rules: Annotated[str, Field(alias="APPROVAL_RULES")] = DEFAULT_APPROVAL_RULES
     approval_build_threshold: Annotated[int, Field(alias="APPROVAL_BUILD_THRESHOLD", ge=0, le=1000)] = 8
-    interrupt_ttl_seconds: Annotated[
-        float, Field(alias="INTERRUPT_TTL_SECONDS", gt=0, le=30 * 86400)
-    ] = 3600.0
+    interrupt_ttl_seconds: Annotated[float, Field(alias="INTERRUPT_TTL_SECONDS", gt=0, le=30 * 86400)] = (
+        3600.0
+    )
     port: Annotated[int, Field(alias="PORT", ge=1, le=65535)] = 8080
     host: Annotated[str, Field(alias="HOST", min_length=1)] = "127.0.0.1"
     stop_wait_seconds: float = 2.0
     """How long a ``stop`` waits for the turn and the builders to wind down before it answers."""
     stop_poll_seconds: float = 0.2
     """How often a running turn or build checks the stored stop flag (a stop sent to another runtime)."""
+
+    def attachment_store_url(self) -> str:
+        """``ATTACHMENT_STORE``, or the ``attachments`` folder under ``DATA_DIR``."""
+        return self.attachment_store or str(self.data_dir / "attachments")
 
     @field_validator("signing_secrets", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from agent_runtime.models.factory import ModelFactory
 from agent_runtime.persistence import SessionKeeper, SessionWriter
 from agent_runtime.session.cache import AgentSessionCache
 from agent_runtime.session.store import create_store
+from attachments.store import BlobStore, open_store
 
 __all__ = ["ModelSource", "Services", "build_services", "turn_budget"]
 
@@ -39,6 +40,8 @@ class Services:
     builds: BuildManager
     keeper: SessionKeeper
     writer: SessionWriter
+    attachments: BlobStore | None = None
+    """Where a turn's attached files are read (the web app writes them)."""
 
 
 def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
@@ -95,4 +98,5 @@ def build_services(
         builds=builds,
         keeper=keeper,
         writer=writer,
+        attachments=open_store(settings.attachment_store_url()),
     )

@@ -14,6 +14,7 @@ from .errors import ApiError
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_PREFIXES = ("/api/", "/agent/")
+UPLOAD_PATH = "/api/files"
 
 
 def cookie_secure() -> bool:
@@ -65,6 +66,11 @@ def check_json_body() -> None:
     if request.method not in UNSAFE_METHODS or not request.path.startswith(JSON_PREFIXES):
         return
     has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if request.path == UPLOAD_PATH and request.method == "POST":
+        # Uploads are multipart; the CSRF token (header) and the same-origin check still apply.
+        if request.mimetype != "multipart/form-data":
+            raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the file as multipart/form-data")
+        return
     if (has_body or request.mimetype) and request.mimetype != "application/json":
         raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
 

@@ -62,6 +62,9 @@ def test_contract_loads_without_heavy_dependencies() -> None:
     assert out.stdout.strip() == ""
 
 
+PACKAGES = ("agent_runtime", "webapp", "attachments")
+
+
 def _private_segment(name: str) -> int | None:
     """The index of the first ``_private`` segment of a dotted name (``__init__`` and dunders aside)."""
     parts = name.split(".")
@@ -93,12 +96,12 @@ def _module_imports(path: Path) -> set[str]:
 def test_no_module_imports_another_packages_private_module() -> None:
     """``pkg._private`` (a module, or a name in one) is for ``pkg`` and its subpackages only."""
     offenders: dict[str, list[str]] = {}
-    for top in ("agent_runtime", "webapp"):
+    for top in PACKAGES:
         for path in (ROOT / top).rglob("*.py"):
             own = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
             for name in _module_imports(path):
                 index = _private_segment(name)
-                if index is None or not name.startswith(("agent_runtime", "webapp")):
+                if index is None or not name.startswith(PACKAGES):
                     continue
                 owner = ".".join(name.split(".")[:index])
                 private = ".".join(name.split(".")[: index + 1])

@@ -56,7 +56,7 @@ export function useBuilder(deps = {}) {
     if (message?.id) store.removeMessage(message.id)
     if (!r) return
     if (r.type === 'chat') {
-      if (!store.chatRunning) await chat.runChat(r.prompt)
+      if (!store.chatRunning) await chat.runChat(r.prompt, r.files || [])
     } else if (r.type === 'watch') {
       ctx.watchRetries = 0
       await chat.startWatch()

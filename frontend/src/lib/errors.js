@@ -8,6 +8,7 @@ export const ClientErrorCode = Object.freeze({
   NETWORK: 'NETWORK',
   STREAM_INTERRUPTED: 'STREAM_INTERRUPTED',
   BAD_RESPONSE: 'BAD_RESPONSE',
+  UPLOAD_FAILED: 'UPLOAD_FAILED',
 })
 
 /** The codes that mean "this session's token is no longer good": start a new session. */

@@ -19,7 +19,7 @@ export function useChat(ctx, reload, session, streams) {
     return { phase: store.phase, canvas_version: store.version, module_count: store.canvas.modules.length }
   }
 
-  async function runChat(prompt) {
+  async function runChat(prompt, files = []) {
     // A turn changes the canvas outside the build log: until a watch has given a fresh snapshot,
     // there is no position to resume from.
     store.resumeId = null
@@ -31,12 +31,16 @@ export function useChat(ctx, reload, session, streams) {
       await session.ensureSession()
     } catch (err) {
       store.chatRunning = false
-      session.showError(err, { type: 'chat', prompt })
+      session.showError(err, { type: 'chat', prompt, files })
       return
     }
     const live = liveCheck(ctx)
-    const { url, body } = api.runRequest(ctx.session, prompt, uiContext())
-    ctx.handles.chat = sse.startRun({ url, body, callbacks: streams.callbacks('chat', { type: 'chat', prompt }) })
+    const { url, body } = api.runRequest(ctx.session, prompt, uiContext(), files)
+    ctx.handles.chat = sse.startRun({
+      url,
+      body,
+      callbacks: streams.callbacks('chat', { type: 'chat', prompt, files }),
+    })
     const result = await ctx.handles.chat.done
     if (!live()) return
     ctx.handles.chat = null
@@ -46,13 +50,18 @@ export function useChat(ctx, reload, session, streams) {
     if (result.outcome === 'success' && store.phase === Phase.BUILDING) void startWatch()
   }
 
-  /** Sends a message (Enter in the composer, or a suggestion chip). */
-  async function send(text) {
+  /**
+   * Sends a message (Enter in the composer, or a suggestion chip), with the files attached to it.
+   *
+   * @param {string} text
+   * @param {Array<{file_id: string, name: string, size: number, media_type: string}>} [files]
+   */
+  async function send(text, files = []) {
     const prompt = String(text ?? '').trim()
     if (!prompt || store.chatRunning || store.resuming) return false
-    store.addUserMessage(prompt)
+    store.addUserMessage(prompt, files)
     reload.persist()
-    await runChat(prompt)
+    await runChat(prompt, files)
     return true
   }
 
