@@ -27,7 +27,9 @@ class AppendOnlyError(PlaybookError):
 class ApiError(PlaybookError):
     """A refusal reported as ``{error: {code, message}}`` with an HTTP status."""
 
-    def __init__(self, status: int, code: ErrorCode, message: str, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: ErrorCode, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -53,7 +55,9 @@ _STATUS_CODES: dict[int, ErrorCode] = {
 }
 
 
-def error_response(status: int, code: ErrorCode, message: str, extra: dict[str, Any] | None = None) -> Response:
+def error_response(
+    status: int, code: ErrorCode, message: str, extra: dict[str, Any] | None = None
+) -> Response:
     """The JSON error envelope ``{error: {code, message}}`` (``extra`` adds fields to ``error``).
 
     ``code`` is always an :class:`ErrorCode`.
