@@ -184,6 +184,12 @@ class ErrorCode(StrEnum):
     INVALID_FILE_NAME = "INVALID_FILE_NAME"
     TOO_MANY_FILES = "TOO_MANY_FILES"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    # Approvals to desks (issue 13).
+    APPROVAL_NOT_YOUR_DESK = "APPROVAL_NOT_YOUR_DESK"
+    APPROVAL_WAITING = "APPROVAL_WAITING"
+    """The request waits for another desk (the requester's card keeps waiting)."""
+    APPROVAL_DECIDED = "APPROVAL_DECIDED"
+    """Someone decided first; ``error.decision`` says what."""
     # Start-up only (never on the wire).
     CONFIG_INVALID = "CONFIG_INVALID"
 
@@ -370,6 +376,9 @@ class ResumeInterruptPayload(_Invocation):
     interrupt_id: Annotated[str, Field(min_length=1, max_length=100)]
     decision: Decision
     context: Annotated[str, Field(max_length=Limits.MAX_CONTEXT_CHARS)] | None = None
+    envelope: dict[str, Any] | None = None
+    """Who decided, as the web app recorded it (``request_id``, ``operator_id``, ``operator_role``,
+    ``decided_at``, ``trace_id``): the decision envelope of DESIGN §8, logged with the decision."""
 
 
 InvocationPayload = Annotated[

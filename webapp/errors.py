@@ -27,11 +27,15 @@ class AppendOnlyError(PlaybookError):
 class ApiError(PlaybookError):
     """A refusal reported as ``{error: {code, message}}`` with an HTTP status."""
 
-    def __init__(self, status: int, code: ErrorCode, message: str) -> None:
+    def __init__(
+        self, status: int, code: ErrorCode, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.extra = dict(extra or {})
+        """More fields of the envelope's ``error`` (e.g. the first decision of a 409)."""
 
 
 _STATUS_CODES: dict[int, ErrorCode] = {
@@ -51,9 +55,14 @@ _STATUS_CODES: dict[int, ErrorCode] = {
 }
 
 
-def error_response(status: int, code: ErrorCode, message: str) -> Response:
-    """The JSON error envelope ``{error: {code, message}}``; ``code`` is always an :class:`ErrorCode`."""
-    response = jsonify({"error": {"code": code.value, "message": message}})
+def error_response(
+    status: int, code: ErrorCode, message: str, extra: dict[str, Any] | None = None
+) -> Response:
+    """The JSON error envelope ``{error: {code, message}}`` (``extra`` adds fields to ``error``).
+
+    ``code`` is always an :class:`ErrorCode`.
+    """
+    response = jsonify({"error": {**(extra or {}), "code": code.value, "message": message}})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -76,7 +85,7 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Any:
         if wants_json():
-            return error_response(exc.status, exc.code, exc.message)
+            return error_response(exc.status, exc.code, exc.message, exc.extra)
         return _page(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)

@@ -102,7 +102,7 @@ def test_log_level_comes_from_the_environment(tmp_path: Path, monkeypatch: pytes
     before = webapp_logger.level
     monkeypatch.setenv("LOG_LEVEL", "debug")
     try:
-        app = create_app({"APP_ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+        app = create_app({"APP_ENV": "testing", "TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
         assert app.config["LOG_LEVEL"] == "debug"
         assert webapp_logger.level == logging.DEBUG
         app.extensions["database"].dispose()
