@@ -93,6 +93,10 @@ class CustomEventName(StrEnum):
     """Module building progress: ``{built, failed, total}``."""
     MODULE_STATUS = "module.status"
     """A module's build status changed: ``{module_index, status, reason?}``."""
+    MODEL_RETRY = "model.retry"
+    """The model was throttled and the call is retried: ``{attempt, delay_seconds, withdrawn}``;
+    ``withdrawn`` lists the ids of text messages this attempt streamed, which the page removes
+    (the retry streams the whole answer again)."""
 
 
 class ToolName(StrEnum):
@@ -151,6 +155,9 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
     MODEL_ERROR = "MODEL_ERROR"
+    MODEL_THROTTLED = "MODEL_THROTTLED"
+    MODEL_ACCESS_DENIED = "MODEL_ACCESS_DENIED"
+    CONTEXT_TOO_LONG = "CONTEXT_TOO_LONG"
     INTERRUPT_UNKNOWN = "INTERRUPT_UNKNOWN"
     INTERRUPT_EXPIRED = "INTERRUPT_EXPIRED"
     INTERRUPT_ANSWERED = "INTERRUPT_ANSWERED"
@@ -164,6 +171,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     RUNTIME_TIMEOUT = "RUNTIME_TIMEOUT"
+    RUNTIME_RESTARTING = "RUNTIME_RESTARTING"  # refused/reset connection: the process is not listening
     UNKNOWN_AGENT_TYPE = "UNKNOWN_AGENT_TYPE"
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"
@@ -184,6 +192,9 @@ class ErrorCode(StrEnum):
     INVALID_FILE_NAME = "INVALID_FILE_NAME"
     TOO_MANY_FILES = "TOO_MANY_FILES"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    """The web app's database is busy or down; nothing was started."""
+    NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
     # Approvals to desks (issue 13).
     APPROVAL_NOT_YOUR_DESK = "APPROVAL_NOT_YOUR_DESK"
     APPROVAL_WAITING = "APPROVAL_WAITING"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,8 +14,9 @@ from agent_runtime.budget import Budget
 from agent_runtime.config import Settings
 from agent_runtime.contract import TokenCodec
 from agent_runtime.models.factory import ModelFactory
-from agent_runtime.persistence import SessionKeeper, SessionWriter
-from agent_runtime.session.cache import AgentSessionCache
+from agent_runtime.persistence import SessionKeeper
+from agent_runtime.session.cache import AgentSessionCache, SessionEntry
+from agent_runtime.session.control import RunControl
 from agent_runtime.session.store import create_store
 from attachments.store import BlobStore, open_store
 
@@ -39,7 +41,6 @@ class Services:
     registry: AgentRegistry
     builds: BuildManager
     keeper: SessionKeeper
-    writer: SessionWriter
     attachments: BlobStore | None = None
     """Where a turn's attached files are read (the web app writes them)."""
 
@@ -71,24 +72,44 @@ def build_services(
         idle_seconds=settings.session_idle_seconds,
         event_log_size=settings.event_log_size,
     )
-    writer = SessionWriter(
-        store=create_store(settings), cache=cache, stop_poll_seconds=settings.stop_poll_seconds
-    )
+    store = create_store(settings)
+    holder: dict[str, SessionKeeper] = {}
+
+    def store_between_turns(entry: SessionEntry) -> None:
+        # A turn running now stores the session itself when it ends; writing mid-turn would store
+        # half a turn's conversation (and canvas) as if it were complete. Nor over a copy another
+        # runtime wrote (or deleted) meanwhile.
+        if entry.turn is None:
+            holder["keeper"].persist_quietly(entry, if_current=True)
+
+    def build_finished(entry: SessionEntry) -> None:
+        cache.touch(entry)
+        store_between_turns(entry)
+
+    def build_probe(session_id: str, control: RunControl) -> Callable[[], bool] | None:
+        return holder["keeper"].probe(session_id, control)
+
     builds = BuildManager(
         workers=settings.builder_workers,
+        fair=settings.builder_scheduling == "fair",
         spec=registry.get(BUILDER),
         model_factory=models,
         tracker=tracker,
-        on_finished=writer.build_finished,
-        stop_probe=writer.probe,
+        on_finished=build_finished,
+        on_module_finished=store_between_turns,
+        stop_probe=build_probe,
     )
     keeper = SessionKeeper(
-        writer=writer,
+        store=store,
+        cache=cache,
         registry=registry,
         models=models,
         builds=builds,
         rules=settings.approval_rule_set(),
+        stop_poll_seconds=settings.stop_poll_seconds,
+        build_recovery=settings.build_recovery,
     )
+    holder["keeper"] = keeper
     return Services(
         settings=settings,
         codec=settings.codec(),
@@ -97,6 +118,5 @@ def build_services(
         registry=registry,
         builds=builds,
         keeper=keeper,
-        writer=writer,
         attachments=open_store(settings.attachment_store_url()),
     )

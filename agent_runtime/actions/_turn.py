@@ -17,7 +17,8 @@ Around the body: the stored stop flag is cleared at the start and polled while t
 ``stop`` sent to another runtime), and the session is written to the store before the terminal
 events, so a next request landing on another runtime sees this turn.
 
-If the client goes away mid-turn the turn is cancelled (reason ``disconnect``).
+If the client goes away mid-turn the turn is cancelled (reason ``disconnect``); if the turn's task
+itself is cancelled (shutdown), it still ends with ``run.cancelled`` (reason ``shutdown``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.channel import FrameChannel
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop, poll_remote_stop
+from agent_runtime.session.store import store_io
 from agent_runtime.telemetry import log_context
 
 __all__ = ["SUCCESS", "CANCELLED", "BUDGET", "INTERRUPT", "TurnContext", "TurnOutcome", "TurnRunner"]
@@ -46,6 +48,8 @@ __all__ = ["SUCCESS", "CANCELLED", "BUDGET", "INTERRUPT", "TurnContext", "TurnOu
 logger = logging.getLogger(__name__)
 
 SUCCESS, CANCELLED, BUDGET, INTERRUPT = "success", "cancelled", "budget", "interrupt"
+SHUTDOWN_REASON = "shutdown"
+"""Cancel reason when the turn's task itself is cancelled (the runtime shutting down)."""
 
 
 @dataclass
@@ -102,7 +106,7 @@ class TurnRunner:
         run_id = factory.new_id("run")
         control = entry.begin_turn(run_id)
         # Before RUN_STARTED: a stop sent to another runtime once this turn is visible must stick.
-        self._services.writer.clear_stop(entry.session_id)
+        self._services.keeper.clear_stop(entry.session_id)
         channel = FrameChannel(self._services.settings.heartbeat_seconds)
         emitter = RunEmitter(channel, entry.ephemeral.next_id, entry.session_id, run_id)
         emitter.start()
@@ -123,7 +127,7 @@ class TurnRunner:
         label: str,
     ) -> None:
         services = self._services
-        writer = services.writer
+        keeper = services.keeper
         budget = turn_budget(services.settings, services.registry.get(ORCHESTRATOR))
         outcome = TurnOutcome()
         error: AgentRuntimeError | None = None
@@ -132,10 +136,10 @@ class TurnRunner:
         with log_context(session_id=sid, run_id=run_id, agent_type="orchestrator"):
             logger.info("session_id=<%s>, run_id=<%s>, action=<%s> | turn started", sid, run_id, label)
             try:
-                probe = writer.probe(sid, control)
+                probe = keeper.probe(sid, control)
                 if probe is not None:
                     poller = asyncio.get_running_loop().create_task(
-                        poll_remote_stop(probe, control, writer.poll_seconds)
+                        poll_remote_stop(probe, control, keeper.poll_seconds)
                     )
                 with armed(budget, control):
                     async with asyncio.timeout(budget.hard_deadline):
@@ -143,6 +147,12 @@ class TurnRunner:
             except TimeoutError:
                 control.cancel(BUDGET_REASON)
                 outcome = TurnOutcome(BUDGET)
+            except asyncio.CancelledError:
+                # The task itself was cancelled (shutdown): still end the stream as cancelled, with
+                # the session stored and freed, then let the cancellation go on.
+                control.cancel(SHUTDOWN_REASON)
+                outcome = TurnOutcome(CANCELLED)
+                raise
             except AgentRuntimeError as exc:
                 error = exc
             except Exception:
@@ -152,7 +162,7 @@ class TurnRunner:
                 if poller is not None:
                     poller.cancel()
                 try:
-                    await asyncio.to_thread(writer.persist_quietly, entry)
+                    await store_io(keeper.store, keeper.persist_quietly, entry)
                 finally:
                     self._end(entry, control, emitter, channel, outcome, error)
             logger.info(

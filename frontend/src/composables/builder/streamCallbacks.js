@@ -40,6 +40,7 @@ export function useStreamCallbacks(ctx, reload, session) {
   function callbacks(kind, retry) {
     const live = liveCheck(ctx)
     let snapshots = 0
+    let retryNotice = null // one "model is busy" notice per run, updated on each retry
     return {
       onEvent(_event, eventId) {
         if (!live()) return
@@ -85,6 +86,14 @@ export function useStreamCallbacks(ctx, reload, session) {
       },
       onModuleStatus(value) {
         if (live()) store.setModuleStatus(value?.module_index, value?.status, value?.reason ?? null)
+      },
+      onModelRetry(value) {
+        if (!live()) return
+        // The retry streams the whole answer again: drop what the failed attempt showed.
+        for (const id of value?.withdrawn ?? []) store.removeMessage(id)
+        const seconds = Math.max(1, Math.round(value?.delay_seconds ?? 0))
+        if (retryNotice) store.removeMessage(retryNotice.id)
+        retryNotice = store.addNotice(`The model is busy right now; trying again in ${seconds} s…`)
       },
       onSubagent(subKind, event) {
         if (live()) store.applySubagent(subKind, event)
