@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import { normalizeCanvas, usePlaybookBuilderStore, TOOLS } from './playbookBuilder.js'
+import { normalizeCanvas, usePlaybookBuilderStore } from './playbookBuilder.js'
+import { TOOL_NAMES } from '../generated/contract.js'
 
 const OUTLINE = {
   title: 'Client onboarding',
@@ -26,13 +27,13 @@ describe('playbookBuilder store: applyToolCall', () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {})
   })
 
-  it('knows every tool on the wire', () => {
-    expect(new Set(TOOLS)).toEqual(
-      new Set([
-        'set_playbook_outline', 'update_playbook', 'add_module', 'update_module', 'remove_module', 'move_module',
-        'build_modules', 'add_tasks', 'add_task_step', 'suggest_replies',
-      ]),
-    )
+  it('has a handler for every tool the contract names (generated from contract.py)', () => {
+    const s = usePlaybookBuilderStore()
+    expect(TOOL_NAMES.length).toBeGreaterThan(0)
+    for (const tool of TOOL_NAMES) s.applyToolCall(tool, {})
+    expect(console.warn).not.toHaveBeenCalled()
+    s.applyToolCall('no_such_tool', {})
+    expect(console.warn).toHaveBeenCalledWith('[playbookBuilder] unknown tool no_such_tool')
   })
 
   it('set_playbook_outline replaces the canvas; modules start pending with no tasks', () => {
