@@ -62,9 +62,19 @@ class Database:
             g._db_session = self.new_session()
         return g._db_session  # type: ignore[no-any-return]
 
-    def new_session(self) -> Session:
-        """A fresh session the caller closes."""
-        return self._bound().factory()
+    def new_session(self, *, write: bool = False) -> Session:
+        """A fresh session the caller closes.
+
+        ``write=True`` for a session that reads and then writes (creating a user, say): on SQLite it
+        begins ``IMMEDIATE``, taking the write lock first, because a deferred reader that later
+        writes is refused at once (no busy wait) when another connection writes meanwhile.
+        """
+        bound = self._bound()
+        if write:
+            return Session(
+                bind=bound.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+            )
+        return bound.factory()
 
     def dispose(self) -> None:
         """Close every pooled connection of the current app."""
