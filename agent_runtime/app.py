@@ -40,20 +40,15 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
     Raises:
         ConfigError: The agents file or the model provider is unusable.
     """
-    holder: dict[str, Services] = {}
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Any) -> AsyncIterator[None]:
+    async def lifespan(running: BedrockAgentCoreApp) -> AsyncIterator[None]:
         yield
-        services = holder.get("services")
-        if services is not None:
-            for entry in services.cache.entries():
-                entry.cancel_all("shutdown")
-            services.close()
+        shutdown(running.state.services)
 
     app = BedrockAgentCoreApp(lifespan=lifespan)
     services = build_services(settings, tracker=app, models=models)
-    holder["services"] = services
+    app.state.services = services
     dispatcher = Dispatcher(services)
 
     @app.entrypoint
@@ -80,5 +75,11 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
         )
 
     app.add_route("/_runtime/stats", stats, methods=["GET"])
-    app.state.services = services
     return app
+
+
+def shutdown(services: Services) -> None:
+    """Cancel every session's runs, stop the builders and the MCP servers (the application is shutting down)."""
+    for entry in services.cache.entries():
+        entry.cancel_all("shutdown")
+    services.close()

@@ -4,8 +4,8 @@ Both end the run gracefully through Strands: the cycle cap is Strands' own per-i
 ``limits={"turns": n}`` (stop reason ``limit_turns``); the wall clock is a timer that cancels the
 run's :class:`~agent_runtime.session.control.RunControl` with reason ``budget``, so the agent stops
 at its next cancellation point with the canvas intact. A hard deadline a little later covers a
-provider that ignores cancellation. The dispatcher reports either as ``RUN_ERROR``
-``BUDGET_EXCEEDED``.
+provider that ignores cancellation. The turn runner (:mod:`agent_runtime.actions`) reports either
+as ``RUN_ERROR`` ``BUDGET_EXCEEDED``.
 """
 
 from __future__ import annotations

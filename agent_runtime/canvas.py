@@ -22,6 +22,7 @@ from agent_runtime.contract import (
     ModuleStatus,
     Phase,
     PlaybookSpec,
+    ToolErrorCode,
     ToolName,
 )
 from agent_runtime.errors import AgentRuntimeError
@@ -43,12 +44,12 @@ class CanvasError(AgentRuntimeError):
         message: A short explanation meant for the model (it is sent back as the tool error).
     """
 
-    INVALID_TOOL_ARGS = "INVALID_TOOL_ARGS"
-    NOT_FOUND = "NOT_FOUND"
-    LIMIT = "LIMIT"
-    UNKNOWN_TOOL = "UNKNOWN_TOOL"
+    INVALID_TOOL_ARGS = ToolErrorCode.INVALID_TOOL_ARGS
+    NOT_FOUND = ToolErrorCode.NOT_FOUND
+    LIMIT = ToolErrorCode.LIMIT
+    UNKNOWN_TOOL = ToolErrorCode.UNKNOWN_TOOL
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ToolErrorCode, message: str) -> None:
         super().__init__(message, code)
 
     def __str__(self) -> str:

@@ -8,6 +8,9 @@ heavy: pydantic and itsdangerous only (no strands, no flask, no ag_ui). It holds
 * the playbook schema and its limits (the canvas on the wire and the body of a save),
 * the names of actions, custom events, tools, phases and error codes.
 
+It is one module of ~600 lines on purpose: everything on the wire in one place that the web app and
+:mod:`agent_runtime.contract_export` (the browser's generated copy) read whole.
+
 See ``../shared/DESIGN.md`` §3, §5 and §7.
 """
 
@@ -32,9 +35,9 @@ __all__ = [
     "Phase",
     "ModuleStatus",
     "ErrorCode",
+    "ToolErrorCode",
     "Decision",
     "Limits",
-    "LIMITS",
     "TokenClaims",
     "TokenCodec",
     "TokenError",
@@ -181,6 +184,16 @@ class ErrorCode(StrEnum):
     RUNTIME_RESTARTING = "RUNTIME_RESTARTING"  # refused/reset connection: the process is not listening
     UNKNOWN_AGENT_TYPE = "UNKNOWN_AGENT_TYPE"
     NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    CONFLICT = "CONFLICT"
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
+    HTTP_ERROR = "HTTP_ERROR"
+    """Any other HTTP refusal (a status without a code of its own)."""
+    AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
+    """A decision could not be written to the audit trail, so it was not forwarded."""
+    AUDIT_APPEND_ONLY = "AUDIT_APPEND_ONLY"
+    """Something tried to change or remove an audit row (never reaches a browser)."""
     # Attachments (issue 12): the message names the file and the reason.
     UNSUPPORTED_FILE_TYPE = "UNSUPPORTED_FILE_TYPE"
     FILE_EMPTY = "FILE_EMPTY"
@@ -189,6 +202,30 @@ class ErrorCode(StrEnum):
     INVALID_FILE_NAME = "INVALID_FILE_NAME"
     TOO_MANY_FILES = "TOO_MANY_FILES"
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    """The web app's database is busy or down; nothing was started."""
+    NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
+    # Approvals to desks (issue 13).
+    APPROVAL_NOT_YOUR_DESK = "APPROVAL_NOT_YOUR_DESK"
+    APPROVAL_WAITING = "APPROVAL_WAITING"
+    """The request waits for another desk (the requester's card keeps waiting)."""
+    APPROVAL_DECIDED = "APPROVAL_DECIDED"
+    """Someone decided first; ``error.decision`` says what."""
+    # Start-up only (never on the wire).
+    CONFIG_INVALID = "CONFIG_INVALID"
+
+
+class ToolErrorCode(StrEnum):
+    """Why a tool call was refused; sent back to the model as the tool's error, canvas unchanged."""
+
+    INVALID_TOOL_ARGS = "INVALID_TOOL_ARGS"
+    NOT_FOUND = "NOT_FOUND"
+    LIMIT = "LIMIT"
+    UNKNOWN_TOOL = "UNKNOWN_TOOL"
+    STOPPED = "STOPPED"
+    """The person stopped the build this call belongs to."""
+    BUILD_RUNNING = "BUILD_RUNNING"
+    """The call would move modules under running builders."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,8 +265,6 @@ class Limits:
     MAX_SAVE_BYTES = 2 * 1024 * 1024
     """The largest save body: 20 modules × 30 tasks × 20 steps of full-length text fits."""
 
-
-LIMITS = Limits()
 
 Title = Annotated[str, Field(min_length=1, max_length=Limits.MAX_TITLE_CHARS)]
 Description = Annotated[str, Field(max_length=Limits.MAX_DESCRIPTION_CHARS)]

@@ -28,8 +28,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agent_runtime.actions._refusal import refusal
-from agent_runtime.actions._turn import TurnRunner
+from agent_runtime.actions import TurnRunner, refusal
 from agent_runtime.actions.chat import ChatAction
 from agent_runtime.actions.control import reset_now, reset_stream, stop_now, stop_stream
 from agent_runtime.actions.resume import ResumeAction
@@ -93,7 +92,7 @@ class Dispatcher:
             return await self._start(payload, claims)
         except (PayloadError, TokenError, RequestRefused) as exc:
             logger.info("session_id=<%s>, code=<%s> | invocation refused", header_session_id, exc.code)
-            return refusal(str(exc.code), exc.message)
+            return refusal(exc.code, exc.message)
 
     def _authenticate(self, session_id: str, token: str, header_session_id: str | None) -> TokenClaims:
         if header_session_id != session_id:

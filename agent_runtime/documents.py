@@ -77,7 +77,7 @@ def load_documents(refs: list[AttachmentRef], vendor_id: int, store: BlobStore |
         try:
             document = extract(data, ref.media_type, name=ref.name)
         except DocumentError as exc:
-            raise RunFault(exc.message, code=str(exc.code)) from None
+            raise RunFault(exc.message, code=exc.code) from None
         record = {
             "file_id": ref.file_id,
             "name": ref.name,

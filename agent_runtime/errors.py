@@ -7,14 +7,13 @@ misbehaved, a budget that ran out), so callers can tell "you asked wrong" from "
 
 from __future__ import annotations
 
-from agent_runtime.contract import ErrorCode
+from agent_runtime.contract import ErrorCode, ToolErrorCode
 
 __all__ = [
     "AgentRuntimeError",
     "ConfigError",
     "RequestRefused",
     "RunFault",
-    "BudgetExceeded",
     "ModelFault",
     "ModelRequestsBlocked",
 ]
@@ -24,13 +23,14 @@ class AgentRuntimeError(Exception):
     """Base of every error the runtime raises on purpose.
 
     Attributes:
-        code: A stable code (an :class:`~agent_runtime.contract.ErrorCode` value where one fits).
+        code: A stable :class:`~agent_runtime.contract.ErrorCode` (a :class:`ToolErrorCode` for a
+            refused tool call).
         message: A short, human-readable explanation with no secrets in it.
     """
 
-    code: str = ErrorCode.INTERNAL
+    code: ErrorCode | ToolErrorCode = ErrorCode.INTERNAL
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: ErrorCode | ToolErrorCode | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -46,7 +46,7 @@ class AgentRuntimeError(Exception):
 class ConfigError(AgentRuntimeError):
     """A setting or the agents file is missing or malformed; start-up stops with one line."""
 
-    code = "CONFIG_INVALID"
+    code = ErrorCode.CONFIG_INVALID
 
 
 class RequestRefused(AgentRuntimeError):
@@ -62,12 +62,6 @@ class RunFault(AgentRuntimeError):
     """Something went wrong while a run was under way."""
 
     code = ErrorCode.INTERNAL
-
-
-class BudgetExceeded(RunFault):
-    """A run used up its wall-clock budget or its agent-loop cycles."""
-
-    code = ErrorCode.BUDGET_EXCEEDED
 
 
 class ModelFault(RunFault):

@@ -84,7 +84,7 @@ def main() -> int:
     upgrade(os.environ["DATABASE_URL"])
     app = create_app()
     with app.app_context():
-        session = db.new_session()
+        session = db.new_session(write=True)
         try:
             user = create_user(
                 session,

@@ -83,11 +83,11 @@ def register_extensions(app: Flask) -> None:
     app.extensions["attachment_store"] = open_store(str(app.config["ATTACHMENT_STORE"]))
     monitor.interval = float(app.config["DISCONNECT_POLL_SECONDS"])
     interval = float(app.config.get("APPROVAL_WORKER_SECONDS") or 0)
-    if interval > 0 and not app.testing:
+    if interval > 0 and app.config.get("BACKGROUND_WORKERS"):
         from .approvals.worker import ApprovalWorker
 
         app.extensions["approval_worker"] = ApprovalWorker(app, interval).start()
-    logging.getLogger("webapp").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("webapp").setLevel(str(app.config["LOG_LEVEL"]).upper())
 
 
 def register_blueprints(app: Flask) -> None:
@@ -124,6 +124,8 @@ def register_errorhandlers(app: Flask) -> None:
     """The JSON error envelope for APIs, an error page for pages."""
     from flask_wtf.csrf import CSRFError
 
+    from agent_runtime.contract import ErrorCode
+
     from .errors import error_response, wants_json
     from .errors import register_errorhandlers as register
 
@@ -133,7 +135,7 @@ def register_errorhandlers(app: Flask) -> None:
     def _csrf(exc: CSRFError) -> Any:
         if wants_json():
             return error_response(
-                403, "CSRF_FAILED", exc.description or "the CSRF token is missing or invalid"
+                403, ErrorCode.CSRF_FAILED, exc.description or "the CSRF token is missing or invalid"
             )
         from flask import render_template
 

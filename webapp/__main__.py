@@ -48,6 +48,11 @@ def _settings() -> dict[str, Any]:
     return settings
 
 
+SERVING = {"BACKGROUND_WORKERS": True}
+"""A serving process runs the background workers (approvals: escalation, expiry, notifications);
+an app built for a command, a migration or a test does not."""
+
+
 def main() -> int:
     """Validate the configuration, then serve."""
     from webapp import create_app
@@ -61,6 +66,7 @@ def main() -> int:
     settings = _settings()
     if os.environ.get("WEB_SERVER", "gunicorn") == "werkzeug":
         host, port = settings["bind"].rsplit(":", 1)
+        app = create_app(SERVING)
         app.run(host=host, port=int(port), threaded=True, use_reloader=False)
         return 0
 
@@ -72,8 +78,8 @@ def main() -> int:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            # Each worker builds its own app (pools, HTTP clients) after the fork.
-            return create_app()
+            # Each worker builds its own app (pools, HTTP clients, the approvals worker) after the fork.
+            return create_app(SERVING)
 
     print(
         f"webapp: serving on http://{settings['bind']} with {settings['workers']} {WORKER_CLASS} worker(s)",

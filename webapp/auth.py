@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from agent_runtime.contract import ErrorCode
+
 from .accounts import authenticate
 from .errors import error_response, wants_json
 from .extensions import db, login_manager
@@ -28,7 +30,7 @@ def _load_user(user_id: str) -> User | None:
 @login_manager.unauthorized_handler
 def _unauthorized() -> Any:
     if wants_json():
-        return error_response(401, "UNAUTHENTICATED", "sign in first")
+        return error_response(401, ErrorCode.UNAUTHENTICATED, "sign in first")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

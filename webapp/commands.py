@@ -28,7 +28,7 @@ def register_commands(app: Flask) -> None:
         email: str, password: str, vendor: str, update: bool, desks: tuple[str, ...]
     ) -> None:
         """Create a user in a vendor (with desk roles)."""
-        with db.new_session() as session:
+        with db.new_session(write=True) as session:
             try:
                 user = create_user(
                     session,

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "AGENT_SIGNING_SECRET": None,
     "AGENT_TOKEN_TTL_SECONDS": 8 * 3600,
     "AGENT_TYPES": "copilot",
+    # The web app's log level (``python -m webapp`` also gives it to gunicorn).
+    "LOG_LEVEL": "INFO",
     "AGENT_TRANSPORT": "http",
     "RUNTIME_URL": "http://127.0.0.1:8080",
     "RUNTIME_URLS": "",

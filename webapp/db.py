@@ -1,30 +1,41 @@
-"""A small engine/session holder bound to the app (no Flask-SQLAlchemy needed)."""
+"""The database: one engine per app, one ORM session per request (no Flask-SQLAlchemy needed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-class Database:
-    """Owns the engine and hands out one ORM session per request (``db.session``)."""
+class AppDatabase:
+    """One app's engine and session factory (``app.extensions["database"]``)."""
 
-    def __init__(self) -> None:
-        self._engine: Engine | None = None
-        self._factory: sessionmaker[Session] | None = None
+    def __init__(self, engine: Engine) -> None:
+        """Own ``engine``; sessions do not expire their objects on commit."""
+        self.engine = engine
+        self.factory = sessionmaker(engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+class Database:
+    """The app's database, found through ``current_app``: each app has its own engine.
+
+    Hands out one ORM session per request (``db.session``).
+    """
 
     def init_app(self, app: Flask) -> None:
-        """Create the engine from ``SQLALCHEMY_URL`` and close the request session on teardown."""
-        self._engine = make_engine(
+        """Create the app's engine from ``SQLALCHEMY_URL`` and close the request session on teardown."""
+        engine = make_engine(
             app.config["SQLALCHEMY_URL"],
             pool_size=int(app.config.get("DB_POOL_SIZE", 10)),
             max_overflow=int(app.config.get("DB_MAX_OVERFLOW", 40)),
         )
-        self._factory = sessionmaker(self._engine, expire_on_commit=False)
-        app.extensions["database"] = self
+        app.extensions["database"] = AppDatabase(engine)
 
         @app.teardown_appcontext
         def _close_session(_exc: BaseException | None) -> None:
@@ -32,12 +43,17 @@ class Database:
             if session is not None:
                 session.close()
 
+    @staticmethod
+    def _bound() -> AppDatabase:
+        bound = current_app.extensions.get("database")
+        if bound is None:
+            raise RuntimeError("database is not initialised; call init_app first")
+        return bound  # type: ignore[no-any-return]
+
     @property
     def engine(self) -> Engine:
-        """The engine (usable outside a request, e.g. from a streaming generator)."""
-        if self._engine is None:
-            raise RuntimeError("database is not initialised; call init_app first")
-        return self._engine
+        """The current app's engine; a streaming view takes it before returning its generator."""
+        return self._bound().engine
 
     @property
     def session(self) -> Session:
@@ -46,16 +62,23 @@ class Database:
             g._db_session = self.new_session()
         return g._db_session  # type: ignore[no-any-return]
 
-    def new_session(self) -> Session:
-        """A fresh session the caller closes."""
-        if self._factory is None:
-            raise RuntimeError("database is not initialised; call init_app first")
-        return self._factory()
+    def new_session(self, *, write: bool = False) -> Session:
+        """A fresh session the caller closes.
+
+        ``write=True`` for a session that reads and then writes (creating a user, say): on SQLite it
+        begins ``IMMEDIATE``, taking the write lock first, because a deferred reader that later
+        writes is refused at once (no busy wait) when another connection writes meanwhile.
+        """
+        bound = self._bound()
+        if write:
+            return Session(
+                bind=bound.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+            )
+        return bound.factory()
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
-        if self._engine is not None:
-            self._engine.dispose()
+        """Close every pooled connection of the current app."""
+        self._bound().dispose()
 
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 40) -> Engine:

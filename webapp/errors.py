@@ -21,41 +21,48 @@ class ConfigError(PlaybookError):
 class AppendOnlyError(PlaybookError):
     """Something tried to change or remove an audit row (the trail is append-only)."""
 
-    code = "AUDIT_APPEND_ONLY"
+    code = ErrorCode.AUDIT_APPEND_ONLY
 
 
 class ApiError(PlaybookError):
     """A refusal reported as ``{error: {code, message}}`` with an HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: ErrorCode, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.code = str(code)
+        self.code = code
         self.message = message
         self.extra = dict(extra or {})
         """More fields of the envelope's ``error`` (e.g. the first decision of a 409)."""
 
 
-_STATUS_CODES: dict[int, str] = {
+_STATUS_CODES: dict[int, ErrorCode] = {
     400: ErrorCode.INVALID_PAYLOAD,
-    401: "UNAUTHENTICATED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
+    401: ErrorCode.UNAUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
     413: ErrorCode.PAYLOAD_TOO_LARGE,
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "TOO_MANY_REQUESTS",
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.TOO_MANY_REQUESTS,
     500: ErrorCode.INTERNAL,
     502: ErrorCode.UPSTREAM_FAILED,
     503: ErrorCode.RUNTIME_UNAVAILABLE,
-    504: "RUNTIME_TIMEOUT",
+    504: ErrorCode.RUNTIME_TIMEOUT,
 }
 
 
-def error_response(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Response:
-    """The JSON error envelope (``extra`` adds fields to ``error``)."""
-    response = jsonify({"error": {**(extra or {}), "code": str(code), "message": message}})
+def error_response(
+    status: int, code: ErrorCode, message: str, extra: dict[str, Any] | None = None
+) -> Response:
+    """The JSON error envelope ``{error: {code, message}}`` (``extra`` adds fields to ``error``).
+
+    ``code`` is always an :class:`ErrorCode`.
+    """
+    response = jsonify({"error": {**(extra or {}), "code": code.value, "message": message}})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -88,7 +95,7 @@ def register_errorhandlers(app: Flask) -> None:
         if status == 413:
             message = "the request body is too large"
         if wants_json():
-            return error_response(status, _STATUS_CODES.get(status, "HTTP_ERROR"), message)
+            return error_response(status, _STATUS_CODES.get(status, ErrorCode.HTTP_ERROR), message)
         return _page(status, message)
 
     @app.errorhandler(Exception)

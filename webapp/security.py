@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
+from agent_runtime.contract import ErrorCode
+
 from .errors import ApiError
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -45,18 +47,18 @@ def check_same_origin() -> None:
         return
     site = request.headers.get("Sec-Fetch-Site", "").lower()
     if site and site not in {"same-origin", "none"}:
-        raise ApiError(403, "CROSS_SITE", "cross-site requests are not allowed")
+        raise ApiError(403, ErrorCode.CROSS_SITE, "cross-site requests are not allowed")
     origin = request.headers.get("Origin")
     if origin is None:
         return
     if origin == "null":
-        raise ApiError(403, "CROSS_SITE", "cross-site requests are not allowed")
+        raise ApiError(403, ErrorCode.CROSS_SITE, "cross-site requests are not allowed")
     allowed = {o.strip().rstrip("/") for o in str(current_app.config.get("ALLOWED_ORIGINS", "")).split(",")}
     parts = urlsplit(origin)
     if origin.rstrip("/") in allowed:
         return
     if parts.netloc.lower() != request.host.lower():
-        raise ApiError(403, "CROSS_SITE", "cross-site requests are not allowed")
+        raise ApiError(403, ErrorCode.CROSS_SITE, "cross-site requests are not allowed")
 
 
 def check_json_body() -> None:
@@ -67,10 +69,10 @@ def check_json_body() -> None:
     if request.path == UPLOAD_PATH and request.method == "POST":
         # Uploads are multipart; the CSRF token (header) and the same-origin check still apply.
         if request.mimetype != "multipart/form-data":
-            raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the file as multipart/form-data")
+            raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the file as multipart/form-data")
         return
     if (has_body or request.mimetype) and request.mimetype != "application/json":
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
+        raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
 
 
 def csrf_guard() -> None:

@@ -36,6 +36,7 @@ from agent_runtime.models.failures import model_fault
 from agent_runtime.services import Services
 from agent_runtime.session.store import store_io
 from agent_runtime.toolservers import install_tools
+from agent_runtime.strands_compat import clear_interrupts, is_paused_on_interrupt
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
 
@@ -187,7 +188,9 @@ def _early_end(ended: str, stop_reason: str | None, control: Any) -> str | None:
 
 
 def _close(agent: Agent, reason: str | None) -> None:
-    """Keep the conversation valid: after an early end close it; else fill a blank final reply (never raises).
+    """Keep the conversation valid: after an early end close it; else fill a blank final reply.
+
+    Never raises.
 
     The offline and scripted models keep their empty final replies (nothing reads them back).
     """
@@ -242,11 +245,6 @@ def _record(services: Services, entry: Any, raised: list[Any], request: str) -> 
     return pending
 
 
-def _paused(agent: Agent) -> bool:
-    # Strands keeps no public flag for "waiting for interrupt responses"; its session state does.
-    return bool(agent._interrupt_state.activated)
-
-
 async def settle_pending(services: Services, ctx: TurnContext) -> None:
     """Close what is still pending before a new message (expired, else superseded)."""
     entry = ctx.entry
@@ -267,7 +265,7 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
         len(expired),
         len(superseded),
     )
-    if not _paused(agent):
+    if not is_paused_on_interrupt(agent):
         return
     blocks = responses_for(expired, {"decision": "expired"}) + responses_for(
         superseded, {"decision": "superseded"}
@@ -276,6 +274,6 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
         await run_orchestrator(services, ctx, blocks, request="", emit=False)
     except Exception:
         logger.exception("session_id=<%s> | could not settle the paused call; dropping it", entry.session_id)
-    if _paused(agent):  # something else paused meanwhile: the new message wins
-        agent._interrupt_state.deactivate()
+    if is_paused_on_interrupt(agent):  # something else paused meanwhile: the new message wins
+        clear_interrupts(agent)
         book.close_all(ClosedStatus.SUPERSEDED)

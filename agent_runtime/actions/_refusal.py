@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from agent_runtime.contract import ErrorCode, ToolErrorCode
 from agent_runtime.events import factory
 from agent_runtime.events.sse import frame
 
 __all__ = ["refusal"]
 
 
-async def refusal(code: str, message: str, event_id: int = 0) -> AsyncIterator[bytes]:
+async def refusal(code: ErrorCode | ToolErrorCode, message: str, event_id: int = 0) -> AsyncIterator[bytes]:
     """Yield the single ``RUN_ERROR`` frame of a refused invocation."""
     yield frame(event_id, factory.run_error(code, message))

@@ -46,10 +46,10 @@ from agent_runtime.agents.orchestrator import normalized_args
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import BUDGET_REASON, Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
-from agent_runtime.contract import CustomEventName, ModuleStatus, Phase
+from agent_runtime.contract import CustomEventName, ModuleStatus, Phase, ToolErrorCode
 from agent_runtime.documents import source_for_module
 from agent_runtime.events import factory
-from agent_runtime.models._messages import render_context
+from agent_runtime.messages import render_context
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.telemetry import detached_otel_context, log_context
@@ -465,7 +465,7 @@ class BuilderApplier:
                 CanvasError.INVALID_TOOL_ARGS, f"you build module_index {self.index}; use that index"
             )
         if self.job.control.cancelled:
-            raise CanvasError("STOPPED", STOPPED_MESSAGE)
+            raise CanvasError(ToolErrorCode.STOPPED, STOPPED_MESSAGE)
         entry = self.job.entry
         with entry.canvas.lock:
             result = entry.canvas.apply(name, args)

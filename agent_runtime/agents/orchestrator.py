@@ -29,9 +29,9 @@ from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.approvals.rules import ApprovalRule
 from agent_runtime.canvas import Canvas, CanvasError
-from agent_runtime.contract import TOOL_ARGS, ToolName
+from agent_runtime.contract import TOOL_ARGS, ToolErrorCode, ToolName
 from agent_runtime.events.emitter import RunEmitter
-from agent_runtime.models._messages import render_context
+from agent_runtime.messages import render_context
 from agent_runtime.models.retry import ModelRetry
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.tools import make_tools
@@ -49,7 +49,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BUILD_RUNNING = "BUILD_RUNNING"
+BUILD_RUNNING = ToolErrorCode.BUILD_RUNNING
 """CanvasError code: the call would move modules under running builders."""
 
 _STRUCTURAL = frozenset(

@@ -19,6 +19,7 @@ from strands.models.model import Model
 from agent_runtime.agents._common import StopCheckHook, agent_kwargs
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import Budget
+from agent_runtime.errors import RunFault
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 
@@ -56,8 +57,12 @@ class RouterDecision(BaseModel):
     reply: Annotated[str, Field(max_length=2_000)] | None = None
 
 
-class RouterCancelled(Exception):
+class RouterCancelled(RunFault):
     """The router was cancelled (stop, reset or budget) before it decided."""
+
+    def __init__(self, message: str = "the router was cancelled before it decided") -> None:
+        """Say why (the default fits every caller)."""
+        super().__init__(message)
 
 
 def fallback_decision(prompt: str) -> RouterDecision:

@@ -10,7 +10,7 @@ answer:
 
 * ``approve`` — the call runs as proposed;
 * ``reject`` / ``add_context`` — the call is cancelled with a decision note as its tool result
-  (``_messages.decision_note``); the model reads it and answers (``add_context`` carries the
+  (``messages.decision_note``); the model reads it and answers (``add_context`` carries the
   person's instructions, which the model follows);
 * ``reroute`` / ``superseded`` / ``expired`` — the call is cancelled and the turn ends right after
   the tool batch without another model call (``AfterToolsEvent.end_turn``).
@@ -26,7 +26,8 @@ from strands.hooks import AfterToolsEvent, BeforeToolCallEvent, HookProvider, Ho
 
 from agent_runtime.approvals.pending import APPROVAL_INTERRUPT
 from agent_runtime.approvals.rules import ApprovalRule, evaluate
-from agent_runtime.models._messages import decision_note
+from agent_runtime.messages import decision_note
+from agent_runtime.strands_compat import answered_interrupt_reason
 
 __all__ = ["ApprovalHook", "SILENT_DECISIONS"]
 
@@ -63,7 +64,7 @@ class ApprovalHook(HookProvider):
         match = (
             evaluate(self._rules, name, event.tool_use.get("input"), self._canvas()) if self._rules else None
         )
-        paused = _paused_reason(event)
+        paused = answered_interrupt_reason(event, APPROVAL_INTERRUPT)
         if match is None and paused is None:
             return
         # A call paused earlier keeps the answer it was given, even if the rules changed since
@@ -90,19 +91,3 @@ class ApprovalHook(HookProvider):
         if self._end_turn is not None:
             event.end_turn = self._end_turn
             self._end_turn = None
-
-
-def _paused_reason(event: BeforeToolCallEvent) -> dict[str, Any] | None:
-    """The reason this very call was paused with, if it was paused and has been answered.
-
-    Strands keeps interrupts (with their answers) in the agent's interrupt state, which the session
-    manager persists; it exposes no public lookup, so this reads that state the way
-    ``event.interrupt`` itself does.
-    """
-    state = getattr(event.agent, "_interrupt_state", None)
-    if state is None:
-        return None
-    prior = state.interrupts.get(event._interrupt_id(APPROVAL_INTERRUPT))
-    if prior is None or prior.response is None or not isinstance(prior.reason, dict):
-        return None
-    return dict(prior.reason)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent_runtime.contract import TOOL_ARGS, ModuleStatus, ToolName
+from agent_runtime.errors import ConfigError
 
 __all__ = [
     "DEFAULT_APPROVAL_RULES",
@@ -41,7 +42,7 @@ _CONDITION = re.compile(r"^(?:(?P<simple>always|has_tasks)|count(?P<op>>=|>)(?P<
 Condition = Literal["always", "has_tasks", "count"]
 
 
-class RuleError(ValueError):
+class RuleError(ConfigError, ValueError):
     """``APPROVAL_RULES`` does not parse; the message says which item and why."""
 
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from ag_ui.core import BaseEvent, TextMessageContentEvent, TextMessageEndEvent, TextMessageStartEvent
 
-from agent_runtime.contract import CustomEventName
+from agent_runtime.contract import CustomEventName, ErrorCode, ToolErrorCode
 from agent_runtime.events import factory
 from agent_runtime.events.sse import frame
 
@@ -142,6 +142,6 @@ class RunEmitter:
             factory.run_cancelled_finish(self.thread_id, self.run_id),
         )
 
-    def error(self, code: str, message: str) -> None:
+    def error(self, code: ErrorCode | ToolErrorCode, message: str) -> None:
         """``RUN_ERROR`` (terminal)."""
         self.emit(factory.run_error(code, message))

@@ -30,7 +30,8 @@ from ag_ui.core import (
     ToolCallStartEvent,
 )
 
-from agent_runtime.models._stream import split_text
+from agent_runtime.contract import ErrorCode, ToolErrorCode
+from agent_runtime.messages import split_text
 
 __all__ = [
     "new_id",
@@ -99,7 +100,7 @@ def run_interrupted(thread_id: str, run_id: str, interrupts: Iterable[Interrupt]
     )
 
 
-def run_error(code: str, message: str) -> RunErrorEvent:
+def run_error(code: ErrorCode | ToolErrorCode, message: str) -> RunErrorEvent:
     """``RUN_ERROR`` — a terminal event carrying a stable ``code``."""
     return RunErrorEvent(message=message, code=str(code))
 

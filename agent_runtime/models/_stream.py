@@ -9,23 +9,9 @@ from typing import Any
 
 from strands.types.streaming import StreamEvent
 
-__all__ = ["reply_events", "split_text"]
+from agent_runtime.messages import split_text
 
-
-def split_text(text: str, size: int) -> list[str]:
-    """Split ``text`` into pieces of about ``size`` characters at spaces (for streaming)."""
-    pieces: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = word if not current else f"{current} {word}"
-        if current and len(candidate) > size:
-            pieces.append(current + " ")
-            current = word
-        else:
-            current = candidate
-    if current:
-        pieces.append(current)
-    return pieces
+__all__ = ["reply_events"]
 
 
 def reply_events(

@@ -25,6 +25,7 @@ from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
 from agent_runtime.errors import ConfigError, ModelRequestsBlocked
+from agent_runtime.strands_compat import STRUCTURED_OUTPUT_FLAG, supports_structured_output
 
 if TYPE_CHECKING:
     from agent_runtime.config import Settings
@@ -34,7 +35,6 @@ __all__ = [
     "ROLES",
     "GuardedModel",
     "ModelFactory",
-    "create_model",
     "prompt_cache_supported",
 ]
 
@@ -92,7 +92,7 @@ class GuardedModel(Model):
         """Wrap ``inner`` (from ``provider``)."""
         self.inner = inner
         self.provider = provider
-        self._supports_structured_output = getattr(inner, "_supports_structured_output", False)
+        setattr(self, STRUCTURED_OUTPUT_FLAG, supports_structured_output(inner))
         client = getattr(inner, "client", None) if provider == "bedrock" else None
         self._streams = _OpenStreams(client) if client is not None else None
 
@@ -248,8 +248,3 @@ def prompt_cache_supported(model: Model) -> bool:
         return False
     model_id = str(model.get_config().get("model_id", "")).lower()
     return "anthropic" in model_id or "claude" in model_id
-
-
-def create_model(role: str, settings: Settings) -> Model:
-    """A new model for ``role`` under ``settings`` (see :class:`ModelFactory`)."""
-    return ModelFactory(settings).create(role)

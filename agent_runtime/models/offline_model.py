@@ -10,7 +10,7 @@ is read from the conversation itself:
 * the number of assistant messages since that prompt says which reply is next;
 * when the last tool call failed, it apologises briefly and ends the turn;
 * when a person declined a paused tool call (an approval decision note in the tool result, see
-  ``_messages.decision_note``), the replies come from ``plan_resume`` instead, counted from the
+  ``messages.decision_note``), the replies come from ``plan_resume`` instead, counted from the
   note.
 
 Roles: ``router`` answers the structured-output tool with ``classify``; ``orchestrator`` follows
@@ -35,7 +35,7 @@ from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
-from agent_runtime.models import _messages as conv
+from agent_runtime import messages as conv
 from agent_runtime.models._stream import reply_events
 from agent_runtime.models.offline import Reply, classify, outline_text, plan_module, plan_resume, plan_turn
 from agent_runtime.models.offline.library_use import use_library

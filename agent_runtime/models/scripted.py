@@ -19,6 +19,7 @@ from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
+from agent_runtime.errors import ModelFault
 from agent_runtime.models._stream import reply_events
 
 __all__ = ["Step", "ScriptedModel", "UnexpectedModelCall"]
@@ -26,7 +27,7 @@ __all__ = ["Step", "ScriptedModel", "UnexpectedModelCall"]
 T = TypeVar("T", bound=BaseModel)
 
 
-class UnexpectedModelCall(AssertionError):
+class UnexpectedModelCall(ModelFault, AssertionError):
     """The model was called more often than scripted."""
 
 

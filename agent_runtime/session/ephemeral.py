@@ -241,9 +241,3 @@ class EphemeralState:
                 return False
             waker.clear()
             return True
-
-    @property
-    def watcher_count(self) -> int:
-        """How many watchers are subscribed."""
-        with self._lock:
-            return len(self._watchers)

@@ -222,7 +222,8 @@ class StubRuntime:
             await asyncio.sleep(script["delay"])
         status = int(script.get("status", 200))
         if status != 200:
-            await self._json(writer, status, {"error": {"code": "STUB_REFUSED", "message": "stub refused"}})
+            code = codes.get("refuse", "STUB_REFUSED")
+            await self._json(writer, status, {"error": {"code": code, "message": "stub refused"}})
             return True
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"

@@ -83,7 +83,7 @@ def add_user(app: Any, *, vendor: str | None = None, email: str | None = None) -
     vendor = vendor or f"vendor-{uuid.uuid4().hex[:8]}"
     email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
     with app.app_context():
-        session = db.new_session()
+        session = db.new_session(write=True)
         try:
             user = create_user(
                 session,

@@ -79,6 +79,87 @@ def test_the_playbook_library_reads_the_database_without_the_webapp() -> None:
     assert out.stdout.strip() == ""
 
 
+PACKAGES = ("agent_runtime", "webapp", "attachments")
+
+
+def _private_segment(name: str) -> int | None:
+    """The index of the first ``_private`` segment of a dotted name (``__init__`` and dunders aside)."""
+    parts = name.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not (part.startswith("__") and part.endswith("__")):
+            return i
+    return None
+
+
+def _module_imports(path: Path) -> set[str]:
+    """Every module (and ``module.name``) a file imports, relative imports resolved."""
+    rel = path.relative_to(ROOT).with_suffix("")
+    package = list(rel.parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_module_imports_another_packages_private_module() -> None:
+    """``pkg._private`` (a module, or a name in one) is for ``pkg`` and its subpackages only."""
+    offenders: dict[str, list[str]] = {}
+    for top in PACKAGES:
+        for path in (ROOT / top).rglob("*.py"):
+            own = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+            for name in _module_imports(path):
+                index = _private_segment(name)
+                if index is None or not name.startswith(PACKAGES):
+                    continue
+                owner = ".".join(name.split(".")[:index])
+                private = ".".join(name.split(".")[: index + 1])
+                if (ROOT / Path(*private.split("."))).with_suffix(".py").exists() or (
+                    ROOT / Path(*private.split("."))
+                ).is_dir():
+                    if not (own == owner or own.startswith(owner + ".")):
+                        offenders.setdefault(str(path.relative_to(ROOT)), []).append(private)
+    assert offenders == {}
+
+
+def test_every_runtime_exception_derives_from_agent_runtime_error() -> None:
+    import importlib
+    import pkgutil
+
+    import agent_runtime
+    from agent_runtime.errors import AgentRuntimeError
+
+    outside: list[str] = []
+    for info in pkgutil.walk_packages(agent_runtime.__path__, "agent_runtime."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and value.__module__ == info.name
+                and not issubclass(value, AgentRuntimeError)
+            ):
+                outside.append(f"{info.name}.{value.__name__}")
+    # The contract's own errors are shared with the web app and may import nothing of the runtime.
+    # SessionGone (the session journal, merged late) is still outside: moving it under the base
+    # changes which handler a turn's failure takes, so it is left to its owner.
+    assert sorted(outside) == [
+        "agent_runtime.contract.PayloadError",
+        "agent_runtime.contract.TokenError",
+        "agent_runtime.session.store.journal.SessionGone",
+    ]
+
+
 def test_test_module_names_are_unique() -> None:
     """pytest imports test files by basename (no packages under tests/): two of one name break collection."""
     names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]

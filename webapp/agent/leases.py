@@ -81,7 +81,7 @@ _RELEASE = (
 
 def database_busy() -> ApiError:
     """The 503 a stream gets, before it starts, when the database cannot answer in time."""
-    return ApiError(503, "DATABASE_UNAVAILABLE", "the database is busy; try again in a moment")
+    return ApiError(503, ErrorCode.DATABASE_UNAVAILABLE, "the database is busy; try again in a moment")
 
 
 def _rowcount(stmt: Any, conn: Connection) -> int:

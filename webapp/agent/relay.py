@@ -40,7 +40,7 @@ _BOUNDARY = re.compile(rb"(?:\r\n|\r|\n)(?:\r\n|\r|\n)")
 _LINE_ENDINGS = b"\r\n"
 
 
-def run_error_frame(message: str, code: str = ErrorCode.UPSTREAM_FAILED) -> bytes:
+def run_error_frame(message: str, code: ErrorCode = ErrorCode.UPSTREAM_FAILED) -> bytes:
     """One AG-UI ``RUN_ERROR`` SSE frame (the shape ``ag_ui.core.RunErrorEvent`` validates)."""
     event = {"type": "RUN_ERROR", "message": message, "code": str(code)}
     return b"data: " + json.dumps(event, separators=(",", ":")).encode("utf-8") + b"\n\n"

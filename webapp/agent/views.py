@@ -93,12 +93,14 @@ def create_session(agent_type: str) -> Any:
     (to reopen it in any tab or browser); any other session is 403.
     """
     if agent_type not in agent_types(current_app.config):
-        raise ApiError(404, "UNKNOWN_AGENT_TYPE", f"unknown agent type: {agent_type[:40]!r}")
+        raise ApiError(404, ErrorCode.UNKNOWN_AGENT_TYPE, f"unknown agent type: {agent_type[:40]!r}")
     body = request.get_json(silent=True) if request.content_length else None
     existing = body.get("session_id") if isinstance(body, dict) else None
     if isinstance(body, dict) and body.get("playbook_id") is not None:
         raise ApiError(
-            501, "NOT_IMPLEMENTED", "reopening a saved playbook with the assistant is not available yet"
+            501,
+            ErrorCode.NOT_IMPLEMENTED,
+            "reopening a saved playbook with the assistant is not available yet",
         )
     if existing is not None:
         row = db.session.get(AgentSession, str(existing)[:100])

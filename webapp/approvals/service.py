@@ -266,7 +266,9 @@ def decide(
             raise ApiError(404, ErrorCode.NOT_FOUND, "no such approval request")
         role = answering_role(row, _desks(conn, int(who.user_id or 0)))
         if role is None:
-            raise ApiError(403, "APPROVAL_NOT_YOUR_DESK", f"this request waits for the {row.desk} desk")
+            raise ApiError(
+                403, ErrorCode.APPROVAL_NOT_YOUR_DESK, f"this request waits for the {row.desk} desk"
+            )
         if row.status != "open":
             raise _already(row, conn)
         if decision == "reroute":
@@ -346,7 +348,7 @@ def _already(row: Any, conn: Connection) -> ApiError:
     )
     return ApiError(
         409,
-        "APPROVAL_DECIDED",
+        ErrorCode.APPROVAL_DECIDED,
         f"this request is already {fresh.status}" + (f" by {who}" if who else ""),
         {"decision": {"status": fresh.status, "decided_by": who, "desk": fresh.decided_role}},
     )

@@ -132,7 +132,7 @@ def recorded_decision(sid: str, body: dict[str, Any]) -> dict[str, Any]:
     if row.status == "open":
         desks = desks_of(db.session, current_user.id)
         if answering_role(row, desks) is None:
-            raise ApiError(403, "APPROVAL_WAITING", f"this request waits for the {row.desk} desk")
+            raise ApiError(403, ErrorCode.APPROVAL_WAITING, f"this request waits for the {row.desk} desk")
         decision = str(body.get("decision") or "")
         if decision == "reroute":
             raise ApiError(

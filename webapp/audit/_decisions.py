@@ -23,7 +23,7 @@ from typing import Any
 from flask import Response, g, request
 from sqlalchemy import Engine
 
-from agent_runtime.contract import Action, Limits, ResumeInterruptPayload
+from agent_runtime.contract import Action, ErrorCode, Limits, ResumeInterruptPayload
 
 from ..errors import ApiError
 from ..extensions import db
@@ -34,8 +34,6 @@ logger = logging.getLogger(__name__)
 
 RECORDED_REFUSALS = frozenset({401, 403, 409, 415})
 """Statuses of web-app refusals that are recorded (security-relevant, not validation noise)."""
-
-AUDIT_UNAVAILABLE = "AUDIT_UNAVAILABLE"
 
 
 class DecisionAudit:
@@ -79,7 +77,7 @@ class DecisionAudit:
                 payload.interrupt_id,
             )
             raise ApiError(
-                503, AUDIT_UNAVAILABLE, "the decision could not be recorded; it was not sent"
+                503, ErrorCode.AUDIT_UNAVAILABLE, "the decision could not be recorded; it was not sent"
             ) from None
         g._audit_decision_recorded = True
         return cls(engine, who, payload, row_id)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent_runtime.contract import PlaybookSpec
+from agent_runtime.contract import ErrorCode, PlaybookSpec
 
 from ..audit import AuditAction, AuditContext, append
 from ..errors import ApiError
@@ -93,7 +93,9 @@ def _existing(conn: Connection, vendor_id: int, key: str) -> tuple[int, str | No
 def _replay(found: tuple[int, str | None], digest: str) -> SaveResult:
     if found[1] != digest:
         raise ApiError(
-            409, "IDEMPOTENCY_CONFLICT", "this idempotency key was already used for a different playbook"
+            409,
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            "this idempotency key was already used for a different playbook",
         )
     return SaveResult(found[0], created=False)
 

@@ -13,23 +13,12 @@ from typing import Any
 from agent_runtime.contract import ErrorCode
 
 from .base import UpstreamBroken, UpstreamError, UpstreamRequest, shutdown_socket
+from .botocore_stream import raw_socket, raw_stream
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 64 * 1024
 _THROTTLED = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
-
-
-def _raw_socket(raw: Any) -> Any:
-    """The socket under a urllib3 response, found by the attributes urllib3 1.26/2.x keep."""
-    connection = getattr(raw, "_connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        return sock
-    fp = getattr(raw, "_fp", None)  # http.client.HTTPResponse
-    buffered = getattr(fp, "fp", None)  # BufferedReader over SocketIO
-    socket_io = getattr(buffered, "raw", None)
-    return getattr(socket_io, "_sock", None)
 
 
 class AgentCoreUpstream:
@@ -39,8 +28,8 @@ class AgentCoreUpstream:
         self._body = body
         # botocore's StreamingBody.read(n) blocks until n bytes arrive; read the urllib3 response
         # underneath as each HTTP chunk (or socket read) arrives, so nothing is held back.
-        self._raw = getattr(body, "_raw_stream", None)
-        self._sock = _raw_socket(self._raw) if self._raw is not None else None
+        self._raw = raw_stream(body)
+        self._sock = raw_socket(self._raw) if self._raw is not None else None
 
     def _chunks(self) -> Iterator[bytes]:
         raw = self._raw
@@ -143,7 +132,9 @@ class AgentCoreTransport:
                 503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is not reachable"
             ) from exc
         except ReadTimeoutError as exc:
-            raise UpstreamError(504, "RUNTIME_TIMEOUT", "the agent runtime did not answer in time") from exc
+            raise UpstreamError(
+                504, ErrorCode.RUNTIME_TIMEOUT, "the agent runtime did not answer in time"
+            ) from exc
         except BotoConnectionError as exc:
             raise UpstreamError(
                 502, ErrorCode.UPSTREAM_FAILED, "the agent runtime connection failed"
@@ -166,11 +157,11 @@ def client_error(exc: Any) -> UpstreamError:
     code = str(error.get("Code", ""))
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code in _THROTTLED or status == 429:
-        return UpstreamError(429, "TOO_MANY_REQUESTS", "the agent runtime is busy; try again shortly")
+        return UpstreamError(429, ErrorCode.TOO_MANY_REQUESTS, "the agent runtime is busy; try again shortly")
     if status == 503 or code == "ServiceUnavailableException":
         return UpstreamError(503, ErrorCode.RUNTIME_UNAVAILABLE, "the agent runtime is unavailable")
     if status == 504:
-        return UpstreamError(504, "RUNTIME_TIMEOUT", "the agent runtime did not answer in time")
+        return UpstreamError(504, ErrorCode.RUNTIME_TIMEOUT, "the agent runtime did not answer in time")
     logger.warning("code=<%s>, status=<%s> | agentcore refused the invocation", code, status)
     return UpstreamError(
         502, ErrorCode.UPSTREAM_FAILED, f"the agent runtime refused the request ({code or status})"

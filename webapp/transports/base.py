@@ -7,7 +7,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agent_runtime.contract import ErrorCode
+
 from ..errors import PlaybookError
+
+
+def known_code(value: object) -> ErrorCode | None:
+    """The :class:`ErrorCode` a runtime's error envelope names, or ``None`` for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return ErrorCode(value)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,7 @@ class UpstreamError(PlaybookError):
     ``status`` is what the browser gets (429, 502, 503 or 504; or the runtime's own 4xx).
     """
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code

@@ -29,7 +29,7 @@ from urllib3.exceptions import (
 
 from agent_runtime.contract import SESSION_HEADER, ErrorCode
 
-from .base import UpstreamBroken, UpstreamError, UpstreamRequest, shutdown_socket
+from .base import UpstreamBroken, UpstreamError, UpstreamRequest, known_code, shutdown_socket
 
 logger = logging.getLogger(__name__)
 
@@ -216,22 +216,23 @@ def open_error(exc: BaseException) -> UpstreamError:
 
 def upstream_status_error(status: int, body: bytes) -> UpstreamError:
     """Map a runtime's non-200 answer: its 4xx (with its error code) passes; anything else is 502/503."""
-    code, message = None, None
+    code: ErrorCode | None = None
+    message = None
     try:
         data = json.loads(body)
         error = data.get("error") if isinstance(data, dict) else None
         if isinstance(error, dict):
-            code, message = error.get("code"), error.get("message")
+            code, message = known_code(error.get("code")), error.get("message")
     except ValueError:
         pass
     if status == 429:
         return UpstreamError(
-            429, str(code or "TOO_MANY_REQUESTS"), str(message or "the agent runtime is busy")
+            429, code or ErrorCode.TOO_MANY_REQUESTS, str(message or "the agent runtime is busy")
         )
     if 400 <= status < 500:
         return UpstreamError(
             status,
-            str(code or ErrorCode.UPSTREAM_FAILED),
+            code or ErrorCode.UPSTREAM_FAILED,
             str(message or f"the agent runtime refused the request ({status})"),
         )
     if status == 503:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agent_runtime.errors import AgentRuntimeError
+
 from ._text import significant
 
 __all__ = ["NUMBER", "PLAYBOOK", "Numbering", "RefError", "resolve", "resolve_many"]
@@ -69,7 +71,7 @@ _LAST = re.compile(r"^(?:very\s+)?(?:last|final|bottom|end|latest)$")
 _PENULTIMATE = re.compile(r"^(?:second[- ]to[- ]last|second[- ]last|penultimate|next[- ]to[- ]last)$")
 
 
-class RefError(ValueError):
+class RefError(AgentRuntimeError, ValueError):
     """A reference that names no module, with a message for the person."""
 
 

@@ -37,6 +37,7 @@ from agent_runtime.session.store.journal import (
     read_last_agent,
     stat_key,
 )
+from agent_runtime.strands_compat import FileSessionReader
 
 __all__ = ["FileStore"]
 
@@ -46,11 +47,6 @@ _LEGACY_SESSION_FILE = "session.json"
 _STATE_CACHE_SIZE = 4096
 
 
-class _Reader(FileSessionManager):
-    """Strands' file repository without the manager's side effects (it creates no session)."""
-
-    def __init__(self, storage_dir: str) -> None:  # noqa: D107 - deliberately skips super().__init__
-        self.storage_dir = storage_dir
 
 
 class FileStore(SessionStore):
@@ -62,7 +58,7 @@ class FileStore(SessionStore):
         """Use (and create) ``root``."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._reader = _Reader(str(self.root))
+        self._reader = FileSessionReader(str(self.root))
         self._states: OrderedDict[str, tuple[StatKey, dict[str, Any]]] = OrderedDict()
         self._states_lock = threading.Lock()
 
@@ -146,4 +142,4 @@ class FileStore(SessionStore):
         return removed
 
     def _session_dir(self, session_id: str) -> Path:
-        return Path(self._reader._get_session_path(session_id))
+        return Path(self._reader.session_path(session_id))

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from strands.session.s3_session_manager import S3SessionManager
 
 from agent_runtime.session.store._base import STOP_FLAG, SessionStore
+from agent_runtime.strands_compat import S3SessionReader
 
 __all__ = ["S3Store"]
 
@@ -24,15 +25,6 @@ logger = logging.getLogger(__name__)
 _CLIENT_CONFIG = BotocoreConfig(
     retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=10
 )
-
-
-class _Reader(S3SessionManager):
-    """Strands' S3 repository without the manager's side effects (it creates no session)."""
-
-    def __init__(self, bucket: str, prefix: str, client: Any) -> None:  # noqa: D107 - skips super().__init__
-        self.bucket = bucket
-        self.prefix = prefix
-        self.client = client
 
 
 class S3Store(SessionStore):
@@ -46,7 +38,7 @@ class S3Store(SessionStore):
         self.endpoint_url = endpoint_url
         self._boto = boto3.Session(region_name=region)
         client = self._boto.client("s3", config=_CLIENT_CONFIG, endpoint_url=endpoint_url)
-        self._reader = _Reader(bucket, prefix, client)
+        self._reader = S3SessionReader(bucket, prefix, client)
 
     def manager(self, session_id: str) -> S3SessionManager:
         """Strands' S3 session manager for the session."""
@@ -67,7 +59,7 @@ class S3Store(SessionStore):
     def delete(self, session_id: str) -> None:
         """Delete every object under the session's prefix."""
         client = self._reader.client
-        prefix = self._reader._get_session_path(session_id)
+        prefix = self._reader.session_path(session_id)
         paginator = client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
@@ -116,4 +108,4 @@ class S3Store(SessionStore):
         return removed
 
     def _flag_key(self, session_id: str) -> str:
-        return f"{self._reader._get_session_path(session_id)}{STOP_FLAG}"
+        return f"{self._reader.session_path(session_id)}{STOP_FLAG}"

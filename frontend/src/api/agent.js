@@ -1,6 +1,9 @@
 // The one module that knows the web app's HTTP surface (DESIGN §4). Everything is same-origin and
 // authenticated by the Flask session cookie; every POST carries the CSRF token.
 
+import { ErrorCode } from '../generated/contract.js'
+import { ClientErrorCode, TOKEN_ERROR_CODES } from '../lib/errors.js'
+
 const env = import.meta.env ?? {}
 export const AGENT_TYPE = env.VITE_AGENT_TYPE || 'copilot'
 export const LOGIN_URL = env.VITE_LOGIN_URL || '/login?next=/builder'
@@ -38,7 +41,7 @@ export function redirectToLogin() {
 
 /** True when a 401 means "your agent token is stale", not "you are logged out". */
 export function isTokenError(err) {
-  return Boolean(err?.code && /^TOKEN_|^SESSION_MISMATCH$|^IDENTITY_MISMATCH$/.test(err.code))
+  return TOKEN_ERROR_CODES.has(err?.code)
 }
 
 let csrfToken = null
@@ -67,7 +70,7 @@ export async function getCsrfToken({ refresh = false } = {}) {
   })
   if (res.status === 401) {
     redirectToLogin()
-    throw new ApiError('You are signed out.', { status: 401, code: 'UNAUTHENTICATED' })
+    throw new ApiError('You are signed out.', { status: 401, code: ErrorCode.UNAUTHENTICATED })
   }
   if (!res.ok) {
     csrfToken = fromMeta
@@ -125,20 +128,29 @@ export function isCsrfRejection(err) {
 }
 
 /**
- * POST with the CSRF header. A CSRF rejection is retried once with a fresh token (the server did
- * nothing with the rejected request, so this cannot duplicate anything).
+ * POST with the CSRF header: the one way the builder writes to the web app (JSON calls and the
+ * agent's event streams alike). A CSRF rejection is retried once with a fresh token (the server
+ * did nothing with the rejected request, so this cannot duplicate anything).
  *
  * @param {string} url
  * @param {object} body
- * @param {{headers?: Record<string,string>, signal?: AbortSignal, accept?: string}} [options]
- * @returns {Promise<Response>} An OK response; otherwise throws ApiError.
+ * @param {{headers?: Record<string,string>, signal?: AbortSignal, accept?: string,
+ *   fetch?: typeof fetch, csrfOptional?: boolean}} [options]  `csrfOptional`: send without a token
+ *   when none can be had (the server's refusal then says why); `fetch`: another fetch (tests).
+ * @returns {Promise<Response>} An OK response; otherwise throws ApiError (or the AbortError).
  */
-export async function post(url, body, { headers = {}, signal, accept = 'application/json' } = {}) {
+export async function post(
+  url,
+  body,
+  { headers = {}, signal, accept = 'application/json', fetch: fetchImpl, csrfOptional = false } = {},
+) {
+  const send = fetchImpl ?? ((...args) => globalThis.fetch(...args))
   for (let attempt = 0; ; attempt++) {
-    const token = await getCsrfToken({ refresh: attempt > 0 })
+    const csrf = getCsrfToken({ refresh: attempt > 0 })
+    const token = csrfOptional ? await csrf.catch(() => null) : await csrf
     let res
     try {
-      res = await fetch(url, {
+      res = await send(url, {
         method: 'POST',
         credentials: 'same-origin',
         headers: {
@@ -152,7 +164,7 @@ export async function post(url, body, { headers = {}, signal, accept = 'applicat
       })
     } catch (cause) {
       if (cause?.name === 'AbortError') throw cause
-      throw new ApiError('The network request failed.', { code: 'NETWORK', kind: 'network', cause })
+      throw new ApiError('The network request failed.', { code: ClientErrorCode.NETWORK, kind: 'network', cause })
     }
     if (res.ok) return res
     const err = await errorFromResponse(res)
@@ -167,7 +179,7 @@ export async function createSession() {
   const res = await post(SESSION_URL, {})
   const data = await res.json()
   if (!data?.session_id || !data?.token) {
-    throw new ApiError('The server did not return a session.', { status: res.status, code: 'BAD_RESPONSE' })
+    throw new ApiError('The server did not return a session.', { status: res.status, code: ClientErrorCode.BAD_RESPONSE })
   }
   return { session_id: data.session_id, token: data.token, agent_url: data.agent_url || '/api/agent' }
 }
@@ -215,7 +227,7 @@ export async function savePlaybook(playbook, idempotencyKey, sessionId = null) {
   const res = await post(SAVE_URL, body)
   const data = await res.json()
   if (!data?.playbook_id) {
-    throw new ApiError('The server did not confirm the save.', { status: res.status, code: 'BAD_RESPONSE' })
+    throw new ApiError('The server did not confirm the save.', { status: res.status, code: ClientErrorCode.BAD_RESPONSE })
   }
   return data
 }

@@ -1,6 +1,7 @@
 // Attachments: `POST /api/files` (multipart, cookie + CSRF) with upload progress, and the limits the
 // composer checks before anything is sent (the web app checks them again, by content).
 import { ApiError, getCsrfToken, redirectToLogin } from './agent.js'
+import { ClientErrorCode } from '../lib/errors.js'
 
 export const FILES_URL = '/api/files'
 
@@ -84,9 +85,9 @@ export async function uploadFile(file, { onProgress, signal } = {}) {
       if (xhr.status === 201 && data?.file_id) return resolve(data)
       if (xhr.status === 401) redirectToLogin()
       const message = data?.error?.message || `“${file.name}” could not be uploaded (HTTP ${xhr.status}).`
-      reject(new ApiError(message, { status: xhr.status, code: data?.error?.code || 'UPLOAD_FAILED' }))
+      reject(new ApiError(message, { status: xhr.status, code: data?.error?.code || ClientErrorCode.UPLOAD_FAILED }))
     }
-    xhr.onerror = () => reject(new ApiError(`“${file.name}” could not be uploaded: the network request failed.`, { code: 'NETWORK', kind: 'network' }))
+    xhr.onerror = () => reject(new ApiError(`“${file.name}” could not be uploaded: the network request failed.`, { code: ClientErrorCode.NETWORK, kind: 'network' }))
     xhr.onabort = () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))
     signal?.addEventListener('abort', () => xhr.abort(), { once: true })
     xhr.send(form)

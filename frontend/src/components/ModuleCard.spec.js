@@ -25,7 +25,7 @@ describe('ModuleCard', () => {
 
   it('collapses and expands with an accessible toggle', async () => {
     const w = mount(ModuleCard, { props: { module, index: 2 } })
-    const toggle = w.get('button.toggle')
+    const toggle = w.get('button[aria-controls="module-body-2"]')
     expect(toggle.attributes('aria-expanded')).toBe('true')
     expect(toggle.attributes('aria-controls')).toBe('module-body-2')
     await toggle.trigger('click')
@@ -37,7 +37,7 @@ describe('ModuleCard', () => {
     const building = mount(ModuleCard, { props: { module: { ...module, status: 'building', tasks: [] }, index: 0 } })
     expect(building.find('.skeleton').exists()).toBe(true)
     const failed = mount(ModuleCard, { props: { module: { ...module, status: 'failed', reason: 'Timed out', tasks: [] }, index: 0 } })
-    expect(failed.get('.module-reason').text()).toContain('Timed out')
+    expect(failed.get('[role="note"]').text()).toContain('Timed out')
     expect(failed.get('.badge').text()).toBe('Failed')
   })
 

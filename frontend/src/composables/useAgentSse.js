@@ -6,16 +6,12 @@ import { ref } from 'vue'
 import { EventType } from '@ag-ui/core'
 import { EventSchema } from '@ag-ui/core/schemas'
 import { readSseStream } from './sseParser.js'
-import { ApiError, errorFromResponse, getCsrfToken, isCsrfRejection, isTokenError, redirectToLogin } from '../api/agent.js'
+import { ApiError, post } from '../api/agent.js'
+import { CustomEventName } from '../generated/contract.js'
+import { ClientErrorCode } from '../lib/errors.js'
 
-export const CUSTOM = Object.freeze({
-  HANDOFF: 'control.handoff',
-  DONE: 'portal.done',
-  CANCELLED: 'run.cancelled',
-  BUILD_PROGRESS: 'build.progress',
-  MODULE_STATUS: 'module.status',
-  MODEL_RETRY: 'model.retry',
-})
+/** The AG-UI `CUSTOM` event names this product emits (generated from contract.py). */
+export const CUSTOM = CustomEventName
 
 /**
  * @typedef {object} AgentCallbacks
@@ -290,7 +286,7 @@ export async function consumeEventStream(response, callbacks = {}, { signal, onE
     if (signal?.aborted) return { outcome: 'aborted', lastEventId: dispatcher.lastEventId }
     if (!dispatcher.terminal) {
       const error = new ApiError('The connection dropped before the assistant finished.', {
-        code: 'STREAM_INTERRUPTED',
+        code: ClientErrorCode.STREAM_INTERRUPTED,
         kind: 'network',
         cause,
       })
@@ -303,7 +299,7 @@ export async function consumeEventStream(response, callbacks = {}, { signal, onE
   }
   if (!dispatcher.terminal) {
     const error = new ApiError('The connection closed before the assistant finished.', {
-      code: 'STREAM_INTERRUPTED',
+      code: ClientErrorCode.STREAM_INTERRUPTED,
       kind: 'network',
     })
     callbacks.onError?.(error)
@@ -349,32 +345,16 @@ export function useAgentSse(options = {}) {
     track(handle, true)
     handle.done = (async () => {
       let response
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const csrf = await getCsrfToken({ refresh: attempt > 0 }).catch(() => null)
-          response = await fetchImpl(url, {
-            method: 'POST',
-            credentials: 'same-origin',
-            headers: {
-              'Content-Type': 'application/json',
-              Accept: 'text/event-stream',
-              ...(csrf ? { 'X-CSRFToken': csrf } : {}),
-              ...headers,
-            },
-            body: JSON.stringify(body),
-            signal: controller.signal,
-          })
-        } catch (cause) {
-          if (controller.signal.aborted) return { outcome: 'aborted', lastEventId: null }
-          const error = new ApiError('The network request failed.', { code: 'NETWORK', kind: 'network', cause })
-          callbacks.onError?.(error)
-          return { outcome: 'error', lastEventId: null, error }
-        }
-        if (response.ok) break
-        const error = await errorFromResponse(response)
-        // A stale CSRF token was refused before anything ran: fetch a fresh one and try once more.
-        if (attempt === 0 && isCsrfRejection(error)) continue
-        if (error.status === 401 && !isTokenError(error)) redirectToLogin()
+      try {
+        response = await post(url, body, {
+          accept: 'text/event-stream',
+          headers,
+          signal: controller.signal,
+          fetch: fetchImpl,
+          csrfOptional: true,
+        })
+      } catch (error) {
+        if (controller.signal.aborted) return { outcome: 'aborted', lastEventId: null }
         callbacks.onError?.(error)
         return { outcome: 'error', lastEventId: null, error }
       }

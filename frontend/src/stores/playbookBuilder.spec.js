@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import { normalizeCanvas, usePlaybookBuilderStore, TOOLS } from './playbookBuilder.js'
+import { normalizeCanvas, usePlaybookBuilderStore } from './playbookBuilder.js'
+import { TOOL_NAMES } from '../generated/contract.js'
 
 const OUTLINE = {
   title: 'Client onboarding',
@@ -26,34 +27,13 @@ describe('playbookBuilder store: applyToolCall', () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {})
   })
 
-  it('knows every tool on the wire', () => {
-    expect(new Set(TOOLS)).toEqual(
-      new Set([
-        'set_playbook_outline', 'update_playbook', 'add_module', 'update_module', 'remove_module', 'move_module',
-        'build_modules', 'add_tasks', 'add_task_step', 'set_module_tasks', 'suggest_replies',
-      ]),
-    )
-  })
-
-  it('set_module_tasks replaces a module\'s tasks (a self-check repair)', () => {
-    const s = outlined()
-    s.applyToolCall('add_tasks', { module_index: 0, tasks: [{ title: 'Book the call' }, { title: 'Book the call' }] })
-    const ok = s.applyToolCall('set_module_tasks', {
-      module_index: 0,
-      tasks: [{ title: 'Book the call', steps: [{ title: 'Pick a date' }] }, { title: 'Run the call' }],
-    })
-    expect(ok).toBe(true)
-    expect(s.canvas.modules[0].tasks.map((t) => t.title)).toEqual(['Book the call', 'Run the call'])
-    expect(s.canvas.modules[0].tasks[0].steps.map((x) => x.title)).toEqual(['Pick a date'])
-  })
-
-  it('passes over the playbook library\'s tool calls quietly (nothing to apply)', () => {
-    const s = outlined()
-    console.warn.mockClear()
-    expect(s.applyToolCall('search_playbooks', { query: 'vendor onboarding' })).toBe(false)
-    expect(s.applyToolCall('get_policy', { name: 'security-policy' })).toBe(false)
+  it('has a handler for every tool the contract names (generated from contract.py)', () => {
+    const s = usePlaybookBuilderStore()
+    expect(TOOL_NAMES.length).toBeGreaterThan(0)
+    for (const tool of TOOL_NAMES) s.applyToolCall(tool, {})
     expect(console.warn).not.toHaveBeenCalled()
-    expect(titles(s)).toEqual(['Kickoff', 'Documents', '30-day review'])
+    s.applyToolCall('no_such_tool', {})
+    expect(console.warn).toHaveBeenCalledWith('[playbookBuilder] unknown tool no_such_tool')
   })
 
   it('set_playbook_outline replaces the canvas; modules start pending with no tasks', () => {
@@ -296,20 +276,6 @@ describe('playbookBuilder store: build status, progress, save', () => {
     expect(s.buildProgress).toEqual({ built: 0, failed: 0, total: 3 })
     s.setProgress({ built: 2, failed: 1, total: 3 })
     expect(s.buildProgress).toEqual({ built: 2, failed: 1, total: 3 })
-  })
-
-  it('keeps built_with_warnings and its findings; a later SUBAGENT_FINISHED does not downgrade it', () => {
-    const s = outlined()
-    s.applyToolCall('build_modules', {})
-    s.applySubagent('started', { subagentRunId: 'a', metadata: { module_index: 0 } })
-    s.applySubagent('finished', { subagentRunId: 'a' })
-    s.setModuleStatus(0, 'built_with_warnings', 'Self-check warnings: too few tasks')
-    s.applySubagent('finished', { subagentRunId: 'a' }) // replayed
-    expect(s.canvas.modules[0]).toMatchObject({ status: 'built_with_warnings', reason: 'Self-check warnings: too few tasks' })
-    s.setModuleStatus(1, 'built', 'Self-check repaired 1 finding(s) in 1 round: x')
-    expect(s.canvas.modules[1].reason).toBe('Self-check repaired 1 finding(s) in 1 round: x')
-    s.setModuleStatus(1, 'building')
-    expect(s.canvas.modules[1].reason).toBe(null)
   })
 
   it('derives progress from module statuses when the server has sent none', () => {

@@ -11,8 +11,7 @@ from strands import Agent
 
 from agent_runtime.agents.orchestrator import build_system_prompt
 from agent_runtime.canvas import Canvas
-from agent_runtime.models._messages import parse_context, render_context
-from agent_runtime.models._stream import split_text
+from agent_runtime.messages import parse_context, render_context, split_text
 from agent_runtime.models.offline_model import OfflineModel
 from agent_runtime.models.scripted import ScriptedModel, Step, UnexpectedModelCall
 from agent_runtime.tools.canvas_tool import CanvasTool

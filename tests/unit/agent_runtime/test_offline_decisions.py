@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_runtime.models._messages import (
+from agent_runtime.messages import (
     decision_note,
     decision_since_prompt,
     last_tool_error,

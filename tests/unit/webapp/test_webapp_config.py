@@ -93,3 +93,18 @@ def test_create_app_uses_agentcore_transport_when_configured(tmp_path: Path) -> 
     config = transport._client.meta.config
     assert config.retries["total_max_attempts"] == 1
     assert config.read_timeout > 15  # longer than the runtime's heartbeat gap
+
+
+def test_log_level_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    webapp_logger = logging.getLogger("webapp")
+    before = webapp_logger.level
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    try:
+        app = create_app({"APP_ENV": "testing", "TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+        assert app.config["LOG_LEVEL"] == "debug"
+        assert webapp_logger.level == logging.DEBUG
+        app.extensions["database"].dispose()
+    finally:
+        webapp_logger.setLevel(before)

@@ -354,8 +354,11 @@ def test_lease_is_released_when_the_response_is_closed_unread(browser: Browser, 
     [
         ("status=503", 503, "RUNTIME_UNAVAILABLE"),
         ("status=500", 502, "UPSTREAM_FAILED"),
-        ("status=429", 429, "STUB_REFUSED"),
-        ("status=403", 403, "STUB_REFUSED"),
+        ("status=429 refuse=SESSION_BUSY", 429, "SESSION_BUSY"),
+        ("status=403 refuse=TOKEN_INVALID", 403, "TOKEN_INVALID"),
+        # A code outside the contract's ErrorCode is never passed on to the browser.
+        ("status=429", 429, "TOO_MANY_REQUESTS"),
+        ("status=403", 403, "UPSTREAM_FAILED"),
     ],
 )
 def test_runtime_refusal_before_the_stream_is_json(

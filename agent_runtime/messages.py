@@ -1,4 +1,10 @@
-"""Reading a Strands conversation: the current prompt, the replies so far, the last tool result."""
+"""The conventions of the runtime's prompts and messages, shared by whoever writes or reads them.
+
+The agents write the canvas context into system prompts (:func:`render_context`) and approvals write
+decision notes into tool results (:func:`decision_note`); the offline model reads both back, and
+reads a Strands conversation (the current prompt, the replies so far, the last tool error). Replies
+are streamed in pieces cut by :func:`split_text`, by the models and by the AG-UI event factory.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ __all__ = [
     "parse_decision_note",
     "decision_since_prompt",
     "DecisionNote",
+    "split_text",
 ]
 
 _CONTEXT_RE = re.compile(r"```json\n(\{.*\})\n```\s*\Z", re.S)
@@ -166,3 +173,19 @@ def decision_since_prompt(messages: Messages) -> DecisionNote | None:
                 after = sum(1 for m in messages[index + 1 :] if m["role"] == "assistant")
                 return DecisionNote(note.decision, note.summary, note.context, after)
     return None
+
+
+def split_text(text: str, size: int) -> list[str]:
+    """Split ``text`` into pieces of about ``size`` characters at spaces (for streaming)."""
+    pieces: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = word if not current else f"{current} {word}"
+        if current and len(candidate) > size:
+            pieces.append(current + " ")
+            current = word
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
