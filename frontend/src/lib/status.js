@@ -10,11 +10,6 @@ export function isStopped(module) {
   return module?.status === 'failed' && STOPPED.test(module?.reason ?? '')
 }
 
-/** True for a module that finished building (with or without self-check warnings). */
-export function isBuilt(module) {
-  return module?.status === 'built' || module?.status === 'built_with_warnings'
-}
-
 /** pending | building | built | built_with_warnings | failed | stopped | partial (pending with some tasks already). */
 export function displayStatus(module) {
   if (isStopped(module)) return 'stopped'
