@@ -22,7 +22,7 @@ from strands.hooks import AfterInvocationEvent, HookProvider, HookRegistry
 
 from agent_runtime.agents.checker import CheckRules, check_module
 from agent_runtime.contract import ModuleSpec, ModuleStatus, ToolName
-from agent_runtime.models._messages import render_context
+from agent_runtime.messages import render_context
 from agent_runtime.models.offline.repair import REPAIR_MARKER  # how a repair prompt starts (offline model)
 from agent_runtime.session.control import RunControl
 
