@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
 
 
 def shutdown(services: Services) -> None:
-    """Cancel every session's runs, stop the builders and the MCP servers (the application is shutting down)."""
+    """Cancel every session's runs, stop the builders and the MCP servers (shutting down)."""
     for entry in services.cache.entries():
         entry.cancel_all("shutdown")
     services.close()

@@ -35,8 +35,8 @@ from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
 from agent_runtime.models.failures import model_fault
 from agent_runtime.services import Services
 from agent_runtime.session.store import store_io
-from agent_runtime.toolservers import install_tools
 from agent_runtime.strands_compat import clear_interrupts, is_paused_on_interrupt
+from agent_runtime.toolservers import install_tools
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
 

@@ -15,8 +15,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from agent_runtime.contract import Limits, ToolName
 from agent_runtime import messages as conv
+from agent_runtime.contract import Limits, ToolName
 
 from ._text import clip, lower_first
 from ._types import Reply, ToolCall, call
