@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
                 "builders_working": services.builds.active_builders,
                 "max_builders_seen": services.builds.max_active_seen,
                 "async_tasks": app.get_async_task_info()["active_count"],
+                "mcp_servers_running": services.mcp.running_count(),
                 "ping": app.get_current_ping_status().value,
             }
         )
@@ -78,7 +79,7 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
 
 
 def shutdown(services: Services) -> None:
-    """Cancel every session's runs and stop the builders (the application is shutting down)."""
+    """Cancel every session's runs, stop the builders and the MCP servers (shutting down)."""
     for entry in services.cache.entries():
         entry.cancel_all("shutdown")
-    services.builds.shutdown()
+    services.close()

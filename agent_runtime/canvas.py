@@ -333,6 +333,11 @@ class Canvas:
         steps.append(args.step.model_copy())
         return self._changed({"ok": True, "step_index": len(steps) - 1})
 
+    def _set_module_tasks(self, args: Any) -> dict[str, Any]:
+        self._check_module_index(args.module_index)
+        self._playbook.modules[args.module_index].tasks = [t.model_copy(deep=True) for t in args.tasks]
+        return self._changed({"ok": True, "tasks": len(args.tasks)})
+
     def _suggest_replies(self, args: Any) -> dict[str, Any]:
         return {"ok": True}
 
@@ -361,6 +366,7 @@ _HANDLERS = {
     ToolName.BUILD_MODULES: Canvas._build_modules,
     ToolName.ADD_TASKS: Canvas._add_tasks,
     ToolName.ADD_TASK_STEP: Canvas._add_task_step,
+    ToolName.SET_MODULE_TASKS: Canvas._set_module_tasks,
     ToolName.SUGGEST_REPLIES: Canvas._suggest_replies,
 }
 

@@ -20,6 +20,7 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``TURN_BUDGET_SECONDS`` | from ``agents.yaml`` | wall-clock budget of one chat turn |
 | ``MAX_AGENT_CYCLES`` | from ``agents.yaml`` | model calls allowed in one chat turn |
 | ``OFFLINE_MODEL_LATENCY_MS`` | 0 | delay the offline model adds to every call |
+| ``OFFLINE_MODEL_FLAWS`` | none | offline mistakes on purpose: ``builder_first_draft`` |
 | ``HEARTBEAT_SECONDS`` | 15 | SSE comment after this much silence |
 | ``EVENT_LOG_SIZE`` | 2000 | build events kept per session for ``watch`` resumption |
 | ``AGENTS_CONFIG`` | packaged ``agents.yaml`` | the agents file |
@@ -36,6 +37,10 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``APPROVAL_RULES`` | see below | which tool calls wait for a person (``agent_runtime.approvals.rules``) |
 | ``APPROVAL_BUILD_THRESHOLD`` | 8 | substituted for ``${APPROVAL_BUILD_THRESHOLD}`` in the rules |
 | ``INTERRUPT_TTL_SECONDS`` | 3600 | how long an approval request can be answered |
+| ``TURN_TOKEN_BUDGET`` | no limit | model tokens one chat turn may use (``BUDGET_EXCEEDED`` past it) |
+| ``BUILD_TOKEN_BUDGET`` | ``TURN_TOKEN_BUDGET`` | model tokens one build (all its module builders) may use |
+| ``SESSION_TOKEN_BUDGET`` | no limit | model tokens a whole session may use (turns and builds) |
+| ``PRICE_TABLE`` | packaged ``prices.yaml`` | dollars per million tokens by model id (cost of usage) |
 
 ``APPROVAL_RULES`` defaults to ``build_modules:count>${APPROVAL_BUILD_THRESHOLD},remove_module:has_tasks``
 (``none`` turns approvals off).
@@ -56,6 +61,7 @@ from agent_runtime.errors import ConfigError
 __all__ = ["Settings", "load_settings", "DEFAULT_AGENTS_CONFIG"]
 
 DEFAULT_AGENTS_CONFIG = Path(__file__).with_name("agents.yaml")
+DEFAULT_PRICE_TABLE = Path(__file__).parent / "usage" / "prices.yaml"
 DEFAULT_ROUTER_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 DEFAULT_SONNET_MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
@@ -89,6 +95,9 @@ class Settings(BaseModel):
     turn_budget_seconds: Annotated[float | None, Field(alias="TURN_BUDGET_SECONDS", gt=0)] = None
     max_agent_cycles: Annotated[int | None, Field(alias="MAX_AGENT_CYCLES", ge=1, le=1000)] = None
     offline_model_latency_ms: Annotated[int, Field(alias="OFFLINE_MODEL_LATENCY_MS", ge=0, le=60_000)] = 0
+    offline_model_flaws: Annotated[
+        tuple[Literal["builder_first_draft"], ...], Field(alias="OFFLINE_MODEL_FLAWS")
+    ] = ()
     heartbeat_seconds: Annotated[float, Field(alias="HEARTBEAT_SECONDS", gt=0)] = 15.0
     event_log_size: Annotated[int, Field(alias="EVENT_LOG_SIZE", ge=16, le=1_000_000)] = 2000
     agents_config: Annotated[Path, Field(alias="AGENTS_CONFIG")] = DEFAULT_AGENTS_CONFIG
@@ -107,6 +116,10 @@ class Settings(BaseModel):
     interrupt_ttl_seconds: Annotated[float, Field(alias="INTERRUPT_TTL_SECONDS", gt=0, le=30 * 86400)] = (
         3600.0
     )
+    turn_token_budget: Annotated[int | None, Field(alias="TURN_TOKEN_BUDGET", ge=1)] = None
+    build_token_budget: Annotated[int | None, Field(alias="BUILD_TOKEN_BUDGET", ge=1)] = None
+    session_token_budget: Annotated[int | None, Field(alias="SESSION_TOKEN_BUDGET", ge=1)] = None
+    price_table: Annotated[Path, Field(alias="PRICE_TABLE")] = DEFAULT_PRICE_TABLE
     port: Annotated[int, Field(alias="PORT", ge=1, le=65535)] = 8080
     host: Annotated[str, Field(alias="HOST", min_length=1)] = "127.0.0.1"
     stop_wait_seconds: float = 2.0
@@ -134,9 +147,23 @@ class Settings(BaseModel):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("offline_model_flaws", mode="before")
+    @classmethod
+    def _split_flaws(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     @field_validator("agents_config")
     @classmethod
     def _check_agents_file(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("price_table")
+    @classmethod
+    def _check_price_file(cls, value: Path) -> Path:
         if not value.is_file():
             raise ValueError(f"no such file: {value}")
         return value

@@ -45,6 +45,7 @@ __all__ = [
     "TaskSpec",
     "ModuleSpec",
     "PlaybookSpec",
+    "UsageSummary",
     "AttachmentRef",
     "ChatPayload",
     "StopPayload",
@@ -93,6 +94,8 @@ class CustomEventName(StrEnum):
     """Module building progress: ``{built, failed, total}``."""
     MODULE_STATUS = "module.status"
     """A module's build status changed: ``{module_index, status, reason?}``."""
+    MODULE_CHECK = "module.check"
+    """A builder's self-check of its module: ``{module_index, round, passed, findings: [str], repaired?}``."""
     MODEL_RETRY = "model.retry"
     """The model was throttled and the call is retried: ``{attempt, delay_seconds, withdrawn}``;
     ``withdrawn`` lists the ids of text messages this attempt streamed, which the page removes
@@ -111,6 +114,7 @@ class ToolName(StrEnum):
     BUILD_MODULES = "build_modules"
     ADD_TASKS = "add_tasks"
     ADD_TASK_STEP = "add_task_step"
+    SET_MODULE_TASKS = "set_module_tasks"
     SUGGEST_REPLIES = "suggest_replies"
 
 
@@ -124,11 +128,16 @@ class Phase(StrEnum):
 
 
 class ModuleStatus(StrEnum):
-    """A module's build status: pending → building → built, or failed."""
+    """A module's build status: pending → building → built (or built_with_warnings), or failed.
+
+    ``built_with_warnings``: the builder finished but its module still breaks a self-check rule
+    after the allowed repair rounds; ``reason`` lists what is wrong.
+    """
 
     PENDING = "pending"
     BUILDING = "building"
     BUILT = "built"
+    BUILT_WITH_WARNINGS = "built_with_warnings"
     FAILED = "failed"
 
 
@@ -155,6 +164,7 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
     MODEL_ERROR = "MODEL_ERROR"
+    TOOL_SERVER_UNAVAILABLE = "TOOL_SERVER_UNAVAILABLE"
     MODEL_THROTTLED = "MODEL_THROTTLED"
     MODEL_ACCESS_DENIED = "MODEL_ACCESS_DENIED"
     CONTEXT_TOO_LONG = "CONTEXT_TOO_LONG"
@@ -299,6 +309,19 @@ class PlaybookSpec(_Strict):
     title: Annotated[str, Field(max_length=Limits.MAX_TITLE_CHARS)] = ""
     description: Description = ""
     modules: list[ModuleSpec] = Field(default_factory=list, max_length=Limits.MAX_MODULES)
+
+
+class UsageSummary(_Strict):
+    """Model usage of a session so far: the ``usage`` of every run's closing ``STATE_SNAPSHOT``.
+
+    Tokens are summed over every model response of the session (chat turns and builds); the cost
+    comes from the runtime's price table per model id (0 for models it has no price for).
+    """
+
+    input_tokens: Annotated[int, Field(ge=0)] = 0
+    output_tokens: Annotated[int, Field(ge=0)] = 0
+    total_tokens: Annotated[int, Field(ge=0)] = 0
+    cost_usd: Annotated[float, Field(ge=0)] = 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,6 +657,13 @@ class AddTaskStepArgs(_Strict):
     step: StepSpec
 
 
+class SetModuleTasksArgs(_Strict):
+    """Replace all tasks (and steps) of a module. Used by module builders to repair their module."""
+
+    module_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+    tasks: list[TaskSpec] = Field(min_length=1, max_length=Limits.MAX_TASKS_PER_MODULE)
+
+
 class SuggestRepliesArgs(_Strict):
     """Offer the person a few short replies as clickable chips."""
 
@@ -652,6 +682,7 @@ TOOL_ARGS: dict[str, type[BaseModel]] = {
     ToolName.BUILD_MODULES: BuildModulesArgs,
     ToolName.ADD_TASKS: AddTasksArgs,
     ToolName.ADD_TASK_STEP: AddTaskStepArgs,
+    ToolName.SET_MODULE_TASKS: SetModuleTasksArgs,
     ToolName.SUGGEST_REPLIES: SuggestRepliesArgs,
 }
 """The argument schema of every tool on the wire, by name."""

@@ -49,6 +49,7 @@ from agent_runtime.session.cache import AgentSessionCache, SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop
 from agent_runtime.session.store import SessionStore
+from agent_runtime.usage import PriceTable, Usage, UsageLedger
 
 __all__ = ["PORTAL_KEY", "SessionKeeper", "portal_state", "apply_portal_state", "settle_cut_build"]
 
@@ -75,6 +76,7 @@ def portal_state(entry: SessionEntry) -> dict[str, Any]:
         "active_domain": entry.active_domain,
         "handoff_context": entry.handoff_context,
         "interrupts": entry.interrupts.to_dict(),
+        "usage": entry.usage.total.to_dict(),
         "documents": list(entry.documents),
         "building_modules": building,
     }
@@ -140,6 +142,7 @@ def apply_portal_state(entry: SessionEntry, state: dict[str, Any]) -> None:
     entry.active_domain = str(state.get("active_domain") or "router")
     entry.handoff_context = state.get("handoff_context")
     entry.interrupts = InterruptBook.from_dict(state.get("interrupts"))
+    entry.usage = UsageLedger(Usage.from_dict(state.get("usage")))
     entry.documents = list(state.get("documents") or [])
     entry.revision = int(state.get("revision", 0))
     entry.stamp = str(state.get("stamp", ""))
@@ -159,10 +162,12 @@ class SessionKeeper:
         rules: Sequence[ApprovalRule],
         stop_poll_seconds: float,
         build_recovery: str = "continue",
+        prices: PriceTable | None = None,
     ) -> None:
         """Bind the collaborators (no I/O).
 
-        ``build_recovery``: what to do with a build a crash cut short (``continue``/``wait``).
+        ``build_recovery``: what to do with a build a crash cut short (``continue``/``wait``);
+        ``prices`` meters the orchestrator's usage.
         """
         self.store = store
         self._cache = cache
@@ -173,6 +178,7 @@ class SessionKeeper:
         self._poll = stop_poll_seconds
         self._recovery = build_recovery
         self._load_lock = threading.Lock()
+        self._prices = prices
 
     # ------------------------------------------------------------------ agents
 
@@ -187,6 +193,7 @@ class SessionKeeper:
             builds=self._builds,
             rules=self._rules,
             session_manager=entry.store_manager,
+            prices=self._prices,
         )
 
     # ------------------------------------------------------------------ opening

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from strands.models.model import Model
 
 from agent_runtime.agents.builder import BuildManager, TaskTracker
+from agent_runtime.agents.builder_extras import BuilderExtras
 from agent_runtime.agents.registry import BUILDER, ORCHESTRATOR, AgentRegistry, AgentSpec, load_registry
 from agent_runtime.budget import Budget
 from agent_runtime.config import Settings
@@ -18,6 +20,8 @@ from agent_runtime.persistence import SessionKeeper
 from agent_runtime.session.cache import AgentSessionCache, SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.store import create_store
+from agent_runtime.toolservers import McpPool
+from agent_runtime.usage import PriceTable, load_prices
 from attachments.store import BlobStore, open_store
 
 __all__ = ["ModelSource", "Services", "build_services", "turn_budget"]
@@ -41,8 +45,15 @@ class Services:
     registry: AgentRegistry
     builds: BuildManager
     keeper: SessionKeeper
+    mcp: McpPool
+    prices: PriceTable
     attachments: BlobStore | None = None
     """Where a turn's attached files are read (the web app writes them)."""
+
+    def close(self) -> None:
+        """Stop the builders' pool and every MCP server (runtime shutdown)."""
+        self.builds.shutdown()
+        self.mcp.close()
 
 
 def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
@@ -54,14 +65,28 @@ def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
 
 
 def build_services(
-    settings: Settings, tracker: TaskTracker, *, models: ModelSource | None = None
+    settings: Settings,
+    tracker: TaskTracker,
+    *,
+    models: ModelSource | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Services:
     """Build the services.
 
+    Args:
+        settings: Validated settings.
+        tracker: AgentCore's async-task registry.
+        models: Model source override (tests); defaults to the configured factory.
+        environ: Where ``${NAME}`` in MCP server declarations is resolved (default ``os.environ``).
+
     Raises:
-        ConfigError: The agents file or the model provider is unusable.
+        ConfigError: The agents file, an MCP server declaration, the price table or the model
+            provider is unusable.
     """
     registry = load_registry(settings.agents_config)
+    prices = load_prices(settings.price_table)
+    mcp = McpPool(registry.mcp_servers, os.environ if environ is None else environ)
+    mcp.check()
     registry.get(ORCHESTRATOR)
     if models is None:
         factory = ModelFactory(settings)
@@ -98,6 +123,12 @@ def build_services(
         on_finished=build_finished,
         on_module_finished=store_between_turns,
         stop_probe=build_probe,
+        extras=BuilderExtras(
+            mcp=mcp,
+            prices=prices,
+            token_budget=settings.build_token_budget or settings.turn_token_budget,
+            session_token_budget=settings.session_token_budget,
+        ),
     )
     keeper = SessionKeeper(
         store=store,
@@ -108,6 +139,7 @@ def build_services(
         rules=settings.approval_rule_set(),
         stop_poll_seconds=settings.stop_poll_seconds,
         build_recovery=settings.build_recovery,
+        prices=prices,
     )
     holder["keeper"] = keeper
     return Services(
@@ -118,5 +150,7 @@ def build_services(
         registry=registry,
         builds=builds,
         keeper=keeper,
+        mcp=mcp,
+        prices=prices,
         attachments=open_store(settings.attachment_store_url()),
     )

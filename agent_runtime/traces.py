@@ -5,9 +5,12 @@ Usage::
     python -m agent_runtime.traces SESSION_ID [--tracking-uri URI] [--experiment NAME] [--json]
 
 One line per trace (the orchestrator's turns and each module builder's root trace), oldest first,
-with its duration, tokens, tool calls and errors. Traces are found by the trace metadata
-``mlflow.trace.session`` that :mod:`agent_runtime.telemetry` writes from the spans' ``session.id``
-attribute. Needs the ``telemetry`` extra (``mlflow``); the runtime itself never imports this module.
+with its duration, tokens, cost, tool calls and errors, then the session's totals. The cost is the
+``playbook.run.cost_usd`` the runtime puts on each agent's root span (priced from its price table
+by model id); the session's running usage is ``playbook.session.total_tokens`` / ``…cost_usd``.
+Traces are found by the trace metadata ``mlflow.trace.session`` that :mod:`agent_runtime.telemetry`
+writes from the spans' ``session.id`` attribute. Needs the ``telemetry`` extra (``mlflow``); the
+runtime itself never imports this module.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ if TYPE_CHECKING:
     from mlflow.entities import Trace
 
 SESSION_METADATA_KEY = "mlflow.trace.session"
+# The usage attributes of agent_runtime.usage.hook (kept literal: this CLI must not import strands).
+RUN_COST_USD = "playbook.run.cost_usd"
+SESSION_TOTAL_TOKENS = "playbook.session.total_tokens"
+SESSION_COST_USD = "playbook.session.cost_usd"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
 _PAGE = 100
 
@@ -57,6 +64,9 @@ class TraceSummary:
     input_tokens: int
     output_tokens: int
     total_tokens: int
+    cost_usd: float = 0.0
+    session_total_tokens: int = 0
+    session_cost_usd: float = 0.0
     tool_calls: list[ToolCall] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -83,6 +93,13 @@ def _status_name(status: Any) -> str:
     return str(getattr(code, "value", code))
 
 
+def _number(value: Any) -> float:
+    try:
+        return float(value) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def summarize(trace: Trace) -> TraceSummary:
     """Condense one MLflow trace (with spans) into a :class:`TraceSummary`."""
     info = trace.info
@@ -104,6 +121,7 @@ def summarize(trace: Trace) -> TraceSummary:
             description = getattr(span.status, "description", "") or "error"
             errors.append(f"{span.name}: {description}")
     usage = info.token_usage or {}
+    attributes = (root.attributes or {}) if root is not None else {}
     started = datetime.fromtimestamp(info.request_time / 1000.0, tz=UTC) if info.request_time else None
     duration: float | None = info.execution_duration
     if duration is None and root is not None:
@@ -122,6 +140,9 @@ def summarize(trace: Trace) -> TraceSummary:
         input_tokens=int(usage.get("input_tokens", 0)),
         output_tokens=int(usage.get("output_tokens", 0)),
         total_tokens=int(usage.get("total_tokens", 0)),
+        cost_usd=_number(attributes.get(RUN_COST_USD)),
+        session_total_tokens=int(_number(attributes.get(SESSION_TOTAL_TOKENS))),
+        session_cost_usd=_number(attributes.get(SESSION_COST_USD)),
         tool_calls=tools,
         errors=errors,
     )
@@ -181,14 +202,15 @@ def render(session_id: str, summaries: Sequence[TraceSummary]) -> str:
         return f"no traces for session {session_id}\n"
     lines = [f"session {session_id}: {len(summaries)} trace(s)", ""]
     header = (
-        f"{'started (UTC)':<29} {'agent':<13} {'status':<6} {'ms':>9} {'tokens':>7} {'llm':>3}  trace / tools"
+        f"{'started (UTC)':<29} {'agent':<13} {'status':<6} {'ms':>9} {'tokens':>7} {'cost $':>9} {'llm':>3}"
+        "  trace / tools"
     )
     lines += [header, "-" * len(header)]
     for s in summaries:
         agent = s.agent_type + (f"[{s.module_index}]" if s.module_index else "")
         lines.append(
             f"{s.started_at:<29} {agent:<13} {s.status:<6} {s.duration_ms:>9.1f} {s.total_tokens:>7} "
-            f"{s.model_calls:>3}  {s.trace_id}  {s.name}"
+            f"{s.cost_usd:>9.4f} {s.model_calls:>3}  {s.trace_id}  {s.name}"
         )
         lines.append(f"{'':<29} tools: {_tool_counts(s.tool_calls)}")
         for error in s.errors:
@@ -196,7 +218,17 @@ def render(session_id: str, summaries: Sequence[TraceSummary]) -> str:
     total_ms = sum(s.duration_ms for s in summaries)
     total_tokens = sum(s.total_tokens for s in summaries)
     failed = sum(1 for s in summaries if s.errors or s.status == "ERROR")
-    lines += ["", f"total: {total_ms:.1f} ms in traces, {total_tokens} tokens, {failed} trace(s) with errors"]
+    total_cost = sum(s.cost_usd for s in summaries)
+    lines += [
+        "",
+        f"total: {total_ms:.1f} ms in traces, {total_tokens} tokens, ${total_cost:.4f}, "
+        f"{failed} trace(s) with errors",
+    ]
+    latest = max(summaries, key=lambda s: s.session_total_tokens)
+    if latest.session_total_tokens:
+        lines.append(
+            f"session usage so far: {latest.session_total_tokens} tokens, ${latest.session_cost_usd:.4f}"
+        )
     return "\n".join(lines) + "\n"
 
 

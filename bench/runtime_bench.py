@@ -302,7 +302,7 @@ def in_process_turn_overhead() -> dict[str, Any]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         for services in (journal_services, strands_services, none_services):
-            services.builds.shutdown()
+            services.close()
         for folder in folders:
             folder.cleanup()
     bare_wall = statistics.median(wall["bare_strands"])
@@ -373,7 +373,7 @@ def in_process_build() -> dict[str, Any]:
             raise RuntimeError(f"not every module built: {statuses}")
         alone = [build([index])[0] for index in range(BUILD_MODULES)]
     finally:
-        services.builds.shutdown()
+        services.close()
     return _build_figures(wall, alone, services.builds.max_active_seen)
 
 

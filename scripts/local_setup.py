@@ -18,6 +18,7 @@ ENV_FILE = VAR / "local.env"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 DEMO_VENDOR = "Demo Vendor"
+DEMO_POLICIES = ROOT / "scripts" / "demo_policies"
 APPROVER_EMAIL = "approver@example.com"
 APPROVER_PASSWORD = "approver-password"
 APPROVER_DESKS = ("ops-leads", "playbook-owners")
@@ -58,6 +59,16 @@ def read_env_file() -> dict[str, str]:
     return values
 
 
+def copy_demo_policies(vendor_id: int) -> None:
+    """Give the demo vendor the sample policies the playbook library serves (never overwrites)."""
+    folder = VAR / "policies" / str(vendor_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for sample in DEMO_POLICIES.glob("*.md"):
+        target = folder / sample.name
+        if not target.exists():
+            target.write_text(sample.read_text(encoding="utf-8"), encoding="utf-8")
+
+
 def main() -> int:
     created = write_env_file()
     env = read_env_file()
@@ -75,7 +86,7 @@ def main() -> int:
     with app.app_context():
         session = db.new_session(write=True)
         try:
-            create_user(
+            user = create_user(
                 session,
                 email=DEMO_EMAIL,
                 password=DEMO_PASSWORD,
@@ -93,6 +104,7 @@ def main() -> int:
             )
             set_desks(session, approver, APPROVER_DESKS)
             session.commit()
+            copy_demo_policies(user.vendor_id)
         finally:
             session.close()
     app.extensions["database"].dispose()

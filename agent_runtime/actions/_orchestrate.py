@@ -28,6 +28,7 @@ from agent_runtime.approvals.pending import APPROVAL_INTERRUPT, ClosedStatus, Pe
 from agent_runtime.budget import BUDGET_REASON, LIMIT_STOP_REASONS, is_exceeded
 from agent_runtime.contract import ErrorCode
 from agent_runtime.documents import TurnDocument, bedrock_blocks, context_attachments, prompt_section
+from agent_runtime.events import factory
 from agent_runtime.events.translate import StreamTranslator
 from agent_runtime.models.conversation import close_conversation, fill_blank_reply
 from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
@@ -35,6 +36,7 @@ from agent_runtime.models.failures import model_fault
 from agent_runtime.services import Services
 from agent_runtime.session.store import store_io
 from agent_runtime.strands_compat import clear_interrupts, is_paused_on_interrupt
+from agent_runtime.toolservers import install_tools
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
 
@@ -79,12 +81,24 @@ async def run_orchestrator(
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
     agent, applier = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
+    notes: list[str] = []
+    if spec.mcp_servers:  # just in time; a required server that cannot start ends the turn
+        attached = services.mcp.ready(spec.mcp_servers, entry.vendor_id)
+        if attached is None:  # start (or restart) them off the event loop
+            attached = await asyncio.to_thread(services.mcp.attach, spec.mcp_servers, entry.vendor_id)
+        install_tools(agent, attached.tools, applier.announce)
+        notes = attached.notes
+    instructions = spec.prompt_text
+    if notes:
+        instructions += "\n\n## Tools unavailable now\n" + "\n".join(notes)
+        if emit:
+            emitter.emit_all(factory.text_message(" ".join(notes)))
     agent.system_prompt = cast(
         Any,
         system_prompt_blocks(
             entry.canvas,
             handoff_context,
-            instructions=spec.prompt_text,
+            instructions=instructions,
             cache=spec.conversation.cache and prompt_cache_supported(agent.model),
             documents=prompt_section(entry.documents, documents or []),
             attachments=context_attachments(documents or []),
@@ -96,6 +110,8 @@ async def run_orchestrator(
             prompt = [{"text": prompt}, *blocks]
     applier.emitter = emitter if emit else None
     applier.stop_hook.bind(control.cancel_event, ctx.probe)
+    if applier.usage_hook is not None:
+        applier.usage_hook.bind(ctx.meter)
     translate = StreamTranslator(emitter)
     retry = applier.retry
     if retry is not None and emit:
@@ -137,6 +153,8 @@ async def run_orchestrator(
         control.detach(agent)
         applier.emitter = None
         applier.stop_hook.bind(None)
+        if applier.usage_hook is not None:
+            applier.usage_hook.bind(None)
         if retry is not None:
             retry.on_retry = None
         if emit:

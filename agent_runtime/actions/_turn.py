@@ -42,6 +42,7 @@ from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop, poll_remote_stop
 from agent_runtime.session.store import store_io
 from agent_runtime.telemetry import log_context
+from agent_runtime.usage import RunMeter, with_usage
 
 __all__ = ["SUCCESS", "CANCELLED", "BUDGET", "INTERRUPT", "TurnContext", "TurnOutcome", "TurnRunner"]
 
@@ -69,6 +70,8 @@ class TurnContext:
     emitter: RunEmitter
     budget: Budget
     probe: RemoteStop | None
+    meter: RunMeter | None = None
+    """The turn's token meter (``TURN_TOKEN_BUDGET``, ``SESSION_TOKEN_BUDGET``)."""
 
 
 TurnBody = Callable[[TurnContext], Awaitable[TurnOutcome]]
@@ -129,6 +132,13 @@ class TurnRunner:
         services = self._services
         keeper = services.keeper
         budget = turn_budget(services.settings, services.registry.get(ORCHESTRATOR))
+        meter = RunMeter(
+            entry.usage,
+            "turn",
+            control,
+            run_limit=services.settings.turn_token_budget,
+            session_limit=services.settings.session_token_budget,
+        )
         outcome = TurnOutcome()
         error: AgentRuntimeError | None = None
         poller: asyncio.Task[None] | None = None
@@ -141,9 +151,13 @@ class TurnRunner:
                     poller = asyncio.get_running_loop().create_task(
                         poll_remote_stop(probe, control, keeper.poll_seconds)
                     )
-                with armed(budget, control):
-                    async with asyncio.timeout(budget.hard_deadline):
-                        outcome = await body(TurnContext(entry, control, emitter, budget, probe))
+                if meter.session_exhausted() is not None:
+                    control.cancel(BUDGET_REASON)
+                    outcome = TurnOutcome(BUDGET)
+                else:
+                    with armed(budget, control):
+                        async with asyncio.timeout(budget.hard_deadline):
+                            outcome = await body(TurnContext(entry, control, emitter, budget, probe, meter))
             except TimeoutError:
                 control.cancel(BUDGET_REASON)
                 outcome = TurnOutcome(BUDGET)
@@ -164,12 +178,18 @@ class TurnRunner:
                 try:
                     await store_io(keeper.store, keeper.persist_quietly, entry)
                 finally:
-                    self._end(entry, control, emitter, channel, outcome, error)
+                    self._end(entry, control, emitter, channel, outcome, error, meter)
+            session = entry.usage.total
             logger.info(
-                "session_id=<%s>, run_id=<%s>, outcome=<%s> | turn finished",
+                "session_id=<%s>, run_id=<%s>, outcome=<%s>, total_tokens=<%d>, cost_usd=<%.6f>, "
+                "session_total_tokens=<%d>, session_cost_usd=<%.6f> | turn finished",
                 sid,
                 run_id,
                 error.code if error else outcome.kind,
+                meter.used.total_tokens,
+                meter.used.cost_usd,
+                session.total_tokens,
+                session.cost_usd,
             )
 
     def _end(
@@ -180,6 +200,7 @@ class TurnRunner:
         channel: FrameChannel,
         outcome: TurnOutcome,
         error: AgentRuntimeError | None,
+        meter: RunMeter | None = None,
     ) -> None:
         try:
             if not emitter.terminated:
@@ -189,14 +210,17 @@ class TurnRunner:
                 # resumed from this frame's id replays exactly what the snapshot lacks.
                 with entry.canvas.lock:
                     snapshot = entry.canvas.snapshot()
-                    emitter.snapshot(snapshot)
+                    emitter.snapshot(with_usage(snapshot, entry.usage))
                 done = {"phase": snapshot["phase"], "version": snapshot["version"]}
                 if error is not None:
                     emitter.error(error.code, error.message)
                 elif outcome.kind == BUDGET:
+                    breach = meter.breach if meter is not None else None
                     emitter.error(
                         ErrorCode.BUDGET_EXCEEDED,
-                        "this turn ran out of its time or step budget; "
+                        breach.message
+                        if breach is not None
+                        else "this turn ran out of its time or step budget; "
                         "the canvas keeps every completed change",
                     )
                 elif outcome.kind == CANCELLED:

@@ -26,6 +26,7 @@ from agent_runtime.documents import load_documents, remember
 from agent_runtime.events import factory
 from agent_runtime.services import Services
 from agent_runtime.session.cache import SessionEntry
+from agent_runtime.usage import UsageHook
 
 __all__ = ["ChatAction"]
 
@@ -77,6 +78,7 @@ class ChatAction:
                     model=services.models.create(spec.model_role),
                     control=control,
                     budget=Budget(ctx.budget.seconds, spec.limits.max_cycles),
+                    hooks=[UsageHook(services.prices, ctx.meter)],
                 )
             except RouterCancelled:
                 return TurnOutcome(BUDGET if control.reason == BUDGET_REASON else CANCELLED)

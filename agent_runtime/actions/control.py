@@ -29,6 +29,7 @@ from agent_runtime.events.sse import frame
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.ephemeral import EphemeralState
+from agent_runtime.usage import with_usage
 
 __all__ = ["stop_now", "stop_stream", "reset_now", "reset_stream"]
 
@@ -69,7 +70,7 @@ async def stop_stream(
         logger.warning("session_id=<%s> | stopped work did not wind down in time", session_id)
     snapshot = entry.canvas.snapshot() if entry is not None else (canvas or Canvas()).snapshot()
     events = [
-        factory.state_snapshot(snapshot),
+        factory.state_snapshot(with_usage(snapshot, entry.usage if entry is not None else None)),
         factory.custom(CustomEventName.CANCELLED, {"reason": "stop"}),
         factory.run_cancelled_finish(session_id, run_id),
     ]
@@ -96,7 +97,7 @@ async def reset_stream(
         await _wait_done(controls, wait_seconds)
     snapshot = Canvas().snapshot()
     events = [
-        factory.state_snapshot(snapshot),
+        factory.state_snapshot(with_usage(snapshot, None)),  # a reset session starts from zero
         factory.custom(CustomEventName.DONE, {"phase": snapshot["phase"], "version": snapshot["version"]}),
         factory.run_finished(session_id, run_id),
     ]

@@ -32,12 +32,13 @@ from typing import Any
 
 from agent_runtime.agents.builder import BuildJob
 from agent_runtime.canvas import Canvas
-from agent_runtime.contract import CustomEventName, WatchPayload
+from agent_runtime.contract import CustomEventName, ErrorCode, WatchPayload
 from agent_runtime.events import factory
 from agent_runtime.events.sse import HEARTBEAT, frame, frame_from_data
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.channel import Waker
 from agent_runtime.session.ephemeral import EphemeralState
+from agent_runtime.usage import with_usage
 
 __all__ = ["watch_stream", "empty_watch_stream"]
 
@@ -57,7 +58,7 @@ async def watch_stream(
     log.subscribe(waker)
     try:
         with entry.canvas.lock:
-            snapshot = entry.canvas.snapshot()
+            snapshot = with_usage(entry.canvas.snapshot(), entry.usage)
             head = log.head()
         cursor = payload.last_event_id
         resume = cursor is not None and cursor <= head
@@ -76,14 +77,16 @@ async def watch_stream(
             read = log.read_after(cursor)
             if read.gap:  # fell behind the bounded log: start over from the current canvas
                 with entry.canvas.lock:
-                    snapshot, head = entry.canvas.snapshot(), log.head()
+                    snapshot, head = with_usage(entry.canvas.snapshot(), entry.usage), log.head()
                 yield _skip(log, cursor, head, snapshot)
                 cursor = head
                 continue
             chunks: list[bytes] = []
             for item in read.entries:
                 if item.kind == "end":
-                    chunks.append(_ending(item.seq, thread_id, run_id, item.outcome, entry.canvas))
+                    chunks.append(
+                        _ending(item.seq, thread_id, run_id, item.outcome, entry.canvas, item.data)
+                    )
                     yield b"".join(chunks)
                     return
                 chunks.append(frame_from_data(item.seq, item.data))
@@ -126,12 +129,18 @@ async def empty_watch_stream(session_id: str) -> AsyncIterator[bytes]:
     """A watch for a session this process does not know: the empty canvas, then done."""
     run_id = factory.new_id("run")
     yield frame(0, factory.run_started(session_id, run_id))
-    yield frame(0, factory.state_snapshot(Canvas().snapshot()))
+    yield frame(0, factory.state_snapshot(with_usage(Canvas().snapshot(), None)))
     yield _ending(0, session_id, run_id, "success", Canvas())
 
 
-def _ending(event_id: int, thread_id: str, run_id: str, outcome: str, canvas: Canvas) -> bytes:
-    if outcome == "cancelled":
+def _ending(
+    event_id: int, thread_id: str, run_id: str, outcome: str, canvas: Canvas, detail: str = ""
+) -> bytes:
+    if outcome == "budget":  # the build passed a token budget: the modules built so far stay
+        events: list[Any] = [
+            factory.run_error(ErrorCode.BUDGET_EXCEEDED, detail or "the token budget is used up")
+        ]
+    elif outcome == "cancelled":
         events = [
             factory.custom(CustomEventName.CANCELLED, {"reason": "stop"}),
             factory.run_cancelled_finish(thread_id, run_id),

@@ -9,9 +9,17 @@ running, so one session's small build does not wait behind another's large one.
 Each builder runs in its own thread with its own event loop, inside a detached OpenTelemetry
 context (its own root trace). Its tools (``add_tasks``, ``add_task_step``) apply to the session
 canvas and append the applied calls to the session's event log, where every ``watch`` stream
-picks them up. Status moves pending → building → built, or failed with a reason; one failing
-builder does not stop the others. The last builder to finish sets phase ``refinement``, logs the
-refinement snapshot and the "Done!" message, and completes the async task.
+picks them up. Status moves pending → building → built (or built_with_warnings), or failed with
+a reason; one failing builder does not stop the others. The last builder to finish sets phase
+``refinement``, logs the refinement snapshot (with the session's ``usage``) and the "Done!"
+message, and completes the async task.
+
+What a builder gets besides its canvas tools comes from
+:class:`~agent_runtime.agents.builder_extras.BuilderExtras`: its MCP tools (calls logged as
+``TOOL_CALL_*`` like the canvas tools), a usage hook counting into the build's token meter (a
+build past ``BUILD_TOKEN_BUDGET``/``SESSION_TOKEN_BUDGET`` is cancelled with reason ``budget``:
+running modules end failed, built ones stay, watchers get ``RUN_ERROR BUDGET_EXCEEDED``) and
+the module self-check (:mod:`agent_runtime.agents.selfcheck`).
 
 Every change to the canvas and the matching log entries happen under the canvas lock, so a
 watcher that snapshots the canvas and the log head under the same lock sees a consistent cut.
@@ -33,9 +41,10 @@ from strands.tools.executors import SequentialToolExecutor
 
 from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs, with_context_limit
 from agent_runtime.agents._fair_pool import FairPool
+from agent_runtime.agents.builder_extras import BuilderAddOns, BuilderExtras
 from agent_runtime.agents.orchestrator import normalized_args
 from agent_runtime.agents.registry import AgentSpec
-from agent_runtime.budget import Budget, is_exceeded
+from agent_runtime.budget import BUDGET_REASON, Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
 from agent_runtime.contract import CustomEventName, ModuleStatus, Phase, ToolErrorCode
 from agent_runtime.documents import source_for_module
@@ -45,6 +54,8 @@ from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.telemetry import detached_otel_context, log_context
 from agent_runtime.tools import make_tools
+from agent_runtime.toolservers import ToolServerUnavailable
+from agent_runtime.usage import RunMeter, with_usage
 
 __all__ = ["BuildJob", "BuildManager", "TaskTracker", "DONE_MESSAGE", "SUBAGENT_NAME"]
 
@@ -53,6 +64,7 @@ logger = logging.getLogger(__name__)
 DONE_MESSAGE = "Done! Take a look and let me know what to change."
 SUBAGENT_NAME = "module_builder"
 STOPPED_REASON = "stopped before it finished"
+BUDGET_STOPPED_REASON = "stopped: the token budget is used up"
 
 
 class TaskTracker(Protocol):
@@ -79,6 +91,8 @@ class BuildJob:
         self.running_subagents: dict[int, tuple[str, str]] = {}
         """module index → (subagent run id, module title), for modules being built now."""
         self.task_id: int | None = None
+        self.meter: RunMeter | None = None
+        """The build's token meter (see :class:`~agent_runtime.agents.builder_extras.BuilderExtras`)."""
         self._remaining = len(module_indices)
         self._lock = threading.Lock()
 
@@ -111,6 +125,7 @@ class BuildManager:
         on_finished: Callable[[SessionEntry], None] | None = None,
         on_module_finished: Callable[[SessionEntry], None] | None = None,
         stop_probe: Callable[[str, RunControl], Callable[[], bool] | None] | None = None,
+        extras: BuilderExtras | None = None,
         fair: bool = True,
     ) -> None:
         """Create the pool.
@@ -127,6 +142,7 @@ class BuildManager:
                 is stored, so a crash keeps the modules already built).
             stop_probe: Gives each builder a check of the stored stop flag (a ``stop`` that
                 reached another runtime), polled between model and tool calls.
+            extras: MCP servers, usage metering and token budgets, the module self-check.
             fair: Share the workers between sessions (``False``: first come, first served;
                 ``BUILDER_SCHEDULING=fifo``).
         """
@@ -138,6 +154,7 @@ class BuildManager:
         self._on_finished = on_finished
         self._on_module_finished = on_module_finished
         self._stop_probe = stop_probe
+        self._extras = extras or BuilderExtras()
         self._active_lock = threading.Lock()
         self._active = 0
         self.max_active_seen = 0
@@ -155,6 +172,7 @@ class BuildManager:
     def start(self, entry: SessionEntry, module_indices: list[int]) -> BuildJob:
         """Start building ``module_indices`` of the session's canvas; returns at once."""
         job = BuildJob(entry, module_indices, factory.new_id("build"))
+        job.meter = self._extras.meter(entry, job.control)
         with entry.canvas.lock:
             entry.build = job
             entry.ephemeral.append([factory.custom(CustomEventName.BUILD_PROGRESS, job.progress())])
@@ -176,7 +194,7 @@ class BuildManager:
     def _run_one(self, job: BuildJob, index: int) -> None:
         try:
             if job.control.cancelled:
-                self._finish_module(job, index, None, ModuleStatus.FAILED, STOPPED_REASON)
+                self._finish_module(job, index, None, ModuleStatus.FAILED, _stopped_reason(job))
                 return
             with self._active_lock:
                 self._active += 1
@@ -227,6 +245,20 @@ class BuildManager:
             )
         applier = BuilderApplier(job, index, subagent_run_id)
         source = source_for_module(entry.documents, module["title"])
+        try:
+            addons: BuilderAddOns = self._extras.prepare(
+                entry=entry,
+                spec=self._spec,
+                index=index,
+                subagent_run_id=subagent_run_id,
+                control=job.control,
+                meter=job.meter,
+                budget_seconds=self._budget.seconds,
+                from_document=source is not None,
+            )
+        except ToolServerUnavailable as exc:
+            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, exc.message)
+            return
         context: dict[str, Any] = {
             "playbook_title": playbook.title,
             "playbook_description": playbook.description,
@@ -243,10 +275,12 @@ class BuildManager:
                 "",
                 source["markdown"],
             ]
+        if addons.prompt_note:  # before the context block, which must end the prompt
+            sections.append(addons.prompt_note)
         system_prompt = "\n".join([*sections, "", render_context(context)])
         agent = Agent(
             model=with_context_limit(self._models.create(self._spec.model_role), self._spec),
-            tools=make_tools(list(self._spec.tools), applier),
+            tools=[*make_tools(list(self._spec.tools), applier), *addons.tools],
             system_prompt=system_prompt,
             tool_executor=SequentialToolExecutor(),
             **agent_kwargs(
@@ -262,7 +296,8 @@ class BuildManager:
                     StopCheckHook(
                         job.control.cancel_event,
                         self._stop_probe(entry.session_id, job.control) if self._stop_probe else None,
-                    )
+                    ),
+                    *addons.hooks,
                 ],
             ),
         )
@@ -285,7 +320,7 @@ class BuildManager:
         finally:
             job.control.detach(agent)
         if job.control.cancelled:
-            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, STOPPED_REASON)
+            self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, _stopped_reason(job))
         elif error is None and is_exceeded(stop_reason, job.control):
             self._finish_module(job, index, subagent_run_id, ModuleStatus.FAILED, "budget exceeded")
         elif error is not None:
@@ -294,7 +329,8 @@ class BuildManager:
             with canvas.lock:
                 tasks = canvas.module(index).tasks
             if tasks:
-                self._finish_module(job, index, subagent_run_id, ModuleStatus.BUILT, None, tasks=len(tasks))
+                status, note = addons.verdict()
+                self._finish_module(job, index, subagent_run_id, status, note, tasks=len(tasks))
             else:
                 self._finish_module(
                     job, index, subagent_run_id, ModuleStatus.FAILED, "the builder added no tasks"
@@ -336,17 +372,19 @@ class BuildManager:
             with contextlib.suppress(CanvasError):  # a reset removed the module; keep the bookkeeping
                 canvas.set_module_status(index, status, reason)
             job.running_subagents.pop(index, None)
-            if status == ModuleStatus.BUILT:
+            built = status in (ModuleStatus.BUILT, ModuleStatus.BUILT_WITH_WARNINGS)
+            if built:
                 job.built += 1
             else:
                 job.failed += 1
             meta = {"module_index": index}
             events = []
             if subagent_run_id is not None:
-                if status == ModuleStatus.BUILT:
+                if built:
                     events.append(factory.subagent_finished(subagent_run_id, {"tasks": tasks}, meta))
                 else:
-                    code = "CANCELLED" if reason == STOPPED_REASON else "BUILD_FAILED"
+                    stopped = reason in (STOPPED_REASON, BUDGET_STOPPED_REASON)
+                    code = "CANCELLED" if stopped else "BUILD_FAILED"
                     events.append(factory.subagent_error(subagent_run_id, reason or "failed", code, meta))
             status_value: dict[str, Any] = {"module_index": index, "status": status.value}
             if reason:
@@ -372,10 +410,12 @@ class BuildManager:
         entry = job.entry
         canvas = entry.canvas
         cancelled = job.control.cancelled
+        breach = job.meter.breach if job.meter is not None and job.control.reason == BUDGET_REASON else None
         try:
             with canvas.lock:
                 canvas.set_phase(Phase.REFINEMENT)
-                events: list[BaseEvent] = [factory.state_snapshot(canvas.snapshot())]
+                snapshot = with_usage(canvas.snapshot(), entry.usage)
+                events: list[BaseEvent] = [factory.state_snapshot(snapshot)]
                 if not cancelled:
                     events += factory.text_message(_done_text(job))
                 entry.ephemeral.append(events)
@@ -386,15 +426,22 @@ class BuildManager:
             finally:
                 if job.task_id is not None:
                     self._tracker.complete_async_task(job.task_id)
-                entry.ephemeral.append_end("cancelled" if cancelled else "success")
+                if breach is not None:
+                    entry.ephemeral.append_end("budget", breach.message)
+                else:
+                    entry.ephemeral.append_end("cancelled" if cancelled else "success")
                 job.control.done.set()
+        used = job.meter.used if job.meter is not None else None
         logger.info(
-            "session_id=<%s>, build_id=<%s>, built=<%d>, failed=<%d>, cancelled=<%s> | build finished",
+            "session_id=<%s>, build_id=<%s>, built=<%d>, failed=<%d>, cancelled=<%s>, total_tokens=<%d>, "
+            "cost_usd=<%.6f> | build finished",
             entry.session_id,
             job.control.run_id,
             job.built,
             job.failed,
             cancelled,
+            used.total_tokens if used is not None else 0,
+            used.cost_usd if used is not None else 0.0,
         )
 
 
@@ -427,6 +474,10 @@ class BuilderApplier:
                 factory.tool_call(tool_use_id, name, wire, subagent_run_id=self.subagent_run_id)
             )
         return result
+
+
+def _stopped_reason(job: BuildJob) -> str:
+    return BUDGET_STOPPED_REASON if job.control.reason == BUDGET_REASON else STOPPED_REASON
 
 
 def _done_text(job: BuildJob) -> str:

@@ -35,6 +35,7 @@ from agent_runtime.messages import render_context
 from agent_runtime.models.retry import ModelRetry
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.tools import make_tools
+from agent_runtime.usage import PriceTable, UsageHook
 
 __all__ = [
     "BuildStarter",
@@ -152,6 +153,13 @@ class OrchestratorApplier:
         self.emitter: RunEmitter | None = None
         self.stop_hook = StopCheckHook()
         """Re-bound to each turn's stop flag (and stored-flag probe)."""
+        self.usage_hook: UsageHook | None = None
+        """Meters the model's usage; re-bound to each turn's meter."""
+
+    def announce(self, tool_use_id: str, name: str, args: dict[str, Any]) -> None:
+        """Stream a non-canvas tool call (an MCP tool) on the current turn, if any."""
+        if self.emitter is not None:
+            self.emitter.tool_call(tool_use_id, name, args)
         self.retry: ModelRetry | None = None
         """The agent's throttling-retry strategy; each turn binds its retry notice to its stream."""
 
@@ -194,6 +202,7 @@ def get_orchestrator(
     builds: BuildStarter,
     rules: Sequence[ApprovalRule] = (),
     session_manager: SessionManager | None = None,
+    prices: PriceTable | None = None,
 ) -> tuple[Agent, OrchestratorApplier]:
     """The session's orchestrator agent and its applier, created on first use.
 
@@ -205,11 +214,16 @@ def get_orchestrator(
         rules: Approval rules; a matching tool call pauses the agent (a Strands interrupt).
         session_manager: Persists the conversation, agent state and interrupt state; when the
             session is already stored, creating the agent restores them.
+        prices: Prices the model's usage (a :class:`~agent_runtime.usage.UsageHook` is added).
+
+    MCP tools are attached per turn (:func:`agent_runtime.actions._orchestrate.run_orchestrator`).
     """
     cached = entry.agents.get(spec.name)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     applier = OrchestratorApplier(entry, builds)
+    if prices is not None:
+        applier.usage_hook = UsageHook(prices)
     approvals = ApprovalHook(rules, lambda: entry.canvas.snapshot()["canvas"])
     model: Model = with_context_limit(model_factory.create(spec.model_role), spec)
     kwargs = agent_kwargs(
@@ -218,7 +232,8 @@ def get_orchestrator(
         session_id=entry.session_id,
         user_id=entry.user_id,
         vendor_id=entry.vendor_id,
-        hooks=[applier.stop_hook, approvals],  # stop first: a stopped call is never gated
+        # stop first: a stopped call is never gated
+        hooks=[applier.stop_hook, approvals, *([applier.usage_hook] if applier.usage_hook else [])],
         spec=spec,
     )
     applier.retry = kwargs.get("retry_strategy")

@@ -13,9 +13,11 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent_runtime.agents.checker import CheckRules
 from agent_runtime.contract import TOOL_ARGS
 from agent_runtime.errors import ConfigError
 from agent_runtime.models.context import ConversationSettings, RetrySettings
+from agent_runtime.toolservers.config import McpServerSpec
 
 __all__ = ["ROUTER", "ORCHESTRATOR", "BUILDER", "AgentLimits", "AgentSpec", "AgentRegistry", "load_registry"]
 
@@ -47,7 +49,11 @@ class AgentSpec(BaseModel):
     description: str = ""
     prompt: str
     tools: tuple[str, ...] = ()
+    mcp_servers: tuple[str, ...] = ()
+    """MCP servers (``mcp_servers:`` names) whose tools this agent gets, started just in time."""
     limits: AgentLimits
+    self_check: CheckRules | None = None
+    """Builders only: the rules each built module is checked against, and the repair rounds."""
     conversation: ConversationSettings = ConversationSettings()
     retry: RetrySettings = RetrySettings()
     prompt_text: str = ""
@@ -64,15 +70,17 @@ class AgentSpec(BaseModel):
 class _AgentsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    mcp_servers: list[McpServerSpec] = Field(default_factory=list)
     agents: list[AgentSpec] = Field(min_length=1)
 
 
 class AgentRegistry:
     """Agents by name."""
 
-    def __init__(self, specs: list[AgentSpec]) -> None:
-        """Index the specs (names must be unique)."""
+    def __init__(self, specs: list[AgentSpec], mcp_servers: list[McpServerSpec] | None = None) -> None:
+        """Index the specs and the MCP servers they may use (names must be unique)."""
         self._specs = {spec.name: spec for spec in specs}
+        self.mcp_servers: dict[str, McpServerSpec] = {s.name: s for s in mcp_servers or []}
 
     def get(self, name: str) -> AgentSpec:
         """The agent called ``name``.
@@ -113,6 +121,16 @@ def load_registry(path: Path) -> AgentRegistry:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"{where}: duplicate agent name(s): {', '.join(duplicates)}")
+    servers = [s.name for s in parsed.mcp_servers]
+    duplicates = sorted({n for n in servers if servers.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{where}: duplicate mcp server name(s): {', '.join(duplicates)}")
+    for spec in parsed.agents:
+        unknown = [n for n in spec.mcp_servers if n not in servers]
+        if unknown:
+            raise ConfigError(f"{where}: agent {spec.name!r}: unknown mcp server(s): {', '.join(unknown)}")
+        if spec.self_check is not None and spec.role != "builder":
+            raise ConfigError(f"{where}: agent {spec.name!r}: self_check is for builders only")
     resolved: list[AgentSpec] = []
     for spec in parsed.agents:
         prompt_path = (path.parent / spec.prompt).resolve()
@@ -123,7 +141,7 @@ def load_registry(path: Path) -> AgentRegistry:
         if not text.strip():
             raise ConfigError(f"{where}: agent {spec.name!r}: prompt file is empty: {spec.prompt}")
         resolved.append(spec.model_copy(update={"prompt_text": text.strip()}))
-    registry = AgentRegistry(resolved)
+    registry = AgentRegistry(resolved, parsed.mcp_servers)
     for name, role in _REQUIRED.items():
         if name not in registry.names:
             raise ConfigError(f"{where}: the runtime needs an agent named {name!r} (role {role})")

@@ -9,7 +9,8 @@ Cancellation (stop, reset, budget) is not a failure: it propagates as
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from strands import Agent
@@ -85,6 +86,7 @@ async def classify(
     model: Model,
     control: RunControl,
     budget: Budget,
+    hooks: Sequence[Any] = (),
 ) -> RouterDecision:
     """Classify ``prompt`` with a fresh single-turn router agent.
 
@@ -102,7 +104,7 @@ async def classify(
             user_id=entry.user_id,
             vendor_id=entry.vendor_id,
             run_id=control.run_id,
-            hooks=[StopCheckHook(control.cancel_event)],
+            hooks=[StopCheckHook(control.cancel_event), *hooks],
             spec=spec,
         ),
     )

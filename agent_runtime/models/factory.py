@@ -189,7 +189,11 @@ class ModelFactory:
         if self.provider == "offline":
             from agent_runtime.models.offline_model import OfflineModel
 
-            return OfflineModel(role, latency_ms=settings.offline_model_latency_ms)
+            return OfflineModel(
+                role,
+                latency_ms=settings.offline_model_latency_ms,
+                flaws=frozenset(settings.offline_model_flaws),
+            )
         model_id = self.model_id(role)
         if self.provider == "bedrock":
             inner: Model = _bedrock_model(model_id, settings.aws_region)

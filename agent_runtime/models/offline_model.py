@@ -37,7 +37,9 @@ from strands.types.tools import ToolSpec
 
 from agent_runtime import messages as conv
 from agent_runtime.models._stream import reply_events
-from agent_runtime.models.offline import Reply, classify, plan_module, plan_resume, plan_turn
+from agent_runtime.models.offline import Reply, classify, outline_text, plan_module, plan_resume, plan_turn
+from agent_runtime.models.offline.library_use import use_library
+from agent_runtime.models.offline.repair import FLAW_BUILDER_FIRST_DRAFT, flawed_first_draft, repair_replies
 
 __all__ = ["OfflineModel"]
 
@@ -52,13 +54,17 @@ _LATENCY_SLICE_S = 0.02
 class OfflineModel(Model):
     """Deterministic model for one role (``router``, ``orchestrator`` or ``builder``)."""
 
-    def __init__(self, role: str, *, latency_ms: int = 0, chunk_chars: int = 24) -> None:
+    def __init__(
+        self, role: str, *, latency_ms: int = 0, chunk_chars: int = 24, flaws: frozenset[str] = frozenset()
+    ) -> None:
         """Create the model.
 
         Args:
             role: Which planner entry point answers.
             latency_ms: Delay added to every call (honours cancellation).
             chunk_chars: Size of the streamed text deltas.
+            flaws: Deliberate mistakes for demos and tests (``builder_first_draft``: a builder's
+                first output repeats a task, which the module self-check then has repaired).
         """
         self.config: dict[str, Any] = {
             "model_id": f"offline-{role}",
@@ -67,6 +73,7 @@ class OfflineModel(Model):
             "chunk_chars": chunk_chars,
             "context_window_limit": 200_000,
         }
+        self._flaws = frozenset(flaws)
         self._plans: OrderedDict[str, list[Reply]] = OrderedDict()
         self._lock = threading.Lock()
         self.calls = 0
@@ -141,8 +148,18 @@ class OfflineModel(Model):
             )
             index = note.replies_after
         else:
-            replies = self._plan(role, conv.current_prompt(messages), system_prompt or "")
+            prompt = conv.current_prompt(messages)
+            repair = repair_replies(prompt) if role == "builder" else None
+            replies = repair if repair is not None else self._plan(role, prompt, system_prompt or "")
             index = conv.replies_since_prompt(messages)
+            library = None
+            if repair is None:
+                context = conv.parse_context(system_prompt)
+                library = use_library(role, messages, tool_specs, prompt, context, replies, outline_text)
+            if library is not None:
+                if library.next_call is not None:
+                    return None, [(library.next_call.name, dict(library.next_call.args))]
+                replies, index = library.replies, index - library.calls_made
         if index >= len(replies):
             return None, []
         reply = replies[index]
@@ -173,6 +190,8 @@ class OfflineModel(Model):
                 int(context.get("module_index", 0)),
                 source=context.get("source"),
             )
+            if FLAW_BUILDER_FIRST_DRAFT in self._flaws:
+                replies = flawed_first_draft(list(replies))
         else:
             replies = plan_turn(
                 prompt,

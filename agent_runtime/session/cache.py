@@ -22,6 +22,7 @@ from agent_runtime.contract import ErrorCode
 from agent_runtime.errors import RequestRefused
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.ephemeral import EphemeralState
+from agent_runtime.usage.meter import UsageLedger
 
 __all__ = ["BuildHandle", "SessionEntry", "AgentSessionCache"]
 
@@ -63,6 +64,7 @@ class SessionEntry:
             this entry lacks, even while the write that put it there is still finishing.
         store_manager: The Strands session manager persisting this session (if any).
         persist_lock: Serialises writes of this entry to the session store.
+        usage: Model tokens and cost of the whole session so far (turns and builds).
         dropped: Set (under ``persist_lock``) when ``reset`` drops the entry: it is never written
             again, so work still winding down cannot bring a deleted session back.
         cut_build: Set on rehydration when the stored session was mid-build (a crash cut the
@@ -90,6 +92,7 @@ class SessionEntry:
     written_stamps: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     store_manager: Any = None
     persist_lock: threading.Lock = field(default_factory=threading.Lock)
+    usage: UsageLedger = field(default_factory=UsageLedger)
     dropped: bool = False
     cut_build: list[int] | None = None
 

@@ -54,9 +54,9 @@ class LogEntry:
 
     Attributes:
         seq: The SSE id.
-        data: The encoder's ``data:`` block (empty for an end marker).
+        data: The encoder's ``data:`` block (for an end marker: the ``budget`` message, else empty).
         kind: ``event`` or ``end``.
-        outcome: For an end marker: ``success`` or ``cancelled``.
+        outcome: For an end marker: ``success``, ``cancelled`` or ``budget``.
         group_start: For an entry inside a tool call or text message other than its ``*_END``:
             the seq of the group's ``*_START`` (``0`` otherwise).
     """
@@ -152,11 +152,11 @@ class EphemeralState:
             waker.wake()
         return last
 
-    def append_end(self, outcome: str) -> int:
-        """Log the end marker of a build (``success`` or ``cancelled``) and wake watchers."""
+    def append_end(self, outcome: str, detail: str = "") -> int:
+        """Log the end marker of a build (``success``, ``cancelled`` or ``budget`` with ``detail``)."""
         with self._lock:
             self._seq += 1
-            self._push(LogEntry(self._seq, "", "end", outcome))
+            self._push(LogEntry(self._seq, detail, "end", outcome))
             watchers = list(self._watchers)
             last = self._seq
         for waker in watchers:

@@ -29,6 +29,9 @@ DESCRIPTIONS: dict[str, str] = {
     ToolName.SUGGEST_REPLIES: "Offer the person up to four short replies as clickable chips.",
     ToolName.ADD_TASKS: "Append tasks (each with its steps) to your module.",
     ToolName.ADD_TASK_STEP: "Append one step to a task of your module (zero-based task index).",
+    ToolName.SET_MODULE_TASKS: (
+        "Replace all tasks (with their steps) of your module: the whole corrected list, to repair it."
+    ),
 }
 
 

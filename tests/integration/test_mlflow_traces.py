@@ -125,10 +125,18 @@ def test_a_sessions_traces_are_found_in_mlflow_by_session(
 ) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)  # span data is fetched via the global URI
     client = mlflow.MlflowClient(tracking_uri=mlflow_server)
+    prices = tmp_path / "prices.yaml"  # the offline model priced, so costs show (the packaged table: $0)
+    prices.write_text(
+        "models:\n"
+        + "".join(
+            f"  offline-{r}: {{input: 1.0, output: 5.0}}\n" for r in ("router", "orchestrator", "builder")
+        )
+    )
     env = {
         "MLFLOW_TRACKING_URI": mlflow_server,
         "MLFLOW_EXPERIMENT_NAME": EXPERIMENT,
         "DATA_DIR": str(tmp_path / "data"),  # the file session store
+        "PRICE_TABLE": str(prices),
     }
     with start_runtime(env, ready_timeout=60) as runtime:
         sid, runs = _run_session(runtime)
@@ -160,6 +168,11 @@ def test_a_sessions_traces_are_found_in_mlflow_by_session(
             assert span.attributes.get("session.id") == sid, span.name
             assert str(span.attributes.get("vendor_id")) == "3", span.name
         assert int(root.attributes["playbook.run.total_tokens"]) > 0
+        # Usage and cost for ops to sum per session, user and vendor.
+        assert float(root.attributes["playbook.run.cost_usd"]) > 0
+        assert int(root.attributes["playbook.session.total_tokens"]) >= int(
+            root.attributes["playbook.run.total_tokens"]
+        )
         assert float(root.attributes["playbook.run.latency_ms"]) > 0
         assert info.token_usage and info.token_usage["total_tokens"] > 0
 
@@ -183,6 +196,12 @@ def test_a_sessions_traces_are_found_in_mlflow_by_session(
     assert main([sid, "--tracking-uri", mlflow_server]) == 0
     table = capsys.readouterr().out
     assert f"session {sid}: 7 trace(s)" in table and "builder[3]" in table and "add_task_step" in table
+    assert all(s.cost_usd > 0 for s in summaries)
+    total_cost = sum(s.cost_usd for s in summaries)
+    assert f"tokens, ${total_cost:.4f}, 0 trace(s) with errors" in table
+    session_tokens = max(s.session_total_tokens for s in summaries)
+    assert session_tokens >= sum(s.total_tokens for s in summaries if s.agent_type != "router") > 0
+    assert f"session usage so far: {session_tokens} tokens, $" in table
 
 
 def test_the_cli_says_so_when_a_session_has_no_traces(

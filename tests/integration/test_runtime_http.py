@@ -345,6 +345,7 @@ def test_reset_starts_fresh(runtime: RuntimeProcess) -> None:
         "phase": "empty",
         "canvas": {"title": "", "description": "", "modules": []},
         "version": 0,
+        "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0, "cost_usd": 0.0},  # fresh
     }
 
     frames = runtime.chat(sid, token, "Plan a product launch for our new mobile app")

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from agent_runtime.contract import SESSION_HEADER, TokenCodec
+from tests.support.agents_config import agents_config_without_mcp
 from tests.support.sse import Frame, parse_frames
 
 __all__ = ["RUNTIME_SECRET", "RuntimeProcess", "SseReader", "free_port", "start_runtime"]
@@ -248,6 +249,8 @@ def start_runtime(
         }
     )
     env.update(extra_env or {})
+    if "AGENTS_CONFIG" not in env:  # the library's own tests pass the shipped file
+        env["AGENTS_CONFIG"] = str(agents_config_without_mcp(Path(own_data or tempfile.mkdtemp())))
     handle, log_name = tempfile.mkstemp(prefix="agent-runtime-", suffix=".log")
     log_file = os.fdopen(handle, "wb")
     proc = subprocess.Popen(

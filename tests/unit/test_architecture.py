@@ -62,6 +62,23 @@ def test_contract_loads_without_heavy_dependencies() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_the_playbook_library_reads_the_database_without_the_webapp() -> None:
+    """The library MCP server (a runtime child process) uses SQLAlchemy Core, never ``webapp`` or Flask."""
+    library = [
+        str(path.relative_to(ROOT))
+        for path, names in _imports("agent_runtime/library").items()
+        if any(n == "webapp" or n.startswith(("webapp.", "flask")) for n in names)
+    ]
+    assert library == []
+    probe = (
+        "import sys, agent_runtime.library.__main__, agent_runtime.toolservers\n"
+        "web = ('webapp', 'flask', 'flask_login')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in web)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
 PACKAGES = ("agent_runtime", "webapp", "attachments")
 
 

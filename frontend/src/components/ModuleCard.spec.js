@@ -40,4 +40,21 @@ describe('ModuleCard', () => {
     expect(failed.get('[role="note"]').text()).toContain('Timed out')
     expect(failed.get('.badge').text()).toBe('Failed')
   })
+
+  it('shows a module built with self-check warnings as such, with the findings', () => {
+    const reason = 'Self-check warnings: the module has 1 task(s); it needs at least 2'
+    const w = mount(ModuleCard, { props: { module: { ...module, status: 'built_with_warnings', reason }, index: 0 } })
+    expect(w.get('.badge').text()).toBe('Built · warnings')
+    expect(w.get('[data-testid="module-warnings"]').text()).toContain('it needs at least 2')
+    expect(w.classes()).toContain('is-built_with_warnings')
+    expect(w.findAll('[data-testid="task"]')).toHaveLength(2)
+  })
+
+  it('notes what the self-check repaired on a built module', () => {
+    const reason = 'Self-check repaired 1 finding(s) in 1 round: task 2 duplicates the title of task 1'
+    const w = mount(ModuleCard, { props: { module: { ...module, reason }, index: 0 } })
+    expect(w.get('.badge').text()).toBe('Built')
+    expect(w.get('[data-testid="module-repaired"]').text()).toBe(reason)
+    expect(w.find('[data-testid="module-warnings"]').exists()).toBe(false)
+  })
 })

@@ -15,6 +15,7 @@ export const CustomEventName = Object.freeze({
   "CANCELLED": "run.cancelled",
   "BUILD_PROGRESS": "build.progress",
   "MODULE_STATUS": "module.status",
+  "MODULE_CHECK": "module.check",
   "MODEL_RETRY": "model.retry"
 })
 
@@ -28,6 +29,7 @@ export const ToolName = Object.freeze({
   "BUILD_MODULES": "build_modules",
   "ADD_TASKS": "add_tasks",
   "ADD_TASK_STEP": "add_task_step",
+  "SET_MODULE_TASKS": "set_module_tasks",
   "SUGGEST_REPLIES": "suggest_replies"
 })
 
@@ -42,6 +44,7 @@ export const ModuleStatus = Object.freeze({
   "PENDING": "pending",
   "BUILDING": "building",
   "BUILT": "built",
+  "BUILT_WITH_WARNINGS": "built_with_warnings",
   "FAILED": "failed"
 })
 
@@ -64,6 +67,7 @@ export const ErrorCode = Object.freeze({
   "PAYLOAD_TOO_LARGE": "PAYLOAD_TOO_LARGE",
   "BUDGET_EXCEEDED": "BUDGET_EXCEEDED",
   "MODEL_ERROR": "MODEL_ERROR",
+  "TOOL_SERVER_UNAVAILABLE": "TOOL_SERVER_UNAVAILABLE",
   "MODEL_THROTTLED": "MODEL_THROTTLED",
   "MODEL_ACCESS_DENIED": "MODEL_ACCESS_DENIED",
   "CONTEXT_TOO_LONG": "CONTEXT_TOO_LONG",

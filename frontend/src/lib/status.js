@@ -1,6 +1,7 @@
-// How a module's build status is shown. The wire has four statuses (pending, building, built,
-// failed); a module whose builder was stopped by the person arrives as failed with a "stopped"
-// reason, and is shown as stopped rather than as a failure.
+// How a module's build status is shown. The wire has five statuses (pending, building, built,
+// built_with_warnings — built, but the self-check still found problems —, failed); a module whose
+// builder was stopped by the person arrives as failed with a "stopped" reason, and is shown as
+// stopped rather than as a failure.
 
 const STOPPED = /\bstopp?ed\b|\bcancell?ed\b/i
 
@@ -9,7 +10,7 @@ export function isStopped(module) {
   return module?.status === 'failed' && STOPPED.test(module?.reason ?? '')
 }
 
-/** pending | building | built | failed | stopped | partial (pending with some tasks already). */
+/** pending | building | built | built_with_warnings | failed | stopped | partial (pending with some tasks already). */
 export function displayStatus(module) {
   if (isStopped(module)) return 'stopped'
   if (module?.status === 'pending' && module?.tasks?.length) return 'partial'

@@ -22,6 +22,7 @@ const CALLS = [
   [ToolName.ADD_TASKS, { module_index: 0, tasks: [{ title: 'Collect IDs', steps: [{ title: 'Ask' }] }] }],
   [ToolName.UPDATE_PLAYBOOK, { description: 'From contract to a happy client' }],
   [ToolName.REMOVE_MODULE, { module_index: 2 }],
+  [ToolName.SET_MODULE_TASKS, { module_index: 1, tasks: [{ title: 'Hold the call', steps: [{ title: 'Invite' }] }] }],
   [ToolName.SUGGEST_REPLIES, { replies: ['Build the rest', 'Rename it'] }],
 ]
 

@@ -18,12 +18,16 @@ RETRY_FAST = {"max_attempts": 4, "initial_delay_seconds": 0.05, "max_delay_secon
 
 
 def agents_config(tmp_path: Path, **overrides: dict[str, Any]) -> Path:
-    """A copy of the packaged ``agents.yaml`` (prompts by absolute path), with fast retries.
+    """A copy of the packaged ``agents.yaml`` (prompts by absolute path), with fast retries, without
+    MCP servers and the module self-check (tested on their own).
 
     ``overrides`` maps an agent name to fields merged into it (e.g. ``conversation``).
     """
     data = yaml.safe_load(DEFAULT_AGENTS_CONFIG.read_text(encoding="utf-8"))
+    data.pop("mcp_servers", None)  # the model path only: no library process, no module self-check
     for agent in data["agents"]:
+        agent.pop("mcp_servers", None)
+        agent.pop("self_check", None)
         agent["prompt"] = str((DEFAULT_AGENTS_CONFIG.parent / agent["prompt"]).resolve())
         agent["retry"] = dict(RETRY_FAST)
         for key, value in overrides.get(agent["name"], {}).items():

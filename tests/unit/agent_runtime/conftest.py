@@ -16,6 +16,7 @@ from agent_runtime.contract import SESSION_HEADER, TokenCodec
 from agent_runtime.dispatcher import Dispatcher
 from agent_runtime.models.scripted import ScriptedModel
 from agent_runtime.services import Services, build_services
+from tests.support.agents_config import agents_config_plain
 from tests.support.sse import Frame, parse_frames
 from tests.unit.agent_runtime.bedrock_support import bedrock  # noqa: F401  (fixture)
 
@@ -104,7 +105,7 @@ class Harness:
         return self.run({"session_id": sid, "token": self.token(sid), "action": action, **extra}, sid)
 
     def close(self) -> None:
-        self.services.builds.shutdown()
+        self.services.close()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
         self.loop.close()
@@ -126,6 +127,8 @@ def make_harness(tmp_path: Any) -> Iterable[Callable[..., Harness]]:
     def make(models: ScriptedModels | None, **env: str) -> Harness:
         """``models=None``: the offline model for every role."""
         env.setdefault("DATA_DIR", str(tmp_path / "data"))
+        if "AGENTS_CONFIG" not in env:  # MCP and the self-check have their own tests (support/agents_config)
+            env["AGENTS_CONFIG"] = str(agents_config_plain(tmp_path / "config"))
         services = build_services(settings_for(**env), tracker=FakeTracker(), models=models)
         harness = Harness(services)
         made.append(harness)

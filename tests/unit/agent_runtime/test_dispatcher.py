@@ -24,7 +24,9 @@ def _router(domain: str = "playbooks", **extra: Any) -> ScriptedModel:
 
 
 def _snapshot(frames: list[Any]) -> dict[str, Any]:
-    return [f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1]
+    """The last snapshot's canvas state (``usage`` grows with every turn, so it is left out)."""
+    snapshot = [f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1]
+    return {k: v for k, v in snapshot.items() if k != "usage"}
 
 
 def test_first_turn_router_then_orchestrator(make_harness: Any) -> None:

@@ -15,6 +15,7 @@ def test_local_setup_is_idempotent_and_creates_the_demo_login(tmp_path: Path) ->
 
     (tmp_path / "scripts").mkdir()
     shutil.copy(ROOT / "scripts" / "local_setup.py", tmp_path / "scripts" / "local_setup.py")
+    shutil.copytree(ROOT / "scripts" / "demo_policies", tmp_path / "scripts" / "demo_policies")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -48,4 +49,9 @@ def test_local_setup_is_idempotent_and_creates_the_demo_login(tmp_path: Path) ->
     engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'playbook.db'}")
     with engine.connect() as conn:
         assert conn.execute(sql("select count(*) from users where email='demo@example.com'")).scalar() == 1
+        vendor = conn.execute(sql("select vendor_id from users where email='demo@example.com'")).scalar()
     engine.dispose()
+    # The playbook library's demo policies for the demo vendor (POLICIES_DIR defaults to var/policies).
+    assert (tmp_path / "var" / "policies" / str(vendor) / "security-policy.md").read_text().startswith(
+        "# Security Policy"
+    )

@@ -5,6 +5,9 @@
 import { computed, ref } from 'vue'
 import { Limits, MODULE_STATUSES, ModuleStatus, Phase, PHASES, ToolName } from '../../generated/contract.js'
 
+// Calls the agents make to the playbook library (MCP): streamed like any tool call, nothing to apply.
+export const LIBRARY_TOOLS = Object.freeze(['search_playbooks', 'get_playbook', 'list_policies', 'get_policy'])
+
 const str = (v) => (typeof v === 'string' ? v : v == null ? '' : String(v))
 const isIndex = (v) => Number.isInteger(v) && v >= 0
 
@@ -74,7 +77,7 @@ export function useCanvasDocument(conversation) {
   const buildProgress = computed(() => {
     const mods = canvas.value.modules
     const derived = {
-      built: mods.filter((m) => m.status === ModuleStatus.BUILT).length,
+      built: mods.filter((m) => m.status === ModuleStatus.BUILT || m.status === ModuleStatus.BUILT_WITH_WARNINGS).length,
       failed: mods.filter((m) => m.status === ModuleStatus.FAILED).length,
       total: mods.length,
     }
@@ -193,6 +196,14 @@ export function useCanvasDocument(conversation) {
       if (mod.status === ModuleStatus.PENDING) mod.status = ModuleStatus.BUILDING
       return true
     },
+    [ToolName.SET_MODULE_TASKS](args) {
+      // A builder's self-check repair: the module's whole corrected task list.
+      const mod = moduleAt(args.module_index)
+      if (!mod || !Array.isArray(args.tasks)) return false
+      mod.tasks = args.tasks.slice(0, Limits.MAX_TASKS_PER_MODULE).map(normTask)
+      pendingSteps = pendingSteps.filter((p) => p.module_index !== args.module_index)
+      return true
+    },
     [ToolName.SUGGEST_REPLIES](args) {
       if (!Array.isArray(args.replies)) return false
       conversation.suggestions.value = args.replies
@@ -213,6 +224,7 @@ export function useCanvasDocument(conversation) {
   function applyToolCall(tool, args, meta = {}) {
     const handler = handlers[tool]
     if (!handler) {
+      if (LIBRARY_TOOLS.includes(tool)) return false // the playbook library (MCP): nothing to apply
       console.warn(`[playbookBuilder] unknown tool ${tool}`)
       return false
     }
@@ -276,7 +288,8 @@ export function useCanvasDocument(conversation) {
     if (!mod || !MODULE_STATUSES.includes(status)) return false
     if (mod.status === status && (mod.reason ?? null) === (reason ?? null)) return false
     mod.status = status
-    mod.reason = status === ModuleStatus.FAILED ? reason ?? null : null
+    // failed: why; built_with_warnings: the self-check's findings; built: what the self-check repaired.
+    mod.reason = status === ModuleStatus.PENDING || status === ModuleStatus.BUILDING ? null : reason ?? null
     changed()
     return true
   }
@@ -296,7 +309,10 @@ export function useCanvasDocument(conversation) {
     if (kind === 'started') return setModuleStatus(idx, ModuleStatus.BUILDING)
     if (kind === 'finished') {
       if (event.outcome?.type === 'suspended') return false
-      return moduleAt(idx)?.status === ModuleStatus.FAILED ? false : setModuleStatus(idx, ModuleStatus.BUILT)
+      // module.status follows with the final status and its reason: never downgrade to plain built.
+      const now = moduleAt(idx)?.status
+      if (now === ModuleStatus.FAILED || now === ModuleStatus.BUILT_WITH_WARNINGS) return false
+      return setModuleStatus(idx, ModuleStatus.BUILT, moduleAt(idx)?.reason)
     }
     if (kind === 'error') {
       return setModuleStatus(idx, ModuleStatus.FAILED, event.message || 'The module could not be built.')
