@@ -1,17 +1,39 @@
-"""Request hygiene for cookie-authenticated writes: same-origin checks, JSON-only API bodies,
-cookie flags (``Secure`` whenever the request came over HTTPS)."""
+"""Request hygiene for cookie-authenticated writes: same-origin checks, JSON-only API bodies read
+and parsed before anything else, cookie flags (``Secure`` over HTTPS and in production) and the
+security headers every response carries."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from agent_runtime.contract import ErrorCode, Limits, PayloadError, loads_json
 
 from .errors import ApiError
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_PREFIXES = ("/api/", "/agent/")
+SAVE_PATHS = ("/agent/save-playbook", "/api/playbooks/")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+"""No inline script or style, nothing from elsewhere, never framed (the Vue build satisfies it)."""
 
 
 def cookie_secure() -> bool:
@@ -54,7 +76,8 @@ def check_same_origin() -> None:
     parts = urlsplit(origin)
     if origin.rstrip("/") in allowed:
         return
-    if parts.netloc.lower() != request.host.lower():
+    # Scheme and host: http://host is another origin than https://host.
+    if parts.scheme.lower() != request.scheme.lower() or parts.netloc.lower() != request.host.lower():
         raise ApiError(403, "CROSS_SITE", "cross-site requests are not allowed")
 
 
@@ -65,6 +88,60 @@ def check_json_body() -> None:
     has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get("Transfer-Encoding", "")
     if (has_body or request.mimetype) and request.mimetype != "application/json":
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
+
+
+def body_limit(path: str) -> int:
+    """The largest body a JSON API path takes: a save's, or an invocation's."""
+    return Limits.MAX_SAVE_BYTES if path.startswith(SAVE_PATHS) else Limits.MAX_INVOCATION_BYTES
+
+
+def read_json_body() -> None:
+    """Read, size-check and parse an API write's body before anything takes a database connection.
+
+    Runs before the CSRF check and the views (both load the user from the database), so a client
+    trickling a body in holds a worker thread but never a pooled connection. The size limit holds
+    for a chunked body too (werkzeug stops reading past it). The parsed body is ``g.json_body``
+    (``None`` when there was none); views read it with :func:`json_body`.
+
+    Raises:
+        ApiError: 413 for a body over the limit; 400 for one that is not JSON, nested too deep, or
+            holding text that breaks the contract's text rule.
+    """
+    if request.method not in UNSAFE_METHODS or not request.path.startswith(JSON_PREFIXES):
+        return
+    limit = body_limit(request.path)
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
+    request.max_content_length = limit
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise ApiError(
+            413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes"
+        ) from None
+    if len(raw) > limit:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
+    if not raw.strip():
+        g.json_body = None
+        return
+    try:
+        g.json_body = loads_json(raw)
+    except PayloadError as exc:
+        raise ApiError(400, exc.code, exc.message) from None
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, as :func:`read_json_body` parsed it.
+
+    Raises:
+        ApiError: 400 when the body is not a JSON object.
+    """
+    if "json_body" not in g:
+        read_json_body()
+    body = g.get("json_body")
+    if not isinstance(body, dict):
+        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body must be a JSON object")
+    return body
 
 
 def csrf_guard() -> None:
@@ -97,6 +174,23 @@ def secure_remember_cookie(response: Response) -> Response:
         if cookie.startswith(name + "=") and "; Secure" not in cookie:
             cookie += "; Secure"
         response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def security_headers(response: Response) -> Response:
+    """The headers every response carries (and HSTS in production)."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    from .config import is_production
+
+    hsts = int(current_app.config.get("HSTS_SECONDS", 0) or 0)
+    if is_production(current_app.config) and hsts > 0:
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     return response
 
 

@@ -26,6 +26,7 @@ from agent_runtime.contract import (
 from ..audit import DecisionAudit, current_context, record_refused_decision
 from ..config import agent_types
 from ..errors import ApiError
+from ..security import json_body
 from ..extensions import db
 from ..models import AgentSession
 from ..transports import Transport, UpstreamError, UpstreamRequest
@@ -64,8 +65,13 @@ def create_session(agent_type: str) -> Any:
     """Mint ``{session_id, agent_url, token}``; no runtime call yet."""
     if agent_type not in agent_types(current_app.config):
         raise ApiError(404, "UNKNOWN_AGENT_TYPE", f"unknown agent type: {agent_type[:40]!r}")
-    sid, token = mint_session(db.session, codec(), current_user, agent_type)
-    db.session.commit()
+    user = current_user._get_current_object()
+    db.session.close()  # end the user loader's read: on SQLite a read cannot become a write
+    with db.new_session() as session:
+        # Take SQLite's write lock up front, so concurrent mints queue on busy_timeout.
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        sid, token = mint_session(session, codec(), user, agent_type)
+        session.commit()
     logger.info(
         "session_id=<%s>, user_id=<%s>, agent_type=<%s> | session minted", sid, current_user.id, agent_type
     )
@@ -111,16 +117,8 @@ def run_action(sid: str, action: str) -> Any:
 
 
 def _json_body() -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > Limits.MAX_INVOCATION_BYTES:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
-    request.max_content_length = Limits.MAX_INVOCATION_BYTES
-    try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body must be a JSON object")
-    return body
+    # Read, size-checked and parsed before the user was loaded (webapp.security.read_json_body).
+    return json_body()
 
 
 def _status_for(code: ErrorCode) -> int:

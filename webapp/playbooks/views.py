@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,6 +14,7 @@ from agent_runtime.contract import ErrorCode, Limits, PlaybookSpec
 
 from ..audit import current_context
 from ..errors import ApiError
+from ..security import json_body
 from ..extensions import db
 from ..models import AgentSession, Module, Playbook, Task
 from .ids import decode_id, encode_id
@@ -29,17 +29,9 @@ SAVE_FIELDS = frozenset({"playbook", "idempotency_key", "session_id"})
 
 
 def _json_body(limit: int) -> dict[str, Any]:
-    """Read a JSON object no larger than ``limit`` bytes (413 before parsing anything bigger)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the body is larger than {limit} bytes")
-    request.max_content_length = limit
-    try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body must be a JSON object")
-    return body
+    """The JSON object body, read and size-checked (``limit``) before the user was loaded."""
+    del limit  # webapp.security.body_limit applies the same limit to these paths
+    return json_body()
 
 
 def _spec(data: Any) -> PlaybookSpec:
