@@ -492,7 +492,7 @@ def secret_weakness(secret: str) -> str | None:
     counts = Counter(secret)
     per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
     if per_char * len(secret) < MIN_SECRET_BITS or len(counts) < 12:
-        return "is not random enough (use e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        return "is not random enough (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
     return None
 
 

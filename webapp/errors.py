@@ -100,9 +100,7 @@ def register_errorhandlers(app: Flask) -> None:
     def _database_unavailable(exc: Exception) -> Any:
         # The database is down, unreachable, out of pooled connections or write-locked past
         # DB_BUSY_TIMEOUT_MS: a temporary condition, not a bug.
-        app.logger.warning(
-            "path=<%s>, error=<%s> | database unavailable", request.path, type(exc).__name__
-        )
+        app.logger.warning("path=<%s>, error=<%s> | database unavailable", request.path, type(exc).__name__)
         if wants_json():
             response = error_response(503, DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE)
         else:

@@ -73,9 +73,9 @@ class DatabaseStorage(Storage):
             row = conn.execute(
                 select(RateLimitCounter.count, RateLimitCounter.expires_at).where(RateLimitCounter.key == key)
             ).first()
-        if row is None or row.expires_at <= time.time():
+        if row is None or row[1] <= time.time():
             return None
-        return int(row.count), float(row.expires_at)
+        return int(row[0]), float(row[1])
 
     def get(self, key: str) -> int:
         """The count in ``key``'s current window (0 once it ended)."""

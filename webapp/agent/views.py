@@ -15,7 +15,6 @@ from agent_runtime.contract import (
     OUT_OF_BAND_ACTIONS,
     Action,
     ErrorCode,
-    Limits,
     PayloadError,
     ResumeInterruptPayload,
     TokenCodec,
@@ -26,9 +25,9 @@ from agent_runtime.contract import (
 from ..audit import DecisionAudit, current_context, record_refused_decision
 from ..config import agent_types
 from ..errors import ApiError
-from ..security import json_body
 from ..extensions import db
 from ..models import AgentSession
+from ..security import json_body
 from ..transports import Transport, UpstreamError, UpstreamRequest
 from .disconnect import client_socket, monitor
 from .relay import RelayStream

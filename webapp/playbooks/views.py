@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -14,9 +14,9 @@ from agent_runtime.contract import ErrorCode, Limits, PlaybookSpec
 
 from ..audit import current_context
 from ..errors import ApiError
-from ..security import json_body
 from ..extensions import db
 from ..models import AgentSession, Module, Playbook, Task
+from ..security import json_body
 from .ids import decode_id, encode_id
 from .service import delete_playbook, load_playbook, replace_playbook, save_playbook, to_spec_dict
 

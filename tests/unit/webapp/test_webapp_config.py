@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from webapp import create_app
-from webapp.config import DEV_SECRET_KEY, DEV_SIGNING_SECRET, build_config, finalize, normalize_db_url, runtime_urls
+from webapp.config import (
+    DEV_SECRET_KEY,
+    DEV_SIGNING_SECRET,
+    build_config,
+    finalize,
+    normalize_db_url,
+    runtime_urls,
+)
 from webapp.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
