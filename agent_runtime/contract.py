@@ -467,7 +467,7 @@ TOKEN_SALT = "playbook-builder.agent-session.v1"
 TOKEN_TTL_SECONDS = 8 * 3600
 """Default lifetime: AgentCore's maximum session duration."""
 MIN_SECRET_CHARS = 32
-MIN_SECRET_BITS = 100
+MIN_SECRET_BITS = 90
 """A production secret's estimated entropy (its length × the Shannon entropy of its characters)."""
 PUBLISHED_DEV_SECRETS = frozenset(
     {
@@ -482,8 +482,10 @@ def secret_weakness(secret: str) -> str | None:
     """Why ``secret`` is not fit for production, or ``None``.
 
     Refuses the published development secrets, anything shorter than :data:`MIN_SECRET_CHARS`,
-    and anything whose estimated entropy is under :data:`MIN_SECRET_BITS` (``"a" * 40``,
-    ``"changeme" * 5``): ``secrets.token_urlsafe(32)`` gives about 200 bits by this estimate.
+    anything whose estimated entropy is under :data:`MIN_SECRET_BITS` or with fewer than 8
+    distinct characters (``"a" * 40``, ``"changeme" * 5``), and anything padded with one character
+    (one character more than a third of it). ``secrets.token_urlsafe(32)`` and
+    ``secrets.token_hex(16)`` pass; this catches typed and padded secrets, not every weak one.
     """
     if secret in PUBLISHED_DEV_SECRETS:
         return "is a published development secret"
@@ -491,7 +493,8 @@ def secret_weakness(secret: str) -> str | None:
         return f"is shorter than {MIN_SECRET_CHARS} characters"
     counts = Counter(secret)
     per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
-    if per_char * len(secret) < MIN_SECRET_BITS or len(counts) < 12:
+    padded = max(counts.values()) > len(secret) / 3  # "my-secret-xxxxxxxxxxxxxxxxxxxxxxxx"
+    if per_char * len(secret) < MIN_SECRET_BITS or len(counts) < 8 or padded:
         return "is not random enough (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
     return None
 

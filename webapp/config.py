@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute;20 per hour",
     "LOGIN_LIMIT_PER_ADDRESS": "20 per minute;100 per hour",
     # "Remember me" lasts this many days (or until sign-out or a password change).
-    "REMEMBER_DAYS": 14,
+    "LOGIN_REMEMBER_DAYS": 14,
     # Strict-Transport-Security max-age sent in production (0: none).
     "HSTS_SECONDS": 31536000,
     # Flask / extensions
@@ -146,7 +146,7 @@ def finalize(config: dict) -> None:
     config["SQLALCHEMY_URL"] = normalize_db_url(str(config["DATABASE_URL"]))
     from datetime import timedelta
 
-    config["REMEMBER_COOKIE_DURATION"] = timedelta(days=float(config.get("REMEMBER_DAYS", 14)))
+    config["REMEMBER_COOKIE_DURATION"] = timedelta(days=float(config.get("LOGIN_REMEMBER_DAYS", 14)))
     config["RATELIMIT_ENABLED"] = bool(config.get("RATELIMIT_ENABLED", True))
 
 
