@@ -100,8 +100,8 @@ def read_json_body() -> None:
 
     Runs before the CSRF check and the views (both load the user from the database), so a client
     trickling a body in holds a worker thread but never a pooled connection. The size limit holds
-    for a chunked body too (werkzeug stops reading past it). The parsed body is ``g.json_body``
-    (``None`` when there was none); views read it with :func:`json_body`.
+    for a chunked body too: at most one byte past it is read before the 413. The parsed body is
+    ``g.json_body`` (``None`` when there was none); views read it with :func:`json_body`.
 
     Raises:
         ApiError: 413 for a body over the limit; 400 for one that is not JSON, nested too deep, or
@@ -110,17 +110,23 @@ def read_json_body() -> None:
     if request.method not in UNSAFE_METHODS or not request.path.startswith(JSON_PREFIXES):
         return
     limit = body_limit(request.path)
+    too_large = ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
-    request.max_content_length = limit
-    try:
-        raw = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise ApiError(
-            413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes"
-        ) from None
+        raise too_large
+    if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+        # A chunked body: read at most limit + 1 bytes, so a larger one is refused, not truncated.
+        raw = _read_capped(request.environ["wsgi.input"], limit)
+        if raw is None:
+            raise too_large
+        request._cached_data = raw  # what request.get_data() returns from now on
+    else:
+        request.max_content_length = limit
+        try:
+            raw = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            raise too_large from None
     if len(raw) > limit:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
+        raise too_large
     if not raw.strip():
         g.json_body = None
         return
@@ -128,6 +134,20 @@ def read_json_body() -> None:
         g.json_body = loads_json(raw)
     except PayloadError as exc:
         raise ApiError(400, exc.code, exc.message) from None
+
+
+def _read_capped(stream: Any, limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of ``stream``; ``None`` as soon as it has more."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
 
 
 def json_body() -> dict[str, Any]:
