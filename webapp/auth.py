@@ -15,6 +15,8 @@ sign-ins are throttled per account and per address (:mod:`webapp.throttle`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,6 +95,17 @@ def _account_limit() -> str:
 
 def _address_limit() -> str:
     return str(current_app.config["LOGIN_LIMIT_PER_ADDRESS"])
+
+
+def storage_key(user: User) -> str:
+    """An opaque key the builder page stores its tab state under (``lib/storage.js``).
+
+    Derived from the user and their login generation with the app's secret: another user, or
+    the same user after signing out, gets another key, so the page discards what it finds.
+    """
+    message = f"builder-storage:{user.id}:{user.login_generation or 0}".encode()
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
 
 
 def revoke_logins(user_id: int) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from agent_runtime.contract import ErrorCode, Limits, PlaybookSpec
 
+from ..agent.snapshot import read_session_canvas
 from ..audit import current_context
 from ..errors import ApiError
 from ..extensions import db
@@ -70,12 +71,26 @@ def save() -> Any:
         raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "playbook is required")
     spec = _spec(body["playbook"])
     source = body.get("session_id")
-    if source is not None:
-        row = db.session.get(AgentSession, str(source)) if isinstance(source, str) else None
-        if row is None or row.vendor_id != current_user.vendor_id:
-            raise ApiError(403, ErrorCode.SESSION_MISMATCH, "session_id is not one of your sessions")
     vendor_id, user_id = current_user.vendor_id, current_user.id
     audit = current_context()
+    if source is not None:
+        row = db.session.get(AgentSession, str(source)) if isinstance(source, str) else None
+        if row is None or row.vendor_id != current_user.vendor_id or row.user_id != current_user.id:
+            raise ApiError(403, ErrorCode.SESSION_MISMATCH, "session_id is not one of your sessions")
+        # Save what the user's own session holds, as the runtime has it — not what the page sent.
+        sid, agent_type = row.sid, row.agent_type
+        db.session.close()  # no pooled connection while the runtime answers
+        canvas = read_session_canvas(
+            current_app.extensions["agent_transport"],
+            current_app.extensions["token_codec"],
+            sid=sid,
+            user_id=user_id,
+            vendor_id=vendor_id,
+            agent_type=agent_type,
+        )
+        spec = _spec(canvas)
+        if not spec.modules:
+            raise ApiError(409, "NOTHING_TO_SAVE", "this session has no playbook yet")
     db.session.close()
     result = save_playbook(
         db.engine,
