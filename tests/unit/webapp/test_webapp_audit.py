@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, text, update
 from agent_runtime.contract import TokenCodec
 from tests.support.playbooks import make_playbook
 from tests.support.runtime_stub import StubRuntime
+from tests.support.runtime_stub import StubRuntime
 from tests.support.webapp_harness import SIGNING_SECRET, Browser, add_user
 from webapp.audit import views as audit_views
 from webapp.errors import AppendOnlyError
@@ -316,8 +317,11 @@ def test_validation_noise_and_anonymous_calls_are_not_recorded(
 # ------------------------------------------------------------------------------------------------
 
 
-def test_save_edit_and_delete_are_rows_with_who_and_request(app: Flask, browser: Browser, user: dict) -> None:
+def test_save_edit_and_delete_are_rows_with_who_and_request(
+    app: Flask, browser: Browser, user: dict, stub: StubRuntime
+) -> None:
     session = browser.mint()
+    stub.canvases[session["session_id"]] = make_playbook(2, 1, 1)  # the session's canvas is what is saved
     extra = {"X-Request-Id": "save-1", "traceparent": TRACEPARENT}
     saved = browser.post_json(
         "/agent/save-playbook",
