@@ -14,7 +14,6 @@ from sqlalchemy import delete, select, text, update
 from agent_runtime.contract import TokenCodec
 from tests.support.playbooks import make_playbook
 from tests.support.runtime_stub import StubRuntime
-from tests.support.runtime_stub import StubRuntime
 from tests.support.webapp_harness import SIGNING_SECRET, Browser, add_user
 from webapp.audit import views as audit_views
 from webapp.errors import AppendOnlyError
