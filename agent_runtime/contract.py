@@ -171,6 +171,12 @@ class ErrorCode(StrEnum):
     RUNTIME_TIMEOUT = "RUNTIME_TIMEOUT"
     UNKNOWN_AGENT_TYPE = "UNKNOWN_AGENT_TYPE"
     NOT_FOUND = "NOT_FOUND"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    """503: the database is down, out of connections or write-locked too long; try again."""
+    NOTHING_TO_SAVE = "NOTHING_TO_SAVE"
+    """409: a save named a session whose canvas has no playbook yet."""
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
+    """429 (with ``Retry-After``): too many refused sign-ins for an account or from an address."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ class ApiError(PlaybookError):
         self.message = message
 
 
-DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+DATABASE_UNAVAILABLE = ErrorCode.DATABASE_UNAVAILABLE
 DATABASE_UNAVAILABLE_MESSAGE = "The database is not answering right now. Please try again in a moment."
 
 _STATUS_CODES: dict[int, str] = {

@@ -90,7 +90,7 @@ def save() -> Any:
         )
         spec = _spec(canvas)
         if not spec.modules:
-            raise ApiError(409, "NOTHING_TO_SAVE", "this session has no playbook yet")
+            raise ApiError(409, ErrorCode.NOTHING_TO_SAVE, "this session has no playbook yet")
     db.session.close()
     result = save_playbook(
         db.engine,
