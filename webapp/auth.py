@@ -32,6 +32,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import update
 
@@ -115,6 +116,13 @@ def revoke_logins(user_id: int) -> None:
         conn.execute(
             update(User).where(User.id == user_id).values(login_generation=User.login_generation + 1)
         )
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _throttled(exc: RateLimitExceeded) -> Any:
+    """The sign-in form again, saying why and for how long (``Retry-After`` is added by the limiter)."""
+    flash(exc.description or "Too many failed sign-ins. Wait a minute and try again.", "error")
+    return render_template("auth/login.html", email=request.form.get("email", "")), 429
 
 
 @bp.route("/login", methods=["GET", "POST"])

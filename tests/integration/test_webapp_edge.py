@@ -132,3 +132,41 @@ def test_fifty_concurrent_session_mints_on_sqlite(site: tuple[WebappProcess, dic
         for web in clients:
             web.close()
     assert sorted(statuses) == [201] * 50, sorted(statuses)
+
+
+def test_twenty_concurrent_chats_on_sqlite(site: tuple[WebappProcess, dict[str, Any]]) -> None:
+    """Issue 10 saw 13–16 of 20 concurrent chats fail on SQLite: each mints and runs a turn."""
+    process, users = site
+    clients = []
+    for user in users["many"]:
+        web = WebClient(process.url, timeout=60)
+        assert web.login(user["email"], user["password"]).status_code == 302
+        clients.append(web)
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def chat(web: WebClient) -> None:
+        barrier.wait()
+        minted = web.http.post("/api/agent/copilot/session", headers=web.headers())
+        if minted.status_code != 201:
+            outcome = f"mint {minted.status_code}"
+        else:
+            session = minted.json()
+            body = {"session_id": session["session_id"], "token": session["token"], "prompt": "hello"}
+            with web.stream("/api/agent/run", body) as response:
+                data = b"".join(response.iter_raw())
+            outcome = "ok" if response.status_code == 200 and data else f"run {response.status_code}"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=chat, args=(clients[i % 5],)) for i in range(20)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(90)
+    finally:
+        for web in clients:
+            web.close()
+    assert outcomes == ["ok"] * 20, outcomes
