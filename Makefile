@@ -17,8 +17,8 @@ run: install frontend
 ## test: install what the tests need (Python, Node, Postgres, Chromium) and run every test.
 test: install-test frontend
 	bash scripts/system-deps.sh
-	$(BIN)/ruff check agent_runtime webapp tests bench scripts
-	$(BIN)/mypy agent_runtime webapp
+	$(BIN)/ruff check agent_runtime webapp attachments tests bench scripts
+	$(BIN)/mypy agent_runtime webapp attachments
 	cd frontend && npm test
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest
 
@@ -28,8 +28,8 @@ bench: install-test
 
 ## lint: ruff and mypy (also part of `make test`).
 lint: install-test
-	$(BIN)/ruff check agent_runtime webapp tests bench scripts
-	$(BIN)/mypy agent_runtime webapp
+	$(BIN)/ruff check agent_runtime webapp attachments tests bench scripts
+	$(BIN)/mypy agent_runtime webapp attachments
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -25,6 +25,8 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``AGENTS_CONFIG`` | packaged ``agents.yaml`` | the agents file |
 | ``PORT`` / ``HOST`` | 8080 / ``127.0.0.1`` | where to listen (``0.0.0.0`` in a container) |
 | ``DATA_DIR`` | ``var`` | local data folder; the file session store lives in ``<DATA_DIR>/sessions`` |
+| ``ATTACHMENT_STORE`` | ``<DATA_DIR>/attachments`` | attached files (the web app writes them): a |
+| | | folder, ``file:///…`` or ``s3://bucket/prefix`` |
 | ``SESSION_STORE`` | ``file`` | durable sessions: ``file``, ``s3``, ``agentcore-memory`` or ``none`` |
 | ``SESSION_S3_BUCKET`` | — | bucket for ``SESSION_STORE=s3`` (required then) |
 | ``SESSION_S3_PREFIX`` | ``sessions`` | key prefix in that bucket |
@@ -89,6 +91,7 @@ class Settings(BaseModel):
     event_log_size: Annotated[int, Field(alias="EVENT_LOG_SIZE", ge=16, le=1_000_000)] = 2000
     agents_config: Annotated[Path, Field(alias="AGENTS_CONFIG")] = DEFAULT_AGENTS_CONFIG
     data_dir: Annotated[Path, Field(alias="DATA_DIR")] = Path("var")
+    attachment_store: Annotated[str | None, Field(alias="ATTACHMENT_STORE")] = None
     session_store: Annotated[
         Literal["file", "s3", "agentcore-memory", "none"], Field(alias="SESSION_STORE")
     ] = "file"
@@ -108,6 +111,10 @@ class Settings(BaseModel):
     """How long a ``stop`` waits for the turn and the builders to wind down before it answers."""
     stop_poll_seconds: float = 0.2
     """How often a running turn or build checks the stored stop flag (a stop sent to another runtime)."""
+
+    def attachment_store_url(self) -> str:
+        """``ATTACHMENT_STORE``, or the ``attachments`` folder under ``DATA_DIR``."""
+        return self.attachment_store or str(self.data_dir / "attachments")
 
     @field_validator("signing_secrets", mode="before")
     @classmethod

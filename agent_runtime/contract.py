@@ -46,6 +46,7 @@ __all__ = [
     "TaskSpec",
     "ModuleSpec",
     "PlaybookSpec",
+    "AttachmentRef",
     "ChatPayload",
     "StopPayload",
     "ResetPayload",
@@ -177,6 +178,14 @@ class ErrorCode(StrEnum):
     """409: a save named a session whose canvas has no playbook yet."""
     TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
     """429 (with ``Retry-After``): too many refused sign-ins for an account or from an address."""
+    # Attachments (issue 12): the message names the file and the reason.
+    UNSUPPORTED_FILE_TYPE = "UNSUPPORTED_FILE_TYPE"
+    FILE_EMPTY = "FILE_EMPTY"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    FILE_UNREADABLE = "FILE_UNREADABLE"
+    INVALID_FILE_NAME = "INVALID_FILE_NAME"
+    TOO_MANY_FILES = "TOO_MANY_FILES"
+    FILE_NOT_FOUND = "FILE_NOT_FOUND"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,11 +204,24 @@ class Limits:
     MAX_PROMPT_BYTES = 32 * 1024
     MAX_CONTEXT_CHARS = 4_000
     MAX_TOKEN_CHARS = 4_096
-    MAX_FILES = 10
+    MAX_FILES = 5
+    """Files attached to one chat turn."""
+    MAX_FILE_BYTES = 10 * 1024 * 1024
+    """The largest attachment (the web app's ``ATTACH_MAX_FILE_BYTES`` may lower it)."""
+    MAX_TURN_FILE_BYTES = 25 * 1024 * 1024
+    """All attachments of one turn together (``ATTACH_MAX_TURN_BYTES`` may lower it)."""
+    MAX_INLINE_FILE_CHARS = 1024 * 1024
+    """A file the page sends inline in the chat body: its base64 ``data`` at most this long."""
+    MAX_RUNTIME_INLINE_BYTES = 256 * 1024
+    """Files up to this size travel to the runtime inside the payload; larger ones by reference."""
+    MAX_TURN_TEXT_BYTES = 256 * 1024
+    """A chat body without its files (the prompt, the UI context, the ids)."""
+    MAX_CHAT_REQUEST_BYTES = 6 * 1024 * 1024
+    """The largest chat body the web app accepts from the page (a prompt plus inline files)."""
     MAX_SUGGESTED_REPLIES = 4
     MAX_REPLY_CHARS = 120
-    MAX_INVOCATION_BYTES = 256 * 1024
-    """The largest invocation body the runtime accepts (a prompt plus UI context)."""
+    MAX_INVOCATION_BYTES = 2 * 1024 * 1024
+    """The largest invocation body the runtime accepts (a prompt, UI context and small inline files)."""
     MAX_SAVE_BYTES = 2 * 1024 * 1024
     """The largest save body: 20 modules × 30 tasks × 20 steps of full-length text fits."""
     MAX_JSON_DEPTH = 32
@@ -359,12 +381,23 @@ class _Invocation(_Strict):
     token: Token
 
 
-class FileRef(_Strict):
-    """A reference to a file the person attached (name and type only; content is not forwarded)."""
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
+
+class AttachmentRef(_Strict):
+    """A file attached to a chat turn, as the web app forwards it after checking it.
+
+    ``data`` (base64) carries files up to ``Limits.MAX_RUNTIME_INLINE_BYTES``; larger ones are read
+    by the runtime from the attachment store at ``<token's vendor>/<sha256>`` — never a path or a
+    vendor taken from the payload.
+    """
+
+    file_id: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(min_length=1, max_length=255)]
-    content_type: Annotated[str, Field(max_length=100)] = "application/octet-stream"
-    size: Annotated[int, Field(ge=0)] = 0
+    media_type: Annotated[str, Field(min_length=1, max_length=100)]
+    size: Annotated[int, Field(ge=1, le=Limits.MAX_FILE_BYTES)]
+    sha256: Sha256
+    data: Annotated[str, Field(max_length=(Limits.MAX_RUNTIME_INLINE_BYTES * 4) // 3 + 4)] | None = None
 
 
 class ChatPayload(_Invocation):
@@ -373,7 +406,7 @@ class ChatPayload(_Invocation):
     action: Literal[Action.CHAT] = Action.CHAT
     prompt: Annotated[str, Field(min_length=1)]
     ui_context: dict[str, Any] | None = None
-    files: list[FileRef] | None = Field(default=None, max_length=Limits.MAX_FILES)
+    files: list[AttachmentRef] | None = Field(default=None, max_length=Limits.MAX_FILES)
 
     @field_validator("prompt")
     @classmethod

@@ -61,6 +61,7 @@ def portal_state(entry: SessionEntry) -> dict[str, Any]:
         "active_domain": entry.active_domain,
         "handoff_context": entry.handoff_context,
         "interrupts": entry.interrupts.to_dict(),
+        "documents": list(entry.documents),
     }
 
 
@@ -70,6 +71,7 @@ def apply_portal_state(entry: SessionEntry, state: dict[str, Any]) -> None:
     entry.active_domain = str(state.get("active_domain") or "router")
     entry.handoff_context = state.get("handoff_context")
     entry.interrupts = InterruptBook.from_dict(state.get("interrupts"))
+    entry.documents = list(state.get("documents") or [])
     entry.revision = int(state.get("revision", 0))
     entry.stamp = str(state.get("stamp", ""))
 
@@ -257,5 +259,3 @@ class SessionKeeper:
 def _check_identity(user_id: Any, vendor_id: Any, claims: TokenClaims) -> None:
     if user_id != claims.uid or vendor_id != claims.vid:
         raise RequestRefused("this session belongs to another user", ErrorCode.IDENTITY_MISMATCH)
-
-

@@ -18,6 +18,7 @@ from agent_runtime.persistence import SessionKeeper
 from agent_runtime.session.cache import AgentSessionCache, SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.store import create_store
+from attachments.store import BlobStore, open_store
 
 __all__ = ["ModelSource", "Services", "build_services", "turn_budget"]
 
@@ -40,6 +41,8 @@ class Services:
     registry: AgentRegistry
     builds: BuildManager
     keeper: SessionKeeper
+    attachments: BlobStore | None = None
+    """Where a turn's attached files are read (the web app writes them)."""
 
 
 def turn_budget(settings: Settings, spec: AgentSpec) -> Budget:
@@ -105,4 +108,5 @@ def build_services(
         registry=registry,
         builds=builds,
         keeper=keeper,
+        attachments=open_store(settings.attachment_store_url()),
     )

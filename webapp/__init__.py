@@ -83,6 +83,9 @@ def register_extensions(app: Flask) -> None:
     app.extensions["agent_transport"] = app.config.get("AGENT_TRANSPORT_INSTANCE") or make_transport(
         app.config
     )
+    from attachments.store import open_store
+
+    app.extensions["attachment_store"] = open_store(str(app.config["ATTACHMENT_STORE"]))
     monitor.interval = float(app.config["DISCONNECT_POLL_SECONDS"])
     logging.getLogger("webapp").setLevel(app.config.get("LOG_LEVEL", "INFO"))
 
@@ -92,9 +95,10 @@ def register_blueprints(app: Flask) -> None:
     from . import auth, builder, health
     from .agent import views as agent_views
     from .audit import views as audit_views
+    from .files import views as file_views
     from .playbooks import views as playbook_views
 
-    for module in (auth, builder, health, agent_views, playbook_views, audit_views):
+    for module in (auth, builder, health, agent_views, playbook_views, audit_views, file_views):
         app.register_blueprint(module.bp)
 
     @app.get("/")

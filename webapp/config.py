@@ -43,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "SQIDS_ALPHABET": "",
     "SQIDS_MIN_LENGTH": 8,
     "PASSWORD_HASH_METHOD": "scrypt",
+    "ATTACHMENT_STORE": "var/attachments",
+    "ATTACH_MAX_FILES": Limits.MAX_FILES,
+    "ATTACH_MAX_FILE_BYTES": Limits.MAX_FILE_BYTES,
+    "ATTACH_MAX_TURN_BYTES": Limits.MAX_TURN_FILE_BYTES,
     "DB_POOL_SIZE": 10,
     "DB_MAX_OVERFLOW": 40,
     # Seconds a request waits for a pooled connection before it is answered 503.

@@ -116,6 +116,33 @@ class AgentSession(Base):
     lease_expires_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class Attachment(Base):
+    """A file a user attached (issue 12). Its bytes live once per vendor and content hash in the
+    attachment store (``attachments.store``); this row is one upload of them, with its name."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (Index("ix_attachment_vendor_sha256", "vendor_id", "sha256"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SessionAttachment(Base):
+    """An attachment sent with a turn of a session (so a reopened draft lists what was attached)."""
+
+    __tablename__ = "session_attachment"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("agent_session.sid"), primary_key=True)
+    attachment_id: Mapped[str] = mapped_column(ForeignKey("attachment.id"), primary_key=True)
+    attached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Playbook(Base):
     """A saved playbook (``or_playbook``)."""
 

@@ -17,7 +17,11 @@ from .errors import ApiError
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_PREFIXES = ("/api/", "/agent/")
+UPLOAD_PATH = "/api/files"
+UPLOAD_FORM_OVERHEAD = 64 * 1024
+"""Room for the multipart boundaries around the file (as ``webapp.files.views``)."""
 SAVE_PATHS = ("/agent/save-playbook", "/api/playbooks/")
+CHAT_PATH = "/api/agent/run"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -86,13 +90,23 @@ def check_json_body() -> None:
     if request.method not in UNSAFE_METHODS or not request.path.startswith(JSON_PREFIXES):
         return
     has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if request.path == UPLOAD_PATH and request.method == "POST":
+        # Uploads are multipart; the CSRF token (header) and the same-origin check still apply.
+        if request.mimetype != "multipart/form-data":
+            raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the file as multipart/form-data")
+        return
     if (has_body or request.mimetype) and request.mimetype != "application/json":
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
 
 
 def body_limit(path: str) -> int:
-    """The largest body a JSON API path takes: a save's, or an invocation's."""
-    return Limits.MAX_SAVE_BYTES if path.startswith(SAVE_PATHS) else Limits.MAX_INVOCATION_BYTES
+    """The largest body a JSON API path takes: a save's, a chat turn's (with inline files), or an
+    invocation's."""
+    if path.startswith(SAVE_PATHS):
+        return Limits.MAX_SAVE_BYTES
+    if path == CHAT_PATH:
+        return Limits.MAX_CHAT_REQUEST_BYTES
+    return Limits.MAX_INVOCATION_BYTES
 
 
 def read_json_body() -> None:
@@ -108,6 +122,20 @@ def read_json_body() -> None:
             holding text that breaks the contract's text rule.
     """
     if request.method not in UNSAFE_METHODS or not request.path.startswith(JSON_PREFIXES):
+        return
+    if request.path == UPLOAD_PATH and request.method == "POST":
+        # A multipart upload: werkzeug parses it now (to temporary files), within the upload
+        # limit the files view applies, so it too is read in full before the user is loaded.
+        max_bytes = min(
+            int(current_app.config.get("ATTACH_MAX_FILE_BYTES", Limits.MAX_FILE_BYTES)), Limits.MAX_FILE_BYTES
+        )
+        request.max_content_length = max_bytes + UPLOAD_FORM_OVERHEAD
+        try:
+            _ = request.form
+        except RequestEntityTooLarge:
+            raise ApiError(
+                413, ErrorCode.FILE_TOO_LARGE, f"the file is larger than {max_bytes // (1024 * 1024)} MB"
+            ) from None
         return
     limit = body_limit(request.path)
     too_large = ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")

@@ -26,6 +26,7 @@ from agent_runtime.agents.orchestrator import build_system_prompt
 from agent_runtime.agents.registry import ORCHESTRATOR
 from agent_runtime.approvals.pending import APPROVAL_INTERRUPT, ClosedStatus, PendingInterrupt
 from agent_runtime.budget import BUDGET_REASON, is_exceeded
+from agent_runtime.documents import TurnDocument, bedrock_blocks, context_attachments, prompt_section
 from agent_runtime.errors import ModelFault
 from agent_runtime.events.translate import forward_strands_event
 from agent_runtime.services import Services
@@ -48,6 +49,7 @@ async def run_orchestrator(
     request: str,
     handoff_context: str | None = None,
     emit: bool = True,
+    documents: list[TurnDocument] | None = None,
 ) -> TurnOutcome:
     """Stream the orchestrator on ``prompt``.
 
@@ -58,6 +60,8 @@ async def run_orchestrator(
         request: The person's message this work serves (kept with any new interrupt).
         handoff_context: The router's summary (first orchestrator turn only).
         emit: Stream text and tool calls (``False`` for a silent settle).
+        documents: The files attached to this turn (shown in the system prompt; with Bedrock also
+            sent as ``document`` blocks with the message).
 
     Raises:
         ModelFault: The model failed (the conversation is left as it was before).
@@ -65,7 +69,17 @@ async def run_orchestrator(
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
     agent, applier = await asyncio.to_thread(services.keeper.orchestrator, entry)
-    agent.system_prompt = build_system_prompt(entry.canvas, handoff_context, instructions=spec.prompt_text)
+    agent.system_prompt = build_system_prompt(
+        entry.canvas,
+        handoff_context,
+        instructions=spec.prompt_text,
+        documents=prompt_section(entry.documents, documents or []),
+        attachments=context_attachments(documents or []),
+    )
+    if documents and isinstance(prompt, str) and services.settings.model_provider == "bedrock":
+        blocks = bedrock_blocks(documents)
+        if blocks:
+            prompt = [{"text": prompt}, *blocks]
     applier.emitter = emitter if emit else None
     applier.stop_hook.bind(control.cancel_event, ctx.probe)
     saved_messages = list(agent.messages)

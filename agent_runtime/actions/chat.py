@@ -13,6 +13,7 @@ budget, the stored stop flag and writing the session back — is
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from agent_runtime.actions._orchestrate import run_orchestrator, settle_pending
@@ -20,7 +21,8 @@ from agent_runtime.actions._turn import BUDGET, CANCELLED, SUCCESS, TurnContext,
 from agent_runtime.agents.registry import ROUTER
 from agent_runtime.agents.router import GENERAL_REPLY, RouterCancelled, classify
 from agent_runtime.budget import BUDGET_REASON, Budget
-from agent_runtime.contract import ChatPayload, CustomEventName
+from agent_runtime.contract import AttachmentRef, ChatPayload, CustomEventName
+from agent_runtime.documents import load_documents, remember
 from agent_runtime.events import factory
 from agent_runtime.services import Services
 from agent_runtime.session.cache import SessionEntry
@@ -43,22 +45,33 @@ class ChatAction:
             RequestRefused: ``SESSION_BUSY`` when a turn is already running.
         """
         prompt = payload.prompt
+        files = list(payload.files or [])
 
         async def body(ctx: TurnContext) -> TurnOutcome:
-            return await self.turn(ctx, prompt)
+            return await self.turn(ctx, prompt, files)
 
         return self._runner.open(entry, body, label="chat")
 
-    async def turn(self, ctx: TurnContext, prompt: str) -> TurnOutcome:
-        """Router (if the session is with it), then the orchestrator, on ``prompt``."""
+    async def turn(
+        self, ctx: TurnContext, prompt: str, files: list[AttachmentRef] | None = None
+    ) -> TurnOutcome:
+        """Router (if the session is with it), then the orchestrator, on ``prompt`` and its files."""
         services = self._services
         entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
         handoff_context: str | None = None
+        documents = (
+            await asyncio.to_thread(load_documents, files, entry.vendor_id, services.attachments)
+            if files
+            else []
+        )
+        if documents:
+            entry.documents = remember(entry.documents, documents)
         if entry.active_domain == "router":
             spec = services.registry.get(ROUTER)
+            names = ", ".join(d.ref.name for d in documents)
             try:
                 decision = await classify(
-                    prompt,
+                    f"{prompt}\n\n(Attached documents: {names})" if documents else prompt,
                     entry=entry,
                     spec=spec,
                     model=services.models.create(spec.model_role),
@@ -81,4 +94,6 @@ class ChatAction:
         await settle_pending(services, ctx)
         if control.cancelled:
             return TurnOutcome(BUDGET if control.reason == BUDGET_REASON else CANCELLED)
-        return await run_orchestrator(services, ctx, prompt, request=prompt, handoff_context=handoff_context)
+        return await run_orchestrator(
+            services, ctx, prompt, request=prompt, handoff_context=handoff_context, documents=documents
+        )

@@ -33,6 +33,7 @@ from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
 from agent_runtime.contract import CustomEventName, ModuleStatus, Phase
+from agent_runtime.documents import source_for_module
 from agent_runtime.events import factory
 from agent_runtime.models._messages import render_context
 from agent_runtime.session.cache import SessionEntry
@@ -213,20 +214,24 @@ class BuildManager:
                 ]
             )
         applier = BuilderApplier(job, index, subagent_run_id)
-        system_prompt = "\n".join(
-            [
-                self._spec.prompt_text,
+        source = source_for_module(entry.documents, module["title"])
+        context: dict[str, Any] = {
+            "playbook_title": playbook.title,
+            "playbook_description": playbook.description,
+            "module_index": index,
+            "module": module,
+        }
+        sections = [self._spec.prompt_text]
+        if source is not None:
+            context["source"] = source
+            sections += [
                 "",
-                render_context(
-                    {
-                        "playbook_title": playbook.title,
-                        "playbook_description": playbook.description,
-                        "module_index": index,
-                        "module": module,
-                    }
-                ),
+                f"## This module in the attached document “{source['document']}”",
+                "Draw the tasks and steps from it (its list items are tasks, their sub-items steps).",
+                "",
+                source["markdown"],
             ]
-        )
+        system_prompt = "\n".join([*sections, "", render_context(context)])
         agent = Agent(
             model=self._models.create(self._spec.model_role),
             tools=make_tools(list(self._spec.tools), applier),

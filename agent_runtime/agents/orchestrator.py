@@ -67,23 +67,35 @@ class BuildStarter(Protocol):
         """Submit one builder per module and return at once."""
 
 
-def build_system_prompt(canvas: Canvas, handoff_context: str | None, *, instructions: str) -> str:
+def build_system_prompt(
+    canvas: Canvas,
+    handoff_context: str | None,
+    *,
+    instructions: str,
+    documents: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> str:
     """The orchestrator's system prompt for this turn.
 
     The instructions, a readable canvas summary, the router's handoff context (first turn only),
-    and the canvas as a fenced JSON block at the very end (models read it; the offline model
-    plans from it).
+    the session's attached documents (this turn's in full), and the canvas as a fenced JSON block
+    at the very end (models read it; the offline model plans from it, and from ``attachments``:
+    this turn's documents' outlines).
     """
     snapshot = canvas.snapshot()
     parts = [instructions.strip(), "", "## The canvas now", canvas.summary_for_prompt()]
     if handoff_context:
         parts += ["", "## What the person wants (from the router)", handoff_context.strip()]
+    if documents:
+        parts += ["", documents]
     context = {
         "phase": snapshot["phase"],
         "version": snapshot["version"],
         "canvas": snapshot["canvas"],
         "handoff_context": handoff_context or None,
     }
+    if attachments:
+        context["attachments"] = attachments
     parts += ["", "## The canvas as JSON (zero-based indices)", render_context(context)]
     return "\n".join(parts)
 

@@ -171,6 +171,7 @@ class OfflineModel(Model):
                 str(context.get("playbook_description", "")),
                 dict(context.get("module") or {}),
                 int(context.get("module_index", 0)),
+                source=context.get("source"),
             )
         else:
             replies = plan_turn(
@@ -178,6 +179,7 @@ class OfflineModel(Model):
                 dict(context.get("canvas") or {}),
                 str(context.get("phase", "empty")),
                 context.get("handoff_context"),
+                context.get("attachments"),
             )
         replies = list(replies)
         with self._lock:

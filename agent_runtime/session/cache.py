@@ -76,6 +76,8 @@ class SessionEntry:
     last_used: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     interrupts: InterruptBook = field(default_factory=InterruptBook)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    """Documents attached in this session (newest last): name, title, outline, capped Markdown."""
     revision: int = 0
     stamp: str = ""
     store_manager: Any = None

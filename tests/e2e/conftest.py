@@ -110,15 +110,23 @@ def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def e2e_runtime() -> Iterator[RuntimeProcess]:
+def e2e_attachments(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The attachment store the web app writes and the runtime reads."""
+    return str(tmp_path_factory.mktemp("e2e-attachments"))
+
+
+@pytest.fixture(scope="module")
+def e2e_runtime(e2e_attachments: str) -> Iterator[RuntimeProcess]:
     """The real runtime, offline model, slowed a little so builds can be watched."""
-    with start_runtime({"OFFLINE_MODEL_LATENCY_MS": MODEL_LATENCY_MS}) as process:
+    with start_runtime(
+        {"OFFLINE_MODEL_LATENCY_MS": MODEL_LATENCY_MS, "ATTACHMENT_STORE": e2e_attachments}
+    ) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def e2e_webapp(
-    frontend_build: Path, e2e_database_url: str, e2e_runtime: RuntimeProcess
+    frontend_build: Path, e2e_database_url: str, e2e_runtime: RuntimeProcess, e2e_attachments: str
 ) -> Iterator[tuple[WebappProcess, Any]]:
     """The real web app in front of the runtime; and an app object for seeding users."""
     seeder = app_for_url(e2e_database_url, AGENT_SIGNING_SECRET=RUNTIME_SECRET, RUNTIME_URL=e2e_runtime.url)
@@ -127,6 +135,7 @@ def e2e_webapp(
         "AGENT_SIGNING_SECRET": RUNTIME_SECRET,
         "RUNTIME_URL": e2e_runtime.url,
         "AGENT_TRANSPORT": "http",
+        "ATTACHMENT_STORE": e2e_attachments,
     }
     with WebappProcess(env) as process:
         yield process, seeder

@@ -153,14 +153,16 @@ class ForwardingFake:
                 handler.send_header("x-amzn-RequestId", str(uuid.uuid4()))
                 handler.send_header("Transfer-Encoding", "chunked")
                 handler.end_headers()
+                # Record before writing: the client may read the bytes (and the test assert on the
+                # record) before this thread runs again after the write.
                 for chunk in upstream.iter_raw():
                     if chunk:
+                        call.sent += chunk
                         handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         handler.wfile.flush()
-                        call.sent += chunk
+                call.complete = True
                 handler.wfile.write(b"0\r\n\r\n")
                 handler.wfile.flush()
-                call.complete = True
         except (httpx.HTTPError, OSError):
             handler.close_connection = True
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -51,6 +52,10 @@ __all__ = [
 ]
 
 
+TEST_ATTACHMENTS = os.path.join(tempfile.gettempdir(), f"pb-test-attachments-{os.getpid()}")
+"""Where tests' uploads go unless a test names its own store (never the repo's ``var/``)."""
+
+
 def app_config(
     database_url: str, runtime_url: str = "http://127.0.0.1:9", **overrides: Any
 ) -> dict[str, Any]:
@@ -67,6 +72,7 @@ def app_config(
         "RUNTIME_READ_TIMEOUT": 10.0,
         "DISCONNECT_POLL_SECONDS": 0.1,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast for tests; production uses scrypt
+        "ATTACHMENT_STORE": TEST_ATTACHMENTS,
     }
     config.update(overrides)
     return config
@@ -305,6 +311,7 @@ class WebappProcess:
                 "LOG_LEVEL": "warning",
                 "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
                 "PYTHONPATH": str(root),
+                "ATTACHMENT_STORE": TEST_ATTACHMENTS,
             }
         )
         full_env.update(env)

@@ -14,7 +14,9 @@ from flask_login import current_user, login_required
 from agent_runtime.contract import (
     OUT_OF_BAND_ACTIONS,
     Action,
+    AttachmentRef,
     ErrorCode,
+    Limits,
     PayloadError,
     ResumeInterruptPayload,
     TokenCodec,
@@ -26,6 +28,7 @@ from ..audit import DecisionAudit, current_context, record_refused_decision
 from ..config import agent_types
 from ..errors import ApiError
 from ..extensions import db
+from ..files.service import resolve_turn_files
 from ..models import AgentSession
 from ..security import json_body
 from ..transports import Transport, UpstreamError, UpstreamRequest
@@ -83,7 +86,7 @@ def create_session(agent_type: str) -> Any:
 @login_required
 def run() -> Any:
     """A chat turn: ``{session_id, token, action: "chat", prompt, ui_context?, files?}``."""
-    body = _json_body()
+    body = _json_body(Limits.MAX_CHAT_REQUEST_BYTES)
     action = body.setdefault("action", Action.CHAT)
     if action != Action.CHAT:
         raise ApiError(
@@ -91,7 +94,12 @@ def run() -> Any:
             ErrorCode.UNKNOWN_ACTION,
             "POST /api/agent/run takes action 'chat'; use /api/agent/run/<sid>/<action>",
         )
-    return _proxy(body)
+    files = body.pop("files", None)
+    if files is not None and len(json.dumps(body)) > Limits.MAX_TURN_TEXT_BYTES:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is too large")
+    if files is None and len(request.get_data(cache=True)) > Limits.MAX_TURN_TEXT_BYTES:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
+    return _proxy(body, files=files)
 
 
 @bp.post("/run/<sid>/<action>")
@@ -115,8 +123,10 @@ def run_action(sid: str, action: str) -> Any:
     return _proxy(body)
 
 
-def _json_body() -> dict[str, Any]:
-    # Read, size-checked and parsed before the user was loaded (webapp.security.read_json_body).
+def _json_body(limit: int = Limits.MAX_INVOCATION_BYTES) -> dict[str, Any]:
+    # Read, size-checked (webapp.security.body_limit gives this path's limit) and parsed before
+    # the user was loaded: webapp.security.read_json_body.
+    del limit
     return json_body()
 
 
@@ -127,7 +137,7 @@ def _status_for(code: ErrorCode) -> int:
     }.get(code, 400)
 
 
-def _proxy(body: dict[str, Any]) -> Response:
+def _proxy(body: dict[str, Any], files: Any = None) -> Response:
     try:
         payload = parse_invocation(body)
     except PayloadError as exc:
@@ -150,6 +160,14 @@ def _proxy(body: dict[str, Any]) -> Response:
         raise ApiError(403, ErrorCode.SESSION_MISMATCH, "this session is not yours")
     sid, user_id, action = row.sid, current_user.id, payload.action
     who = current_context()  # while the session still holds the user: the audit needs it later
+    if files is not None and who is not None:
+        # Checked, stored and linked to the session before the runtime hears of the turn.
+        turn_files = resolve_turn_files(db.session, who, current_user, sid, files)
+        if turn_files:
+            db.session.commit()
+            payload = payload.model_copy(
+                update={"files": [AttachmentRef.model_validate(f.ref()) for f in turn_files]}
+            )
     db.session.rollback()
     db.session.close()  # give the connection back before a long stream
 

@@ -34,6 +34,10 @@ class AuditAction(StrEnum):
     PLAYBOOK_SAVE = "playbook.save"
     PLAYBOOK_UPDATE = "playbook.update"
     PLAYBOOK_DELETE = "playbook.delete"
+    ATTACHMENT_UPLOAD = "attachment.upload"
+    """A user uploaded a file (name, type, size and hash in ``detail``)."""
+    ATTACHMENT_SEND = "attachment.send"
+    """A file went with a chat turn of a session."""
 
 
 @dataclass(frozen=True)

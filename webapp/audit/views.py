@@ -27,6 +27,8 @@ ACTION_LABELS = {
     AuditAction.PLAYBOOK_SAVE: "Playbook saved",
     AuditAction.PLAYBOOK_UPDATE: "Playbook edited",
     AuditAction.PLAYBOOK_DELETE: "Playbook deleted",
+    AuditAction.ATTACHMENT_UPLOAD: "File uploaded",
+    AuditAction.ATTACHMENT_SEND: "File sent to the assistant",
     # names written before migration 0002 (rows are never rewritten)
     "playbook.saved": "Playbook saved",
     "playbook.edited": "Playbook edited",

@@ -293,7 +293,11 @@ def module_tasks(title: str, description: str = "", playbook_title: str = "") ->
 
 
 def plan_module(
-    playbook_title: str, playbook_description: str, module: Mapping[str, Any], module_index: int
+    playbook_title: str,
+    playbook_description: str,
+    module: Mapping[str, Any],
+    module_index: int,
+    source: Mapping[str, Any] | None = None,
 ) -> list[Reply]:
     """The builder agent's plan for one module.
 
@@ -305,6 +309,7 @@ def plan_module(
         playbook_description: The playbook's description (unused offline; kept for parity).
         module: The module as on the canvas (``ModuleSpec`` in JSON mode).
         module_index: The module's zero-based index.
+        source: The attached document's part for this module, if any: its lists are the tasks.
 
     Returns:
         The replies, in order.
@@ -313,7 +318,15 @@ def plan_module(
     title = str(module.get("title") or "Module")
     existing = len(module.get("tasks") or [])
     room = max(0, Limits.MAX_TASKS_PER_MODULE - existing)
-    tasks = module_tasks(title, str(module.get("description") or ""), playbook_title)[:room]
+    from ._documents import document_tasks  # (imports builder_plan itself)
+
+    drawn = document_tasks(source)
+    cited = f"As set out in {source['document']}." if source else ""
+    tasks = (
+        [TaskTemplate(t, cited, tuple(s)) for t, s in drawn]
+        if drawn
+        else module_tasks(title, str(module.get("description") or ""), playbook_title)
+    )[:room]
     if not tasks:
         return [Reply(f"Built {title}: 0 tasks (it already has the maximum).", ())]
     replies = [

@@ -11,6 +11,7 @@ from typing import Any
 
 from agent_runtime.contract import Limits, ModuleStatus, Phase, ToolName
 
+from ._documents import document_outline_turn, wants_document_outline
 from ._edits import BUSY_MESSAGE, EditPlan, WorkingCanvas, is_pleasantry, parse_edits
 from ._outline import build_outline, has_content
 from ._text import clip
@@ -112,7 +113,11 @@ def classify(prompt: str) -> dict[str, Any]:
 
 
 def plan_turn(
-    prompt: str, canvas: dict[str, Any], phase: str, handoff_context: str | None = None
+    prompt: str,
+    canvas: dict[str, Any],
+    phase: str,
+    handoff_context: str | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> list[Reply]:
     """The orchestrator's replies for one turn.
 
@@ -121,12 +126,16 @@ def plan_turn(
         canvas: The playbook (``PlaybookSpec`` in JSON mode) at the start of the turn.
         phase: The session's phase at the start of the turn.
         handoff_context: The router's summary, used when the prompt itself says little.
+        attachments: This turn's attached documents (name, title, outline, phrases).
 
     Returns:
         Replies in order; the last one has no tool calls.
     """
     canvas = canvas or {}
     modules = canvas.get("modules") or []
+    building = str(phase) == Phase.BUILDING.value
+    if attachments and wants_document_outline(prompt, bool(modules)):
+        return _closing(BUSY_MESSAGE, []) if building else document_outline_turn(attachments)
     if not modules:
         source = prompt if has_content(prompt) or not handoff_context else f"{prompt} {handoff_context}"
         if is_pleasantry(prompt) or not has_content(source):

@@ -173,9 +173,10 @@ export async function createSession() {
 }
 
 /** URL and body of a chat turn. */
-export function runRequest(session, prompt, uiContext) {
+export function runRequest(session, prompt, uiContext, files = []) {
   const body = { session_id: session.session_id, token: session.token, action: 'chat', prompt }
   if (uiContext) body.ui_context = uiContext
+  if (files?.length) body.files = files.map((f) => ({ file_id: f.file_id }))
   return { url: `${session.agent_url}/run`, body }
 }
 

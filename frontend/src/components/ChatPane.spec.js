@@ -4,6 +4,12 @@ import { createTestingPinia } from '@pinia/testing'
 import ChatPane from './ChatPane.vue'
 import { usePlaybookBuilderStore } from '../stores/playbookBuilder.js'
 
+const uploads = vi.hoisted(() => [])
+vi.mock('../api/files.js', async (importOriginal) => ({
+  ...(await importOriginal()),
+  uploadFile: (file, options) => new Promise((resolve, reject) => uploads.push({ file, options, resolve, reject })),
+}))
+
 function mountChat(state = {}) {
   const wrapper = mount(ChatPane, {
     attachTo: document.body,
@@ -28,7 +34,7 @@ describe('ChatPane', () => {
     await box.trigger('keydown', { key: 'Enter', shiftKey: true })
     expect(wrapper.emitted('send')).toBeUndefined()
     await box.trigger('keydown', { key: 'Enter' })
-    expect(wrapper.emitted('send')).toEqual([['Onboard new clients']])
+    expect(wrapper.emitted('send')).toEqual([['Onboard new clients', []]])
     expect(box.element.value).toBe('')
   })
 
@@ -121,5 +127,40 @@ describe('ChatPane', () => {
     const { wrapper } = mountChat()
     expect(wrapper.get('label[for="composer-input"]').text()).toBe('Message to the assistant')
     expect(wrapper.get('[data-testid="send"]').attributes('aria-label')).toBe('Send message')
+  })
+
+  it('attaches files by the button or a drop, shows each as a chip, and sends them with the message', async () => {
+    uploads.length = 0
+    const { wrapper } = mountChat()
+    const input = wrapper.get('[data-testid="file-input"]')
+    const sop = new File(['# SOP\n- step'], 'Onboarding SOP.md', { type: 'text/markdown' })
+    Object.defineProperty(input.element, 'files', { value: [sop], configurable: true })
+    await input.trigger('change')
+    expect(wrapper.get('[data-testid="attachment"]').text()).toContain('Onboarding SOP.md')
+    expect(wrapper.get('[data-testid="send"]').attributes('disabled')).toBeDefined() // still uploading
+    uploads[0].resolve({ file_id: 'f_sop', name: 'Onboarding SOP.md', media_type: 'text/markdown', size: 13 })
+    await new Promise((r) => setTimeout(r))
+    const csv = new File(['Phase,Task\nA,B'], 'steps.csv', { type: 'text/csv' })
+    await wrapper.get('[data-testid="composer-drop"]').trigger('drop', { dataTransfer: { files: [csv] } })
+    uploads[1].resolve({ file_id: 'f_csv', name: 'steps.csv', media_type: 'text/csv', size: 14 })
+    await new Promise((r) => setTimeout(r))
+    await wrapper.get('form').trigger('submit')
+    const [[prompt, files]] = wrapper.emitted('send')
+    expect(prompt).toBe('Turn the attached document into a playbook.')
+    expect(files.map((f) => f.file_id)).toEqual(['f_sop', 'f_csv'])
+    expect(wrapper.findAll('[data-testid="attachment"]')).toHaveLength(0)
+  })
+
+  it('refuses a file it cannot send before uploading and keeps the text', async () => {
+    uploads.length = 0
+    const { wrapper } = mountChat()
+    await wrapper.get('textarea').setValue('Here is our SOP')
+    const input = wrapper.get('[data-testid="file-input"]')
+    Object.defineProperty(input.element, 'files', { value: [new File(['x'], 'malware.exe')], configurable: true })
+    await input.trigger('change')
+    expect(uploads).toHaveLength(0)
+    expect(wrapper.get('[data-testid="attachment-notice"]').text()).toContain('malware.exe')
+    expect(wrapper.get('textarea').element.value).toBe('Here is our SOP')
+    expect(wrapper.get('[data-testid="attachment-limits"]').text()).toMatch(/5 files, 10 MB each, 25 MB per message/)
   })
 })

@@ -249,7 +249,7 @@ export function useBuilder(deps = {}) {
     return { phase: store.phase, canvas_version: store.version, module_count: store.canvas.modules.length }
   }
 
-  async function runChat(prompt) {
+  async function runChat(prompt, files = []) {
     // A turn changes the canvas outside the build log: until a watch has given a fresh snapshot,
     // there is no position to resume from.
     store.resumeId = null
@@ -261,12 +261,12 @@ export function useBuilder(deps = {}) {
       await ensureSession()
     } catch (err) {
       store.chatRunning = false
-      showError(err, { type: 'chat', prompt })
+      showError(err, { type: 'chat', prompt, files })
       return
     }
     const gen = generation
-    const { url, body } = api.runRequest(session, prompt, uiContext())
-    chatHandle = sse.startRun({ url, body, callbacks: callbacks('chat', { type: 'chat', prompt }) })
+    const { url, body } = api.runRequest(session, prompt, uiContext(), files)
+    chatHandle = sse.startRun({ url, body, callbacks: callbacks('chat', { type: 'chat', prompt, files }) })
     const result = await chatHandle.done
     if (gen !== generation) return
     chatHandle = null
@@ -276,13 +276,18 @@ export function useBuilder(deps = {}) {
     if (result.outcome === 'success' && store.phase === 'building') void startWatch()
   }
 
-  /** Sends a message (Enter in the composer, or a suggestion chip). */
-  async function send(text) {
+  /**
+   * Sends a message (Enter in the composer, or a suggestion chip), with the files attached to it.
+   *
+   * @param {string} text
+   * @param {Array<{file_id: string, name: string, size: number, media_type: string}>} [files]
+   */
+  async function send(text, files = []) {
     const prompt = String(text ?? '').trim()
     if (!prompt || store.chatRunning || store.resuming) return false
-    store.addUserMessage(prompt)
+    store.addUserMessage(prompt, files)
     persist()
-    await runChat(prompt)
+    await runChat(prompt, files)
     return true
   }
 
@@ -488,7 +493,7 @@ export function useBuilder(deps = {}) {
     if (message?.id) store.removeMessage(message.id)
     if (!r) return
     if (r.type === 'chat') {
-      if (!store.chatRunning) await runChat(r.prompt)
+      if (!store.chatRunning) await runChat(r.prompt, r.files || [])
     } else if (r.type === 'watch') {
       watchRetries = 0
       await startWatch()

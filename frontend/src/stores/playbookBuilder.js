@@ -354,8 +354,9 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
 
   // ---- conversation -------------------------------------------------------------------------
 
-  function addUserMessage(text) {
+  function addUserMessage(text, files = []) {
     const msg = { id: localId('user'), role: 'user', text }
+    if (files?.length) msg.files = files.map((f) => ({ name: f.name, size: f.size, media_type: f.media_type }))
     messages.value.push(msg)
     suggestions.value = []
     return msg

@@ -15,9 +15,9 @@ from webapp import create_app
 
 
 @pytest.fixture()
-def app(sqlite_url: str, stub: StubRuntime) -> Iterator[Flask]:
+def app(sqlite_url: str, stub: StubRuntime, tmp_path: Any) -> Iterator[Flask]:
     stub.reset()
-    application = create_app(app_config(sqlite_url, stub.url))
+    application = create_app(app_config(sqlite_url, stub.url, ATTACHMENT_STORE=str(tmp_path / "attachments")))
     yield application
     application.extensions["database"].dispose()
     application.extensions["agent_transport"].close()
