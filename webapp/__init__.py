@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     app.before_request(security.check_json_body)
     # The body is read and parsed before anything below takes a database connection.
     app.before_request(security.read_json_body)
+    app.teardown_request(security.close_upload_buffer)
     db.init_app(app)
     # after_request hooks run in reverse: this one must be registered before Flask-Login's,
     # which sets the remember cookie, so that it runs after it.

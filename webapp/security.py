@@ -4,6 +4,7 @@ security headers every response carries."""
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -124,18 +125,7 @@ def read_json_body() -> None:
     if request.method not in UNSAFE_METHODS or not request.path.startswith(JSON_PREFIXES):
         return
     if request.path == UPLOAD_PATH and request.method == "POST":
-        # A multipart upload: werkzeug parses it now (to temporary files), within the upload
-        # limit the files view applies, so it too is read in full before the user is loaded.
-        max_bytes = min(
-            int(current_app.config.get("ATTACH_MAX_FILE_BYTES", Limits.MAX_FILE_BYTES)), Limits.MAX_FILE_BYTES
-        )
-        request.max_content_length = max_bytes + UPLOAD_FORM_OVERHEAD
-        try:
-            _ = request.form
-        except RequestEntityTooLarge:
-            raise ApiError(
-                413, ErrorCode.FILE_TOO_LARGE, f"the file is larger than {max_bytes // (1024 * 1024)} MB"
-            ) from None
+        _buffer_upload()
         return
     limit = body_limit(request.path)
     too_large = ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
@@ -162,6 +152,54 @@ def read_json_body() -> None:
         g.json_body = loads_json(raw)
     except PayloadError as exc:
         raise ApiError(400, exc.code, exc.message) from None
+
+
+def _buffer_upload() -> None:
+    """Receive a multipart upload in full (within the upload limit) before the user is loaded.
+
+    The body goes to a spooled temporary file (memory up to 1 MB, then disk) that replaces the
+    request's input, so the form is parsed later from it at local speed. Closed at teardown.
+
+    Raises:
+        ApiError: 413 ``FILE_TOO_LARGE`` as soon as the body is larger than the limit.
+    """
+    max_bytes = min(
+        int(current_app.config.get("ATTACH_MAX_FILE_BYTES", Limits.MAX_FILE_BYTES)), Limits.MAX_FILE_BYTES
+    )
+    limit = max_bytes + UPLOAD_FORM_OVERHEAD
+    too_large = ApiError(
+        413, ErrorCode.FILE_TOO_LARGE, f"the file is larger than {max_bytes // (1024 * 1024)} MB"
+    )
+    environ = request.environ
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise too_large
+    if declared is None and not environ.get("wsgi.input_terminated"):
+        return  # no body
+    buffer = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - closed at teardown
+    g.upload_buffer = buffer
+    stream, size = environ["wsgi.input"], 0
+    while declared is None or size < declared:
+        want = 64 * 1024 if declared is None else min(64 * 1024, declared - size)
+        chunk = stream.read(min(want, limit + 1 - size))
+        if not chunk:
+            break
+        buffer.write(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+    buffer.seek(0)
+    environ["wsgi.input"] = buffer
+    environ["CONTENT_LENGTH"] = str(size)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ.pop("wsgi.input_terminated", None)
+
+
+def close_upload_buffer(_exc: BaseException | None) -> None:
+    """Teardown: close the buffered upload body, if any."""
+    buffer = g.pop("upload_buffer", None)
+    if buffer is not None:
+        buffer.close()
 
 
 def _read_capped(stream: Any, limit: int) -> bytes | None:
