@@ -86,6 +86,6 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
         )
 
     app.add_route("/_runtime/stats", stats, methods=["GET"])
-    app.add_middleware(InvocationGuard)
+    app.add_middleware(InvocationGuard, codec=services.codec)
     app.state.services = services
     return app

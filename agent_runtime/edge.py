@@ -5,9 +5,11 @@ An ASGI middleware in front of the SDK's handler that
 * refuses a declared ``Content-Length`` over :attr:`~agent_runtime.contract.Limits.MAX_INVOCATION_BYTES`
   without reading a byte of the body;
 * reads any other body (a chunked one included) only up to that limit, and refuses it as soon as
-  it grows past it — so nothing larger is ever held in memory, let alone parsed, whether or not
-  the caller has a token (the token is inside the body, so nothing bigger than the limit is
-  parsed before it is checked);
+  it grows past it — so nothing larger is ever held in memory, let alone parsed;
+* checks the token before parsing a large body (over :data:`PARSE_WITHOUT_TOKEN_BYTES`): the
+  body must carry a ``"token"`` member whose value verifies (found with one bounded regular
+  expression over the raw bytes: in JSON an unescaped ``"token":`` can only be a member name).
+  The full parse that follows checks the top-level token again, as before;
 * parses it under the contract's rules (:func:`~agent_runtime.contract.loads_json`): nesting
   deeper than ``MAX_JSON_DEPTH`` and text holding a NUL or an unpaired surrogate are refused
   before the SDK's own parser sees them. Plainly malformed JSON is left to the SDK (HTTP 400).
@@ -22,10 +24,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from agent_runtime.contract import ErrorCode, Limits, PayloadError, loads_json
+from agent_runtime.contract import ErrorCode, Limits, PayloadError, TokenCodec, TokenError, loads_json
 from agent_runtime.events import factory
 from agent_runtime.events.sse import MEDIA_TYPE, STREAM_HEADERS, frame
 
@@ -40,6 +43,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 INVOCATIONS_PATH = "/invocations"
+PARSE_WITHOUT_TOKEN_BYTES = 64 * 1024
+"""Bodies up to this size are parsed before the token is checked; larger ones need a valid token."""
+_TOKEN_MEMBER = re.compile(rb'"token"\s*:\s*"([A-Za-z0-9_.\-]{1,%d})"' % Limits.MAX_TOKEN_CHARS)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -55,9 +61,12 @@ def is_loopback(host: str | None) -> bool:
 class InvocationGuard:
     """Caps, reads and checks an invocation body before the SDK handles it."""
 
-    def __init__(self, app: ASGIApp, *, limit: int = Limits.MAX_INVOCATION_BYTES) -> None:
-        """Wrap ``app``; bodies over ``limit`` bytes are refused."""
+    def __init__(
+        self, app: ASGIApp, *, codec: TokenCodec | None = None, limit: int = Limits.MAX_INVOCATION_BYTES
+    ) -> None:
+        """Wrap ``app``; bodies over ``limit`` bytes are refused, large ones need a ``codec``-valid token."""
         self.app = app
+        self.codec = codec
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,6 +98,11 @@ class InvocationGuard:
                 return
             more = bool(message.get("more_body", False))
         data = bytes(body)
+        if len(data) > PARSE_WITHOUT_TOKEN_BYTES and self.codec is not None:
+            refused = self._token_problem(data)
+            if refused is not None:
+                await self._refuse(send, refused[0], refused[1])
+                return
         try:
             loads_json(data)
         except PayloadError as exc:
@@ -105,6 +119,21 @@ class InvocationGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _token_problem(self, data: bytes) -> tuple[str, str] | None:
+        """``(code, message)`` unless some ``"token"`` member of the raw body verifies."""
+        assert self.codec is not None
+        found = False
+        for match in _TOKEN_MEMBER.finditer(data):
+            found = True
+            try:
+                self.codec.verify(match.group(1).decode("ascii"))
+            except TokenError:
+                continue
+            return None
+        if not found:
+            return ErrorCode.TOKEN_MISSING, "the payload has no token"
+        return ErrorCode.TOKEN_INVALID, "session token is invalid"
 
     @staticmethod
     async def _refuse(send: Send, code: str, message: str) -> None:

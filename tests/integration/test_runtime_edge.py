@@ -106,17 +106,19 @@ def test_a_declared_50mb_body_is_refused_before_it_is_sent(runtime: RuntimeProce
 
 
 @pytest.mark.parametrize(
-    ("raw", "message"),
+    ("raw", "code"),
     [
-        (b"[" * 1000 + b"]" * 1000, "nested deeper than 32"),
-        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32"),
+        (b"[" * 1000 + b"]" * 1000, "INVALID_PAYLOAD"),  # small: parsed, refused for its depth
+        (b"[" * 100_000 + b"]" * 100_000, "TOKEN_MISSING"),  # large: refused before any parse
     ],
 )
-def test_deep_json_is_a_refusal_not_a_500(runtime: RuntimeProcess, raw: bytes, message: str) -> None:
-    status, _frames, body = runtime.invoke(None, session_id="s" * 36, content=raw[: 256 * 1024])
+def test_deep_json_is_a_refusal_not_a_500(runtime: RuntimeProcess, raw: bytes, code: str) -> None:
+    status, _frames, body = runtime.invoke(None, session_id="s" * 36, content=raw)
     assert status == 200
     error = _run_error(body)
-    assert error["code"] == "INVALID_PAYLOAD" and message in error["message"]
+    assert error["code"] == code
+    if code == "INVALID_PAYLOAD":
+        assert "nested deeper than 32" in error["message"]
 
 
 @pytest.mark.parametrize("bad", ["Kick\\u0000off", "Kick\\ud800off", "Kick\\udc00off"])
@@ -131,6 +133,26 @@ def test_bad_text_in_a_prompt_never_reaches_the_canvas(runtime: RuntimeProcess, 
     error = _run_error(body)
     assert error["code"] == "INVALID_PAYLOAD" and "NUL" in error["message"]
     assert runtime.stats()["sessions"] == sessions
+
+
+def _large_deep_body(token_member: str) -> bytes:
+    """~1 MB: padding, then nesting far past the depth cap (what an attacker makes us parse)."""
+    deep = "[" * 50 + "]" * 50
+    body = '{"action":"chat","prompt":"hi",' + token_member + '"ui_context":{"pad":"' + "x" * (1024 * 1024)
+    return (body + '","deep":' + deep + "}}").encode()
+
+
+def test_a_large_body_without_a_valid_token_is_refused_before_it_is_parsed(runtime: RuntimeProcess) -> None:
+    """The token is checked first: the refusal names the token, not the (unparsed) nesting."""
+    sid, token = runtime.new_session()
+    for member, code in (("", "TOKEN_MISSING"), ('"token":"forged.token-value",', "TOKEN_INVALID")):
+        status, _frames, raw = runtime.invoke(None, session_id=sid, content=_large_deep_body(member))
+        assert status == 200 and _run_error(raw)["code"] == code, raw[:200]
+    # With a valid token the same body is parsed, and refused for its nesting.
+    member = f'"session_id":"{sid}","token":"{token}",'
+    status, _frames, raw = runtime.invoke(None, session_id=sid, content=_large_deep_body(member))
+    error = _run_error(raw)
+    assert error["code"] == "INVALID_PAYLOAD" and "nested deeper" in error["message"]
 
 
 def test_a_normal_turn_still_runs(runtime: RuntimeProcess) -> None:
