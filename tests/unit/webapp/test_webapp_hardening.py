@@ -342,3 +342,30 @@ def test_healthz_shows_no_internal_address_to_anonymous_callers(anonymous: Brows
     assert response.status_code == 200
     assert "127.0.0.1" not in response.get_data(as_text=True)
     assert response.get_json()["runtime"]["ok"] is True
+
+
+def test_postgres_that_refuses_connections_is_a_503_not_a_500(stub: Any) -> None:
+    """The database stopped: sign-in and /healthz say so plainly (nothing listens on port 1)."""
+    from tests.support.webapp_harness import app_config
+    from webapp import create_app
+
+    app = create_app(app_config("postgresql+psycopg://pb:pb@127.0.0.1:1/pb", stub.url, DB_POOL_TIMEOUT=2.0))
+    try:
+        client = app.test_client()
+        page = client.get("/login")
+        assert page.status_code == 200
+        token = CSRF_INPUT.search(page.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+        response = client.post(
+            "/login", data={"email": "someone@example.com", "password": "whatever-1", "csrf_token": token}
+        )
+        assert response.status_code == 503
+        assert "Temporarily unavailable" in response.get_data(as_text=True)
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.get_json() == {
+            "status": "down",
+            "database": {"ok": False},
+            "runtime": {"ok": True, "transport": "http"},
+        }
+    finally:
+        app.extensions["database"].dispose()
+        app.extensions["agent_transport"].close()
