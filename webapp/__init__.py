@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     app.session_interface = security.SessionInterface()
     # Same-origin and content-type checks run before CSRF and before any view.
     app.before_request(security.check_same_origin)
+    app.before_request(security.check_query_text)
     app.before_request(security.check_json_body)
     # The body is read and parsed before anything below takes a database connection.
     app.before_request(security.read_json_body)

@@ -12,7 +12,14 @@ from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from agent_runtime.contract import ErrorCode, Limits, PayloadError, loads_json
+from agent_runtime.contract import (
+    TEXT_RULE_MESSAGE,
+    ErrorCode,
+    Limits,
+    PayloadError,
+    loads_json,
+    text_problem,
+)
 
 from .errors import ApiError
 
@@ -98,6 +105,15 @@ def check_json_body() -> None:
         return
     if (has_body or request.mimetype) and request.mimetype != "application/json":
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
+
+
+def check_query_text() -> None:
+    """The contract's text rule for query strings too (``?session=%00`` would reach a Postgres
+    query as a NUL): refused with a 400 before anything reads them. (Form fields: the sign-in
+    view applies the rule itself.)"""
+    for key, value in request.args.items(multi=True):
+        if text_problem(key) or text_problem(value):
+            raise ApiError(400, ErrorCode.INVALID_PAYLOAD, f"a query parameter's {TEXT_RULE_MESSAGE}")
 
 
 def body_limit(path: str) -> int:

@@ -74,6 +74,13 @@ def test_bad_text_is_a_400_and_nothing_is_stored(app: Any, body: dict[str, Any])
     assert _playbooks(app, user["vendor_id"]) == 0
 
 
+@pytest.mark.parametrize("path", ["/audit?session=%00", "/api/files?session_id=a%00b", "/playbooks?x=%00"])
+def test_a_nul_in_a_query_string_is_a_400(app: Any, path: str) -> None:
+    browser, _user = _browser(app, "10.5.0.1")
+    response = browser.client.get(path)
+    assert response.status_code == 400, response.get_data(as_text=True)[:200]
+
+
 def test_deep_json_is_a_400(app: Any) -> None:
     browser, _user = _browser(app, "10.2.0.1")
     raw = "[" * 5000 + "]" * 5000
