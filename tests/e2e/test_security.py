@@ -151,3 +151,20 @@ def test_the_builder_runs_under_the_strict_csp(page: Any, user: dict[str, Any]) 
     page.goto("/audit")
     assert violations == []
     assert page.problems.errors == []
+
+
+def test_the_sign_out_answer_itself_clears_the_tabs_storage(page: Any, user: dict[str, Any]) -> None:
+    """Clear-Site-Data on the sign-out answer: no page script involved (a fetch from /playbooks)."""
+    login(page, user)
+    page.goto("/playbooks")
+    page.evaluate("() => sessionStorage.setItem('playbookBuilder.canvas.someone', '{}')")
+    status = page.evaluate(
+        """async () => {
+        const token = document.querySelector('meta[name="csrf-token"]').content;
+        const body = new URLSearchParams({csrf_token: token});
+        const response = await fetch('/logout', {method: 'POST', body, redirect: 'manual'});
+        return response.type === 'opaqueredirect' ? 302 : response.status;
+    }"""
+    )
+    assert status == 302
+    assert page.evaluate(BUILDER_KEYS) == []
