@@ -444,6 +444,9 @@ class ResumeInterruptPayload(_Invocation):
     interrupt_id: Annotated[str, Field(min_length=1, max_length=100)]
     decision: Decision
     context: Annotated[str, Field(max_length=Limits.MAX_CONTEXT_CHARS)] | None = None
+    envelope: dict[str, Any] | None = None
+    """Who decided, as the web app recorded it (``request_id``, ``operator_id``, ``operator_role``,
+    ``decided_at``, ``trace_id``): the decision envelope of DESIGN §8, logged with the decision."""
 
 
 InvocationPayload = Annotated[

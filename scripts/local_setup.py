@@ -18,6 +18,9 @@ ENV_FILE = VAR / "local.env"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 DEMO_VENDOR = "Demo Vendor"
+APPROVER_EMAIL = "approver@example.com"
+APPROVER_PASSWORD = "approver-password"
+APPROVER_DESKS = ("ops-leads", "playbook-owners")
 
 
 def write_env_file() -> bool:
@@ -63,7 +66,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
 
     from webapp import create_app
-    from webapp.accounts import create_user
+    from webapp.accounts import create_user, set_desks
     from webapp.extensions import db
     from webapp.migrate import upgrade
 
@@ -80,6 +83,15 @@ def main() -> int:
                 display_name="Demo User",
                 update_existing=True,
             )
+            approver = create_user(
+                session,
+                email=APPROVER_EMAIL,
+                password=APPROVER_PASSWORD,
+                vendor=DEMO_VENDOR,
+                display_name="Demo Approver",
+                update_existing=True,
+            )
+            set_desks(session, approver, APPROVER_DESKS)
             session.commit()
         finally:
             session.close()
@@ -90,7 +102,8 @@ def main() -> int:
         + "database is at the latest migration"
     )
     print(f"\n  Playbook Builder: http://127.0.0.1:{port}/builder")
-    print(f"  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}\n")
+    print(f"  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    print(f"  approvals (desks {', '.join(APPROVER_DESKS)}): {APPROVER_EMAIL} / {APPROVER_PASSWORD}\n")
     return 0
 
 

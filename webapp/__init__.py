@@ -89,6 +89,11 @@ def register_extensions(app: Flask) -> None:
 
     app.extensions["attachment_store"] = open_store(str(app.config["ATTACHMENT_STORE"]))
     monitor.interval = float(app.config["DISCONNECT_POLL_SECONDS"])
+    interval = float(app.config.get("APPROVAL_WORKER_SECONDS") or 0)
+    if interval > 0 and not app.testing:
+        from .approvals.worker import ApprovalWorker
+
+        app.extensions["approval_worker"] = ApprovalWorker(app, interval).start()
     logging.getLogger("webapp").setLevel(app.config.get("LOG_LEVEL", "INFO"))
 
 
@@ -96,11 +101,21 @@ def register_blueprints(app: Flask) -> None:
     """Pages and APIs."""
     from . import auth, builder, health
     from .agent import views as agent_views
+    from .approvals import views as approval_views
     from .audit import views as audit_views
     from .files import views as file_views
     from .playbooks import views as playbook_views
 
-    for module in (auth, builder, health, agent_views, playbook_views, audit_views, file_views):
+    for module in (
+        auth,
+        builder,
+        health,
+        agent_views,
+        playbook_views,
+        audit_views,
+        file_views,
+        approval_views,
+    ):
         app.register_blueprint(module.bp)
 
     @app.get("/")

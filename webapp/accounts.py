@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import PlaybookError
-from .models import User, Vendor
+from .models import User, UserDesk, Vendor
 
 MIN_PASSWORD_CHARS = 8
 # Compared against when the email is unknown, so a miss costs as much as a hit.
@@ -65,6 +68,30 @@ def create_user(
     user.password_hash = generate_password_hash(password, method=hash_method)
     session.flush()
     return user
+
+
+DESK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def set_desks(session: Session, user: User, desks: Iterable[str]) -> list[str]:
+    """Give ``user`` exactly these desk roles (not committed); returns them sorted.
+
+    Raises:
+        AccountError: a desk name that is not lower-case letters, digits, ``-`` or ``_``.
+    """
+    wanted = sorted({d.strip().lower() for d in desks if d.strip()})
+    for desk in wanted:
+        if not DESK_NAME.match(desk):
+            raise AccountError(f"a desk name is lower-case letters, digits, - or _ (not {desk!r})")
+    session.execute(delete(UserDesk).where(UserDesk.user_id == user.id))
+    session.add_all(UserDesk(user_id=user.id, desk=desk) for desk in wanted)
+    session.flush()
+    return wanted
+
+
+def desks_of(session: Session, user_id: int) -> set[str]:
+    """The desks a user answers for."""
+    return set(session.scalars(select(UserDesk.desk).where(UserDesk.user_id == user_id)))
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
-from .accounts import AccountError, create_user
+from .accounts import AccountError, create_user, set_desks
 from .extensions import db
 from .migrate import upgrade
 
@@ -18,8 +18,16 @@ def register_commands(app: Flask) -> None:
     @click.option("--password", required=True)
     @click.option("--vendor", required=True, help="vendor name; created if it does not exist")
     @click.option("--update", is_flag=True, help="reset the password if the user exists")
-    def create_user_command(email: str, password: str, vendor: str, update: bool) -> None:
-        """Create a user in a vendor."""
+    @click.option(
+        "--desk",
+        "desks",
+        multiple=True,
+        help="a desk (approval queue) the user answers for, e.g. ops-leads; repeatable",
+    )
+    def create_user_command(
+        email: str, password: str, vendor: str, update: bool, desks: tuple[str, ...]
+    ) -> None:
+        """Create a user in a vendor (with desk roles)."""
         with db.new_session() as session:
             try:
                 user = create_user(
@@ -30,10 +38,12 @@ def register_commands(app: Flask) -> None:
                     update_existing=update,
                     hash_method=current_app.config["PASSWORD_HASH_METHOD"],
                 )
+                held = set_desks(session, user, desks) if desks else []
             except AccountError as exc:
                 raise click.ClickException(str(exc)) from None
             session.commit()
-            click.echo(f"user {user.email} (id {user.id}) in vendor {vendor!r}")
+            roles = f", desks {', '.join(held)}" if held else ""
+            click.echo(f"user {user.email} (id {user.id}) in vendor {vendor!r}{roles}")
 
     @app.cli.command("db-upgrade")
     def db_upgrade_command() -> None:

@@ -47,6 +47,17 @@ DEFAULTS: dict[str, Any] = {
     "ATTACH_MAX_FILES": Limits.MAX_FILES,
     "ATTACH_MAX_FILE_BYTES": Limits.MAX_FILE_BYTES,
     "ATTACH_MAX_TURN_BYTES": Limits.MAX_TURN_FILE_BYTES,
+    # Approvals (issue 13): desks, SLA, escalation, notifications.
+    "APPROVAL_DEFAULT_DESK": "ops-leads",
+    "APPROVAL_DESKS": "",
+    "APPROVAL_SLA_SECONDS": 900.0,
+    "APPROVAL_ESCALATION_DESK": "",
+    "APPROVAL_WORKER_SECONDS": 2.0,
+    "SMTP_URL": "",
+    "NOTIFY_FROM": "playbook-builder@localhost",
+    "APPROVAL_SNS_TOPIC_ARN": "",
+    "APPROVAL_WEBHOOK_URL": "",
+    "PUBLIC_URL": "",
     "DB_POOL_SIZE": 10,
     "DB_MAX_OVERFLOW": 40,
     # Seconds a request waits for a pooled connection before it is answered 503.

@@ -29,11 +29,13 @@ class AppendOnlyError(PlaybookError):
 class ApiError(PlaybookError):
     """A refusal reported as ``{error: {code, message}}`` with an HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = str(code)
         self.message = message
+        self.extra = dict(extra or {})
+        """More fields of the envelope's ``error`` (e.g. the first decision of a 409)."""
 
 
 DATABASE_UNAVAILABLE = ErrorCode.DATABASE_UNAVAILABLE
@@ -56,9 +58,9 @@ _STATUS_CODES: dict[int, str] = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    """The JSON error envelope."""
-    response = jsonify({"error": {"code": str(code), "message": message}})
+def error_response(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Response:
+    """The JSON error envelope (``extra`` adds fields to ``error``)."""
+    response = jsonify({"error": {**(extra or {}), "code": str(code), "message": message}})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -81,7 +83,7 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Any:
         if wants_json():
-            return error_response(exc.status, exc.code, exc.message)
+            return error_response(exc.status, exc.code, exc.message, exc.extra)
         return _page(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)

@@ -100,6 +100,73 @@ class RateLimitCounter(Base):
     expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+class UserDesk(Base):
+    """A desk (an operator role queue, e.g. ``ops-leads``) a user answers approval requests for."""
+
+    __tablename__ = "user_desk"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    desk: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ApprovalRequest(Base):
+    """A paused agent action waiting for a person (issue 13): routed to a desk, with an SLA, an
+    escalation desk and an expiry; exactly one decision wins (a conditional UPDATE on ``status``).
+
+    ``status``: ``open`` → ``approved`` / ``rejected`` / ``add_context`` (decided; ``applied_at``
+    once the paused session has been resumed with it) or ``expired`` (auto-rejected at expiry).
+    A reroute changes ``desk`` and keeps the request open.
+    """
+
+    __tablename__ = "approval_request"
+    __table_args__ = (
+        Index("ix_approval_request_vendor_desk_status", "vendor_id", "desk", "status"),
+        Index("ix_approval_request_due", "status", "required_by"),
+    )
+
+    request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("agent_session.sid"), index=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    desk: Mapped[str] = mapped_column(String(64))
+    escalation_desk: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    intent_summary: Mapped[str] = mapped_column(String(300))
+    tool: Mapped[str] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    risk_level: Mapped[str] = mapped_column(String(16))
+    canvas: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    required_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    decision_context: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Notification(Base):
+    """One message to deliver (e-mail, SNS, webhook): an outbox row retried with backoff until sent."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(100), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AgentSession(Base):
     """A minted agent session, and the lease a streaming chat turn holds on it."""
 

@@ -151,6 +151,29 @@ def user(e2e_webapp: tuple[WebappProcess, Any]) -> dict[str, Any]:
     return add_user(e2e_webapp[1])
 
 
+def give_desks(app: Any, user: dict[str, Any], *desks: str) -> None:
+    """Make ``user`` a member of these approval desks."""
+    from webapp.accounts import set_desks
+    from webapp.extensions import db
+    from webapp.models import User
+
+    with app.app_context():
+        session = db.new_session()
+        try:
+            set_desks(session, session.get(User, user["id"]), desks)
+            session.commit()
+        finally:
+            session.close()
+
+
+@pytest.fixture()
+def approver(e2e_webapp: tuple[WebappProcess, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """A second person in ``user``'s vendor who answers for the ops-leads desk."""
+    other = add_user(e2e_webapp[1], vendor=user["vendor"])
+    give_desks(e2e_webapp[1], other, "ops-leads")
+    return other
+
+
 @pytest.fixture()
 def base_url(e2e_webapp: tuple[WebappProcess, Any]) -> str:
     """The web app's address."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ONBOARDING, login, shot
+from tests.e2e.conftest import ONBOARDING, give_desks, login, shot
 
 BUILD_TIMEOUT_MS = 90_000
 # The builder keeps its tab state per user: "playbookBuilder.session.<the user's storage key>".
@@ -280,8 +280,10 @@ def test_reload_right_after_asking_for_the_build_catches_up(page: Any, user: dic
     assert page.problems.errors == []
 
 
-def test_an_approval_is_asked_and_answered(page: Any, user: dict[str, Any]) -> None:
-    """Building more than APPROVAL_BUILD_THRESHOLD (8) modules waits for a person (DESIGN §8)."""
+def test_an_approval_is_asked_and_answered(page: Any, user: dict[str, Any], e2e_webapp: Any) -> None:
+    """Building more than APPROVAL_BUILD_THRESHOLD (8) modules waits for a person (DESIGN §8); one
+    who answers for the desk decides on their own card."""
+    give_desks(e2e_webapp[1], user, "ops-leads")
     login(page, user)
     outline(page)
     modules = page.locator('[data-testid^="module-"]')

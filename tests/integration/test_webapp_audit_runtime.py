@@ -16,7 +16,9 @@ from tests.support.sse import Frame, check_stream, parse_frames, text_of, tool_c
 from tests.support.webapp_harness import *  # noqa: F403
 from tests.support.webapp_harness import LiveServer, WebClient, add_user, app_config
 from webapp import create_app
-from webapp.models import AuditEvent
+from webapp.accounts import set_desks
+from webapp.extensions import db
+from webapp.models import AuditEvent, User
 
 TWELVE = (
     "Create a playbook with 12 modules: intake, kickoff, discovery, design, build, test, train, launch, "
@@ -99,6 +101,9 @@ def test_every_decision_to_the_real_runtime_is_audited_with_its_outcome(
 ) -> None:
     live, app = server
     user = add_user(app)
+    with app.app_context():  # the person chatting answers for the desk, so decides on their card
+        set_desks(db.session, db.session.get(User, user["id"]), ["ops-leads"])
+        db.session.commit()
     with WebClient(live.url, timeout=120) as client:
         assert client.login(user["email"], user["password"]).status_code == 302
 
@@ -113,35 +118,46 @@ def test_every_decision_to_the_real_runtime_is_audited_with_its_outcome(
         unknown = _decide(client, rejected, "int_nope", "approve")
         assert [f.event["code"] for f in unknown] == ["INTERRUPT_UNKNOWN"]
 
+        # Reroute is a transfer to another desk's queue (issue 13), never a question to the router.
         rerouted, third = _paused(client)
-        frames = _decide(client, rerouted, third, "reroute")
-        again = frames[-1].event["outcome"]["interrupts"][0]["id"]
+        moved = client.post_json(
+            f"/api/approvals/{third}/decision", {"decision": "reroute", "desk": "security"}
+        )
+        assert moved.status_code == 200 and moved.json()["desk"] == "security"
+        waiting = client.post_json(
+            f"/api/agent/run/{rerouted['session_id']}/resume_interrupt",
+            {"token": rerouted["token"], "interrupt_id": third, "decision": "approve"},
+        )
+        assert waiting.status_code == 403 and waiting.json()["error"]["code"] == "APPROVAL_WAITING"
 
         instructed, fourth = _paused(client)
         frames = _decide(client, instructed, fourth, "add_context", context="only build the first 5 modules")
         assert tool_calls(frames) == [("build_modules", {"module_indices": [0, 1, 2, 3, 4]})]
 
-        found = _audit(app, user["id"], 12)
+        found = [r for r in _audit(app, user["id"], 24) if r.action.startswith("interrupt.")]
+        # A replay carries the recorded decision (reject), which the runtime refuses as answered.
         assert _pairs(found) == [
             ("approve", first, "accepted"),
             ("reject", second, "accepted"),
-            ("approve", second, "refused:INTERRUPT_ANSWERED"),
+            ("reject", second, "refused:INTERRUPT_ANSWERED"),
             ("approve", "int_nope", "refused:INTERRUPT_UNKNOWN"),
-            ("reroute", third, "accepted"),
+            ("approve", third, "refused:APPROVAL_WAITING"),
             ("add_context", fourth, "accepted"),
         ]
-        reroute_outcome = next(
-            r for r in found if r.action == "interrupt.outcome" and r.interrupt_id == third
-        )
-        assert reroute_outcome.detail["run_outcome"] == "interrupt"
-        assert reroute_outcome.detail["interrupt_ids"] == [again]  # the router asked again
+        with app.app_context():
+            transfer = db.session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "approval.rerouted", AuditEvent.interrupt_id == third
+                )
+            ).one()
+            assert "from ops-leads to security" in (transfer.context or "")
         instruction = next(r for r in found if r.action == "interrupt.decision" and r.interrupt_id == fourth)
         assert instruction.context == "only build the first 5 modules"
         assert all(r.user_email == user["email"] and r.vendor_id == user["vendor_id"] for r in found)
 
         page = client.http.get("/audit")
         assert page.status_code == 200
-        for interrupt_id in (first, second, third, fourth, "int_nope"):
+        for interrupt_id in (first, second, third, fourth, "int_nope"):  # third: its transfer
             assert interrupt_id in page.text
         assert "refused:INTERRUPT_ANSWERED" in page.text
         only_rejected = client.http.get("/audit", params={"session": rejected["session_id"]}).text

@@ -24,6 +24,8 @@ from agent_runtime.contract import (
     parse_invocation,
 )
 
+from ..approvals.views import policy, recorded_decision
+from ..approvals.watch import ApprovalWatcher, Observers
 from ..audit import DecisionAudit, current_context, record_refused_decision
 from ..config import agent_types
 from ..errors import ApiError
@@ -114,6 +116,8 @@ def run_action(sid: str, action: str) -> Any:
     if body.get("action", action) != action:
         raise ApiError(400, ErrorCode.UNKNOWN_ACTION, "the body's action is not the path's")
     body["session_id"], body["action"] = sid, action
+    if action == Action.RESUME_INTERRUPT:
+        body = recorded_decision(sid, body)
     last_event_id = request.headers.get("Last-Event-ID")
     if action == Action.WATCH and last_event_id and "last_event_id" not in body:
         try:
@@ -229,7 +233,12 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         monitor=monitor,
         client_sock=client_socket(request.environ),
         log_context=f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>",
-        observer=audit,
+        observer=Observers(
+            audit,
+            ApprovalWatcher(engine, who, policy(), sid)
+            if who is not None and action in LEASED_ACTIONS
+            else None,
+        ),
     )
     response = Response(relay, status=200, headers=STREAM_HEADERS, direct_passthrough=True)
     return response

@@ -27,6 +27,11 @@ ACTION_LABELS = {
     AuditAction.PLAYBOOK_SAVE: "Playbook saved",
     AuditAction.PLAYBOOK_UPDATE: "Playbook edited",
     AuditAction.PLAYBOOK_DELETE: "Playbook deleted",
+    "approval.requested": "Approval requested",
+    "approval.decided": "Approval decided",
+    "approval.rerouted": "Approval transferred",
+    "approval.escalated": "Approval escalated",
+    "approval.expired": "Approval expired",
     AuditAction.ATTACHMENT_UPLOAD: "File uploaded",
     AuditAction.ATTACHMENT_SEND: "File sent to the assistant",
     # names written before migration 0002 (rows are never rewritten)

@@ -220,6 +220,26 @@ export async function savePlaybook(playbook, idempotencyKey, sessionId = null) {
   return data
 }
 
+/**
+ * An approval request as the web app recorded it (desk, status, who may decide), or null when the
+ * pause was not recorded as a request (then the person chatting decides, as before).
+ */
+export async function getApproval(requestId) {
+  const res = await fetch(`/api/approvals/${encodeURIComponent(requestId)}`, {
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json' },
+  })
+  if (res.status === 404) return null
+  if (!res.ok) throw await errorFromResponse(res)
+  return res.json()
+}
+
+/** Decide (or, with `{decision: 'reroute', desk}`, transfer) an approval request through the queue API. */
+export async function decideApproval(requestId, body) {
+  const res = await post(`/api/approvals/${encodeURIComponent(requestId)}/decision`, body)
+  return res.json()
+}
+
 /** Where a saved playbook is edited (server-rendered). */
 export function playbookUrl(playbookId) {
   return `/playbooks/${encodeURIComponent(playbookId)}`

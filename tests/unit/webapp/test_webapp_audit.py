@@ -25,8 +25,13 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 def rows(app: Flask) -> list[AuditEvent]:
+    """The decision trail (a new pause in a continuation also adds ``approval.*`` rows, issue 13)."""
     with app.app_context():
-        return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+        return list(
+            db.session.scalars(
+                select(AuditEvent).where(~AuditEvent.action.startswith("approval.")).order_by(AuditEvent.id)
+            )
+        )
 
 
 def resume(
