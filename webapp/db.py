@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
 class Database:
-    """Owns the engine and hands out one ORM session per request (``db.session``)."""
+    """Owns the engine and hands out one ORM session per request (``db.session``).
+
+    Each app keeps its own engine (``app.extensions["database_engine"]``): within an app context
+    ``db.engine`` is that app's, so a background thread of one app (the approvals worker) never
+    writes into another app's database in a process that holds several (tests). Outside any app
+    context it is the engine of the app initialised last.
+    """
 
     def __init__(self) -> None:
         self._engine: Engine | None = None
@@ -27,6 +33,7 @@ class Database:
         )
         self._factory = sessionmaker(self._engine, expire_on_commit=False)
         app.extensions["database"] = self
+        self.bind(app, self._engine)
 
         @app.teardown_appcontext
         def _close_session(_exc: BaseException | None) -> None:
@@ -34,12 +41,24 @@ class Database:
             if session is not None:
                 session.close()
 
+    @staticmethod
+    def bind(app: Flask, engine: Engine) -> None:
+        """Make ``engine`` the database of ``app``."""
+        app.extensions["database_engine"] = engine
+        app.extensions["database_factory"] = sessionmaker(engine, expire_on_commit=False)
+
+    def _state(self) -> tuple[Engine | None, sessionmaker[Session] | None]:
+        if has_app_context() and "database_engine" in current_app.extensions:
+            return current_app.extensions["database_engine"], current_app.extensions["database_factory"]
+        return self._engine, self._factory
+
     @property
     def engine(self) -> Engine:
-        """The engine (usable outside a request, e.g. from a streaming generator)."""
-        if self._engine is None:
+        """The current app's engine (usable outside a request, e.g. from a streaming generator)."""
+        engine = self._state()[0]
+        if engine is None:
             raise RuntimeError("database is not initialised; call init_app first")
-        return self._engine
+        return engine
 
     @property
     def session(self) -> Session:
@@ -50,14 +69,16 @@ class Database:
 
     def new_session(self) -> Session:
         """A fresh session the caller closes."""
-        if self._factory is None:
+        factory = self._state()[1]
+        if factory is None:
             raise RuntimeError("database is not initialised; call init_app first")
-        return self._factory()
+        return factory()
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
-        if self._engine is not None:
-            self._engine.dispose()
+        """Close every pooled connection (of the current app's engine, or the last one's)."""
+        engine = self._state()[0]
+        if engine is not None:
+            engine.dispose()
 
 
 def make_engine(

@@ -296,13 +296,11 @@ def test_a_write_locked_database_is_a_503_and_healthz_says_so(
     app: Flask, browser: Browser, sqlite_url: str
 ) -> None:
     app.config["DB_BUSY_TIMEOUT_MS"] = 200
-    app.extensions["database"].dispose()
+    with app.app_context():
+        db.dispose()
     from webapp.db import make_engine
 
-    db._engine = make_engine(app.config["SQLALCHEMY_URL"], busy_timeout_ms=200)
-    from sqlalchemy.orm import sessionmaker
-
-    db._factory = sessionmaker(db._engine, expire_on_commit=False)
+    db.bind(app, make_engine(app.config["SQLALCHEMY_URL"], busy_timeout_ms=200))
     assert browser.client.get("/healthz").get_json()["database"]["ok"] is True
     lock = _lock_sqlite(sqlite_url)
     try:
@@ -321,12 +319,9 @@ def test_a_write_locked_database_is_a_503_and_healthz_says_so(
 
 
 def test_a_database_that_is_gone_gives_a_friendly_page_and_json(app: Flask, browser: Browser) -> None:
-    from sqlalchemy.orm import sessionmaker
-
     from webapp.db import make_engine
 
-    db._engine = make_engine("sqlite:////nonexistent-dir/for/sure/x.db")
-    db._factory = sessionmaker(db._engine, expire_on_commit=False)
+    db.bind(app, make_engine("sqlite:////nonexistent-dir/for/sure/x.db"))
     page = browser.client.get("/playbooks")
     assert page.status_code == 503
     text = page.get_data(as_text=True)
