@@ -186,15 +186,15 @@ def _buffer_upload() -> None:
     too_large = ApiError(
         413, ErrorCode.FILE_TOO_LARGE, f"the file is larger than {max_bytes // (1024 * 1024)} MB"
     )
-    environ = request.environ
+    wsgi_env = request.environ
     declared = request.content_length
     if declared is not None and declared > limit:
         raise too_large
-    if declared is None and not environ.get("wsgi.input_terminated"):
+    if declared is None and not wsgi_env.get("wsgi.input_terminated"):
         return  # no body
     buffer = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - closed at teardown
     g.upload_buffer = buffer
-    stream, size = environ["wsgi.input"], 0
+    stream, size = wsgi_env["wsgi.input"], 0
     while declared is None or size < declared:
         want = 64 * 1024 if declared is None else min(64 * 1024, declared - size)
         chunk = stream.read(min(want, limit + 1 - size))
@@ -205,10 +205,10 @@ def _buffer_upload() -> None:
         if size > limit:
             raise too_large
     buffer.seek(0)
-    environ["wsgi.input"] = buffer
-    environ["CONTENT_LENGTH"] = str(size)
-    environ.pop("HTTP_TRANSFER_ENCODING", None)
-    environ.pop("wsgi.input_terminated", None)
+    wsgi_env["wsgi.input"] = buffer
+    wsgi_env["CONTENT_LENGTH"] = str(size)
+    wsgi_env.pop("HTTP_TRANSFER_ENCODING", None)
+    wsgi_env.pop("wsgi.input_terminated", None)
 
 
 def close_upload_buffer(_exc: BaseException | None) -> None:
