@@ -12,7 +12,7 @@ FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o 
 ## run: install everything, create the local database and demo user, start runtime + webapp.
 run: install frontend
 	@$(BIN)/python scripts/local_setup.py
-	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -e var/local.env
+	@set -a && . var/local.env && set +a && PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/supervisord -c scripts/supervisord.conf
 
 ## test: install what the tests need (Python, Node, Postgres, Chromium) and run every test.
 test: install-test frontend
@@ -24,6 +24,8 @@ test: install-test frontend
 
 ## bench: the benchmarks; JSON results under bench/results/.
 bench: install-test
+	bash scripts/system-deps.sh
+	bash scripts/bench-deps.sh
 	bash scripts/with-postgres.sh $(BIN)/python -m bench
 
 ## lint: ruff and mypy (also part of `make test`).

@@ -211,6 +211,20 @@ class Canvas:
             module.reason = reason
             self.version += 1
 
+    def restart_module(self, index: int, reason: str | None = None) -> None:
+        """Put a module whose build was cut short back to ``pending``, without its partial tasks.
+
+        Raises:
+            CanvasError: ``NOT_FOUND`` for an index out of range.
+        """
+        with self.lock:
+            self._check_module_index(index)
+            module = self._playbook.modules[index]
+            module.status = ModuleStatus.PENDING
+            module.reason = reason[: Limits.MAX_DESCRIPTION_CHARS] if reason else None
+            module.tasks = []
+            self.version += 1
+
     def set_phase(self, phase: Phase) -> None:
         """Set the phase; bumps the version when it actually changes."""
         phase = Phase(phase)

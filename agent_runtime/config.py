@@ -15,6 +15,7 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``OLLAMA_HOST`` | ``http://127.0.0.1:11434`` | for ``MODEL_PROVIDER=ollama`` |
 | ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` | — | for ``MODEL_PROVIDER=openai`` (any compatible server) |
 | ``BUILDER_WORKERS`` | 3 | module builders running at once (process-wide) |
+| ``BUILDER_SCHEDULING`` | ``fair`` | ``fair`` (sessions share the builders) or ``fifo`` |
 | ``SESSION_CACHE_CAPACITY`` | 1000 | sessions kept in memory (LRU) |
 | ``SESSION_IDLE_SECONDS`` | 900 | idle sessions are dropped after this |
 | ``TURN_BUDGET_SECONDS`` | from ``agents.yaml`` | wall-clock budget of one chat turn |
@@ -82,6 +83,9 @@ class Settings(BaseModel):
     openai_base_url: Annotated[str | None, Field(alias="OPENAI_BASE_URL")] = None
     openai_api_key: Annotated[str | None, Field(alias="OPENAI_API_KEY")] = None
     builder_workers: Annotated[int, Field(alias="BUILDER_WORKERS", ge=1, le=64)] = 3
+    builder_scheduling: Annotated[Literal["fair", "fifo"], Field(alias="BUILDER_SCHEDULING")] = "fair"
+    build_recovery: Annotated[Literal["continue", "wait"], Field(alias="BUILD_RECOVERY")] = "continue"
+    """A build cut by a crash, found when its session is next opened: finish it, or wait."""
     session_cache_capacity: Annotated[int, Field(alias="SESSION_CACHE_CAPACITY", ge=1)] = 1000
     session_idle_seconds: Annotated[float, Field(alias="SESSION_IDLE_SECONDS", gt=0)] = 900.0
     turn_budget_seconds: Annotated[float | None, Field(alias="TURN_BUDGET_SECONDS", gt=0)] = None

@@ -99,6 +99,10 @@ class CustomEventName(StrEnum):
     """Module building progress: ``{built, failed, total}``."""
     MODULE_STATUS = "module.status"
     """A module's build status changed: ``{module_index, status, reason?}``."""
+    MODEL_RETRY = "model.retry"
+    """The model was throttled and the call is retried: ``{attempt, delay_seconds, withdrawn}``;
+    ``withdrawn`` lists the ids of text messages this attempt streamed, which the page removes
+    (the retry streams the whole answer again)."""
 
 
 class ToolName(StrEnum):
@@ -157,6 +161,9 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     BUDGET_EXCEEDED = "BUDGET_EXCEEDED"
     MODEL_ERROR = "MODEL_ERROR"
+    MODEL_THROTTLED = "MODEL_THROTTLED"
+    MODEL_ACCESS_DENIED = "MODEL_ACCESS_DENIED"
+    CONTEXT_TOO_LONG = "CONTEXT_TOO_LONG"
     INTERRUPT_UNKNOWN = "INTERRUPT_UNKNOWN"
     INTERRUPT_EXPIRED = "INTERRUPT_EXPIRED"
     INTERRUPT_ANSWERED = "INTERRUPT_ANSWERED"
@@ -170,6 +177,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     RUNTIME_TIMEOUT = "RUNTIME_TIMEOUT"
+    RUNTIME_RESTARTING = "RUNTIME_RESTARTING"  # refused/reset connection: the process is not listening
     UNKNOWN_AGENT_TYPE = "UNKNOWN_AGENT_TYPE"
     NOT_FOUND = "NOT_FOUND"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"

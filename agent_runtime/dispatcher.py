@@ -39,6 +39,7 @@ from agent_runtime.contract import (
     ErrorCode,
     Limits,
     PayloadError,
+    Phase,
     ResetPayload,
     ResumeInterruptPayload,
     StopPayload,
@@ -143,12 +144,17 @@ class Dispatcher:
                 if stopped is not None
                 else await asyncio.to_thread(keeper.stored_canvas, claims.sid)
             )
+            if stopped is None and canvas is not None and canvas.phase == Phase.BUILDING:
+                # Stored mid-build and not running here: settle that build as stopped (a crash
+                # cut it short; or it runs elsewhere, and the stored flag stops it there).
+                settled = await asyncio.to_thread(keeper.open, claims, create=False, recovery="stop")
+                canvas = settled.canvas if settled is not None else canvas
             return stop_stream(claims.sid, stopped, controls, settings.stop_wait_seconds, canvas=canvas)
         if isinstance(payload, ResetPayload):
             if self._local(claims) is None:
                 await asyncio.to_thread(keeper.check_stored_identity, claims)
             dropped = services.cache.delete(claims.sid)
             controls = reset_now(dropped)
-            await asyncio.to_thread(keeper.delete, claims.sid)
+            await asyncio.to_thread(keeper.delete, claims.sid, dropped)
             return reset_stream(claims.sid, controls, settings.stop_wait_seconds)
         return self._resume.open(await self._open(claims, create=False), payload)

@@ -16,6 +16,16 @@ handoff context, pending interrupts with expiry, and a ``stamp`` that changes wi
   was deleted elsewhere (``reset``) is dropped.
 * **Identity**: the stored user and vendor are the session's locked identity, enforced after
   rehydration exactly like in the cache (``IDENTITY_MISMATCH``).
+* **Ownership**: a stored copy whose stamp this entry wrote — the write in progress included — is
+  never taken for another runtime's write (:meth:`SessionEntry.holds`); an entry ``reset``
+  dropped is never written again.
+* **Crash recovery** (on rehydration): the portal state records how many conversation messages
+  it goes with; messages beyond that belong to a turn cut short before its write and are
+  deleted, so the conversation never claims a change the stored canvas lacks. A session stored
+  mid-build (phase ``building``, no builder alive here) keeps its built modules; the unfinished
+  ones go back to ``pending`` (their partial tasks dropped) and are built again
+  (``BUILD_RECOVERY=continue``), or wait for "build it" (``wait``); a ``stop`` settles them as
+  stopped.
 """
 
 from __future__ import annotations
@@ -33,25 +43,29 @@ from agent_runtime.agents.registry import ORCHESTRATOR, AgentRegistry
 from agent_runtime.approvals.pending import InterruptBook
 from agent_runtime.approvals.rules import ApprovalRule
 from agent_runtime.canvas import Canvas
-from agent_runtime.contract import ErrorCode, TokenClaims
+from agent_runtime.contract import ErrorCode, ModuleStatus, Phase, TokenClaims
 from agent_runtime.errors import RequestRefused
 from agent_runtime.session.cache import AgentSessionCache, SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop
 from agent_runtime.session.store import SessionStore
 
-__all__ = ["PORTAL_KEY", "SessionKeeper", "portal_state", "apply_portal_state"]
+__all__ = ["PORTAL_KEY", "SessionKeeper", "portal_state", "apply_portal_state", "settle_cut_build"]
 
 logger = logging.getLogger(__name__)
 
 PORTAL_KEY = "portal"
 _FORMAT = 1
+STOPPED_REASON = "stopped before it finished"
+WAITING_REASON = 'the build was cut short by a restart; say "build it" to finish it'
 
 
 def portal_state(entry: SessionEntry) -> dict[str, Any]:
     """The runtime's durable part of a session (JSON-able), without ``revision``/``stamp``."""
     with entry.canvas.lock:
         canvas = entry.canvas.to_dict()
+    build = entry.build
+    building = list(getattr(build, "module_indices", [])) if build is not None and build.running else []
     return {
         "format": _FORMAT,
         "user_id": entry.user_id,
@@ -62,7 +76,62 @@ def portal_state(entry: SessionEntry) -> dict[str, Any]:
         "handoff_context": entry.handoff_context,
         "interrupts": entry.interrupts.to_dict(),
         "documents": list(entry.documents),
+        "building_modules": building,
     }
+
+
+def settle_cut_build(entry: SessionEntry, building: list[int], mode: str) -> list[int]:
+    """Settle a build no builder of this process runs (a crash cut it) on a rehydrated entry.
+
+    Args:
+        entry: The rehydrated entry (nothing runs on it).
+        building: The modules the cut build was building (from the stored portal state).
+        mode: ``continue`` (return the unfinished modules, phase stays ``building``, for the
+            caller to build again), ``wait`` (they stay ``pending`` until "build it") or ``stop``
+            (they are marked failed, stopped).
+
+    Returns:
+        The module indices to build again (``continue`` only).
+    """
+    canvas = entry.canvas
+    with canvas.lock:
+        if canvas.phase != Phase.BUILDING:
+            return []
+        modules = canvas.playbook.modules
+        unfinished = sorted(
+            {i for i in building if 0 <= i < len(modules)}
+            | {i for i, m in enumerate(modules) if m.status == ModuleStatus.BUILDING}
+        )
+        unfinished = [
+            i for i in unfinished if modules[i].status in (ModuleStatus.PENDING, ModuleStatus.BUILDING)
+        ]
+        if mode == "stop":
+            for index in unfinished:
+                canvas.set_module_status(index, ModuleStatus.FAILED, STOPPED_REASON)
+        else:
+            for index in unfinished:
+                canvas.restart_module(index, WAITING_REASON if mode == "wait" else None)
+        if mode != "continue" or not unfinished:
+            canvas.set_phase(Phase.REFINEMENT)
+            unfinished_to_build: list[int] = []
+        else:
+            unfinished_to_build = unfinished
+    logger.warning(
+        "session_id=<%s>, unfinished=<%s>, recovery=<%s> | a build cut short by a crash was found",
+        entry.session_id,
+        unfinished,
+        mode,
+    )
+    return unfinished_to_build
+
+
+def _stored_message_count(manager: Any, agent: Agent) -> int:
+    """How many messages the session manager has stored for the agent (ids ``0…n-1``)."""
+    latest = getattr(manager, "_latest_agent_message", {}).get(agent.agent_id)
+    if latest is not None:
+        return int(latest.message_id) + 1
+    removed = int(getattr(agent.conversation_manager, "removed_message_count", 0) or 0)
+    return removed + len(agent.messages)
 
 
 def apply_portal_state(entry: SessionEntry, state: dict[str, Any]) -> None:
@@ -89,8 +158,12 @@ class SessionKeeper:
         builds: BuildStarter,
         rules: Sequence[ApprovalRule],
         stop_poll_seconds: float,
+        build_recovery: str = "continue",
     ) -> None:
-        """Bind the collaborators (no I/O)."""
+        """Bind the collaborators (no I/O).
+
+        ``build_recovery``: what to do with a build a crash cut short (``continue``/``wait``).
+        """
         self.store = store
         self._cache = cache
         self._registry = registry
@@ -98,6 +171,7 @@ class SessionKeeper:
         self._builds = builds
         self._rules = tuple(rules)
         self._poll = stop_poll_seconds
+        self._recovery = build_recovery
         self._load_lock = threading.Lock()
 
     # ------------------------------------------------------------------ agents
@@ -117,10 +191,16 @@ class SessionKeeper:
 
     # ------------------------------------------------------------------ opening
 
-    def open(self, claims: TokenClaims, *, create: bool) -> SessionEntry | None:
+    def open(self, claims: TokenClaims, *, create: bool, recovery: str | None = None) -> SessionEntry | None:
         """The session's entry: cached and fresh, else rehydrated, else (``create``) new.
 
         Blocking (store I/O): call it off the event loop.
+
+        Args:
+            claims: The verified token.
+            create: Create the session when it is nowhere.
+            recovery: For a rehydrated session with a build cut short: ``continue``, ``wait`` or
+                ``stop`` (default: ``BUILD_RECOVERY``).
 
         Raises:
             RequestRefused: ``IDENTITY_MISMATCH`` when the session belongs to another user or vendor.
@@ -135,9 +215,9 @@ class SessionKeeper:
             stored = self._stored_portal(sid)
             if stored is not None:
                 _check_identity(stored.get("user_id"), stored.get("vendor_id"), claims)
-                if entry is not None and entry.stamp == stored.get("stamp"):
+                if entry is not None and entry.holds(stored.get("stamp")):
                     return entry
-                return self._cache.adopt(self._rehydrate(claims, stored))
+                return self._recover(self._cache.adopt(self._rehydrate(claims, stored)), recovery)
             if entry is not None and entry.revision > 0:
                 logger.info("session_id=<%s> | stored session is gone (reset elsewhere); starting fresh", sid)
                 self._cache.delete(sid)
@@ -165,7 +245,33 @@ class SessionKeeper:
         portal = (state or {}).get(PORTAL_KEY)
         return dict(portal) if isinstance(portal, dict) else None
 
+    def _recover(self, entry: SessionEntry, recovery: str | None) -> SessionEntry:
+        """Settle a build a crash cut short on a just-rehydrated entry (and store the result)."""
+        building, entry.cut_build = entry.cut_build, None
+        if building is None or entry.busy:
+            return entry
+        again = settle_cut_build(entry, building, recovery or self._recovery)
+        if again:
+            self._builds.start(entry, again)
+            logger.info(
+                "session_id=<%s>, modules=<%d> | build continued after a restart",
+                entry.session_id,
+                len(again),
+            )
+        self.persist_quietly(entry)
+        return entry
+
     def _rehydrate(self, claims: TokenClaims, stored: dict[str, Any]) -> SessionEntry:
+        recorded = stored.get("messages")
+        if isinstance(recorded, int) and recorded >= 0:
+            dropped = self.store.truncate_messages(claims.sid, ORCHESTRATOR, recorded)
+            if dropped:
+                logger.warning(
+                    "session_id=<%s>, messages=<%d> | a turn cut short before it was stored was "
+                    "dropped from the conversation",
+                    claims.sid,
+                    dropped,
+                )
         entry = self._cache.new_entry(
             claims.sid,
             user_id=int(stored.get("user_id", claims.uid)),
@@ -174,7 +280,10 @@ class SessionKeeper:
         )
         agent, _ = self.orchestrator(entry)  # the session manager restores messages + interrupt state
         restored = agent.state.get(PORTAL_KEY)
-        apply_portal_state(entry, dict(restored) if isinstance(restored, dict) else stored)
+        state = dict(restored) if isinstance(restored, dict) else stored
+        apply_portal_state(entry, state)
+        if entry.canvas.phase == Phase.BUILDING:  # stored mid-build, and no builder runs it here
+            entry.cut_build = [i for i in state.get("building_modules") or [] if isinstance(i, int)]
         logger.info(
             "session_id=<%s>, revision=<%d>, messages=<%d>, pending_interrupts=<%d> | "
             "session loaded from the store",
@@ -187,10 +296,16 @@ class SessionKeeper:
 
     # ------------------------------------------------------------------ writing
 
-    def persist(self, entry: SessionEntry) -> None:
+    def persist(self, entry: SessionEntry, *, if_current: bool = False) -> None:
         """Write the session's durable part (no-op without a store or an orchestrator).
 
         Blocking (store I/O): call it off the event loop where that matters.
+
+        Args:
+            entry: The session.
+            if_current: Write only if the stored copy is still this entry's own (background
+                writes, e.g. a build finishing: another runtime may have taken a turn, or a
+                ``reset`` there deleted the session, since this entry was last written).
         """
         cached = entry.agents.get(ORCHESTRATOR)
         manager = entry.store_manager
@@ -198,23 +313,47 @@ class SessionKeeper:
             return
         agent: Agent = cached[0]
         with entry.persist_lock:
+            if entry.dropped:
+                logger.info("session_id=<%s> | session was reset; not stored again", entry.session_id)
+                return
+            if if_current and entry.revision > 0:
+                stored = self._stored_portal(entry.session_id)
+                if stored is None or not entry.holds(stored.get("stamp")):
+                    logger.warning(
+                        "session_id=<%s> | the stored session changed elsewhere; not overwriting it",
+                        entry.session_id,
+                    )
+                    return
             state = portal_state(entry)
             state["revision"] = entry.revision + 1
             state["stamp"] = uuid.uuid4().hex
+            state["messages"] = _stored_message_count(manager, agent)
+            # Known as this entry's own before the write starts: an ``open`` that reads the store
+            # while the write is finishing must not take it for another runtime's write.
+            entry.written_stamps.append(state["stamp"])
             agent.state.set(PORTAL_KEY, state)
             manager.sync_agent(agent)
             entry.revision, entry.stamp = state["revision"], state["stamp"]
         logger.debug("session_id=<%s>, revision=<%d> | session stored", entry.session_id, entry.revision)
 
-    def persist_quietly(self, entry: SessionEntry) -> None:
+    def persist_quietly(self, entry: SessionEntry, *, if_current: bool = False) -> None:
         """:meth:`persist`, logging instead of raising (a store outage must not fail a turn)."""
         try:
-            self.persist(entry)
+            self.persist(entry, if_current=if_current)
         except Exception:
             logger.exception("session_id=<%s> | could not store the session", entry.session_id)
 
-    def delete(self, session_id: str) -> None:
-        """Delete the stored session (``reset``)."""
+    def delete(self, session_id: str, dropped: SessionEntry | None = None) -> None:
+        """Delete the stored session (``reset``).
+
+        Args:
+            session_id: The session.
+            dropped: The entry ``reset`` took out of the cache, if any: marked so that its turn or
+                build, still winding down, does not write the session back afterwards.
+        """
+        if dropped is not None:
+            with dropped.persist_lock:  # waits for a write in progress, which the delete then removes
+                dropped.dropped = True
         if self.store.durable:
             self.store.delete(session_id)
 

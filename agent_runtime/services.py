@@ -75,19 +75,28 @@ def build_services(
     store = create_store(settings)
     holder: dict[str, SessionKeeper] = {}
 
+    def store_between_turns(entry: SessionEntry) -> None:
+        # A turn running now stores the session itself when it ends; writing mid-turn would store
+        # half a turn's conversation (and canvas) as if it were complete. Nor over a copy another
+        # runtime wrote (or deleted) meanwhile.
+        if entry.turn is None:
+            holder["keeper"].persist_quietly(entry, if_current=True)
+
     def build_finished(entry: SessionEntry) -> None:
         cache.touch(entry)
-        holder["keeper"].persist_quietly(entry)
+        store_between_turns(entry)
 
     def build_probe(session_id: str, control: RunControl) -> Callable[[], bool] | None:
         return holder["keeper"].probe(session_id, control)
 
     builds = BuildManager(
         workers=settings.builder_workers,
+        fair=settings.builder_scheduling == "fair",
         spec=registry.get(BUILDER),
         model_factory=models,
         tracker=tracker,
         on_finished=build_finished,
+        on_module_finished=store_between_turns,
         stop_probe=build_probe,
     )
     keeper = SessionKeeper(
@@ -98,6 +107,7 @@ def build_services(
         builds=builds,
         rules=settings.approval_rule_set(),
         stop_poll_seconds=settings.stop_poll_seconds,
+        build_recovery=settings.build_recovery,
     )
     holder["keeper"] = keeper
     return Services(

@@ -4,11 +4,24 @@
    handoff → orchestrator outline, the whole DESIGN §7 sequence) on a fresh session each time,
    ≥ 200 turns, p50/p99 in ms — through HTTP on loopback against ``python -m agent_runtime``, and
    in-process (dispatcher + agents, no HTTP). Target: HTTP p50 ≤ 25 ms.
+
+   In-process, side by side in one run (turns interleaved, so the machine's load hits every
+   variant alike): **bare Strands** — a plain router ``Agent`` and orchestrator ``Agent`` with
+   the same offline models, prompts and canvas tools, no dispatcher, events or store — against
+   the runtime with its file store (the session journal), with Strands' ``FileSessionManager``
+   (the store before the journal) and with no store. Wall-clock p50 and CPU time per turn
+   (``process_time``, all threads; steadier on a shared machine), and each variant's ratio to
+   bare Strands. Target: runtime ≤ 1.3× bare Strands.
 2. **Build wall time** for 9 modules at ``OFFLINE_MODEL_LATENCY_MS=100`` with 3 workers, against
    the ideal ``ceil(9/3) × per-module time``, the per-module time measured by building each
    module alone in the same run (mean). Also the tighter lower bound ``max(Σt/3, max t)``.
    Target: efficiency (ideal / wall) ≥ 0.9. Measured in-process (the builder pool itself) and
    end to end over HTTP (``build it`` → ``watch`` finished).
+3. **Builder fairness** between sessions, in-process, same latency and workers, the fair pool
+   (``BUILDER_SCHEDULING=fair``) against first come, first served (``fifo``) in the same run:
+   five sessions each building 9 modules submitted together (per session: first builder started
+   and build finished), and a 1-module build submitted just after another session's 20-module
+   build (its wall time against the same module built alone).
 """
 
 from __future__ import annotations
@@ -43,6 +56,8 @@ WARMUP = 20
 BUILD_LATENCY_MS = 100
 BUILD_MODULES = 9
 WORKERS = 3
+FAIR_SESSIONS = 5
+LARGE_BUILD = 20
 
 
 # ------------------------------------------------------------------------------------------------
@@ -168,40 +183,141 @@ class _Tracker:
         return True
 
 
+class _CanvasApplier:
+    """Bare Strands' tool target: applies calls to a plain canvas (no events, no builds)."""
+
+    def __init__(self) -> None:
+        from agent_runtime.canvas import Canvas
+
+        self.canvas = Canvas()
+
+    def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.canvas.apply(name, args))
+
+
+def _bare_strands_turn(models: Any, registry: Any) -> Any:
+    """One first turn on plain Strands agents: router (structured output), then orchestrator."""
+    from strands import Agent
+    from strands.tools.executors import SequentialToolExecutor
+
+    from agent_runtime.agents.orchestrator import build_system_prompt
+    from agent_runtime.agents.registry import ORCHESTRATOR, ROUTER
+    from agent_runtime.agents.router import RouterDecision
+    from agent_runtime.tools import make_tools
+
+    async def turn() -> int:
+        router_spec = registry.get(ROUTER)
+        router = Agent(
+            model=models.create(router_spec.model_role),
+            system_prompt=router_spec.prompt_text,
+            tools=[],
+            callback_handler=None,
+        )
+        result = await router.invoke_async(ONBOARDING, structured_output_model=RouterDecision)
+        decision = result.structured_output
+        spec = registry.get(ORCHESTRATOR)
+        applier = _CanvasApplier()
+        orchestrator = Agent(
+            model=models.create(spec.model_role),
+            tools=make_tools(list(spec.tools), applier),
+            system_prompt=build_system_prompt(
+                applier.canvas, decision.handoff_context, instructions=spec.prompt_text
+            ),
+            tool_executor=SequentialToolExecutor(),
+            callback_handler=None,
+        )
+        async for _ in orchestrator.stream_async(ONBOARDING):
+            pass
+        return len(applier.canvas.snapshot()["canvas"]["modules"])
+
+    return turn
+
+
+def _strands_file_store(root: Path) -> Any:
+    """The file store as it was before the journal: Strands' ``FileSessionManager``, I/O in a thread."""
+    from strands.session.file_session_manager import FileSessionManager
+
+    from agent_runtime.session.store.file import FileStore
+
+    class StrandsFileStore(FileStore):
+        inline_io = False
+
+        def manager(self, session_id: str) -> Any:
+            return FileSessionManager(session_id, storage_dir=str(self.root))
+
+    return StrandsFileStore(root)
+
+
 def in_process_turn_overhead() -> dict[str, Any]:
-    """The same turns through the dispatcher in-process (worker loop thread, no HTTP)."""
+    """Bare Strands and the runtime (journal, Strands file store, no store), turns interleaved."""
     from agent_runtime.config import load_settings
     from agent_runtime.dispatcher import Dispatcher
     from agent_runtime.services import build_services
 
-    services = build_services(load_settings({"AGENT_SIGNING_SECRET": SECRET}), tracker=_Tracker())
-    dispatcher = Dispatcher(services)
     codec = _codec()
+    folders: list[tempfile.TemporaryDirectory[str]] = []
+
+    def runtime(store: str, *, strands_files: bool = False) -> Any:
+        folder = tempfile.TemporaryDirectory(prefix="bench-sessions-")
+        folders.append(folder)
+        env = {"AGENT_SIGNING_SECRET": SECRET, "SESSION_STORE": store, "DATA_DIR": folder.name}
+        services = build_services(load_settings(env), tracker=_Tracker())
+        if strands_files:
+            services.keeper.store = _strands_file_store(Path(folder.name) / "sessions")
+        dispatcher = Dispatcher(services)
+
+        async def turn() -> bytes:
+            sid, token = _session(codec)
+            body = {"session_id": sid, "token": token, "action": "chat", "prompt": ONBOARDING}
+            stream = await dispatcher.dispatch(body, sid)
+            raw = b"".join([chunk async for chunk in stream])
+            if b'"type":"RUN_FINISHED"' not in raw[raw.rfind(b"data: ") :]:  # cheap: the last frame only
+                raise RuntimeError("in-process turn did not finish")
+            return raw
+
+        return services, turn
+
+    journal_services, journal_turn = runtime("file")
+    strands_services, strands_turn = runtime("file", strands_files=True)
+    none_services, none_turn = runtime("none")
+    variants = {
+        "bare_strands": _bare_strands_turn(journal_services.models, journal_services.registry),
+        "runtime": journal_turn,
+        "runtime_strands_file_store": strands_turn,
+        "runtime_no_store": none_turn,
+    }
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-
-    async def turn(sid: str, token: str) -> bytes:
-        body = {"session_id": sid, "token": token, "action": "chat", "prompt": ONBOARDING}
-        stream = await dispatcher.dispatch(body, sid)
-        return b"".join([chunk async for chunk in stream])
-
-    times: list[float] = []
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     try:
         for i in range(WARMUP + TURNS):
-            sid, token = _session(codec)
-            started = time.perf_counter()
-            raw = asyncio.run_coroutine_threadsafe(turn(sid, token), loop).result(30)
-            elapsed = (time.perf_counter() - started) * 1000
-            if _frames(raw)[-1]["type"] != "RUN_FINISHED":
-                raise RuntimeError("in-process turn did not finish")
-            if i >= WARMUP:
-                times.append(elapsed)
+            for name, turn in variants.items():
+                started, started_cpu = time.perf_counter(), time.process_time()
+                asyncio.run_coroutine_threadsafe(turn(), loop).result(30)
+                if i >= WARMUP:
+                    wall[name].append((time.perf_counter() - started) * 1000)
+                    cpu[name].append((time.process_time() - started_cpu) * 1000)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
-        services.builds.shutdown()
-    return {"turns": TURNS, **_summary(times)}
+        for services in (journal_services, strands_services, none_services):
+            services.builds.shutdown()
+        for folder in folders:
+            folder.cleanup()
+    bare_wall = statistics.median(wall["bare_strands"])
+    bare_cpu = statistics.median(cpu["bare_strands"])
+    side_by_side = {
+        name: {
+            **_summary(wall[name]),
+            "cpu_p50_ms": round(statistics.median(cpu[name]), 2),
+            "ratio_to_bare_p50": round(statistics.median(wall[name]) / bare_wall, 3),
+            "cpu_ratio_to_bare_p50": round(statistics.median(cpu[name]) / bare_cpu, 3),
+        }
+        for name in variants
+    }
+    return {"turns": TURNS, **_summary(wall["runtime"]), "side_by_side": side_by_side}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -328,6 +444,118 @@ def http_build() -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------
+# 3. builder fairness between sessions: fair pool vs first come, first served
+# ------------------------------------------------------------------------------------------------
+
+
+def _outline(modules: int) -> dict[str, Any]:
+    base = _nine_module_outline()
+    extra = [
+        {"title": f"Follow-up Area {n}", "description": f"Follow-up area {n} for the new client."}
+        for n in range(max(0, modules - len(base["modules"])))
+    ]
+    return {**base, "modules": (list(base["modules"]) + extra)[:modules]}
+
+
+def _fairness_run(fair: bool) -> dict[str, Any]:
+    """Both scenarios on one builder pool (``fair`` or FIFO)."""
+    from agent_runtime.agents.builder import BuildJob, BuildManager
+    from agent_runtime.agents.registry import BUILDER, load_registry
+    from agent_runtime.config import load_settings
+    from agent_runtime.models.factory import ModelFactory
+    from agent_runtime.session.cache import AgentSessionCache
+
+    settings = load_settings(
+        {"AGENT_SIGNING_SECRET": SECRET, "OFFLINE_MODEL_LATENCY_MS": str(BUILD_LATENCY_MS)}
+    )
+    first_start: dict[str, float] = {}
+
+    class TimedBuilds(BuildManager):
+        """Records when each session's first builder starts."""
+
+        def _build(self, job: BuildJob, index: int) -> None:
+            first_start.setdefault(job.entry.session_id, time.perf_counter())
+            super()._build(job, index)
+
+    builds = TimedBuilds(
+        workers=WORKERS,
+        spec=load_registry(settings.agents_config).get(BUILDER),
+        model_factory=ModelFactory(settings),
+        tracker=_Tracker(),
+        fair=fair,
+    )
+    cache = AgentSessionCache(capacity=100, idle_seconds=3600, event_log_size=100_000)
+
+    def session(modules: int) -> Any:
+        entry = cache.get_or_create(str(uuid.uuid4()), user_id=1, vendor_id=1, agent_type="bench")
+        entry.canvas.apply("set_playbook_outline", _outline(modules))
+        entry.canvas.apply("build_modules", {"module_indices": list(range(modules))})
+        return entry
+
+    def finished(job: Any) -> float:
+        if not job.control.done.wait(300):
+            raise RuntimeError("build did not finish")
+        return time.perf_counter()
+
+    try:
+        builds.start(session(1), [0]).control.done.wait(60)  # warm up
+        entries = [session(BUILD_MODULES) for _ in range(FAIR_SESSIONS)]
+        started = time.perf_counter()
+        jobs = [builds.start(entry, list(range(BUILD_MODULES))) for entry in entries]
+        ends = [finished(job) for job in jobs]
+        sessions = [
+            {
+                "first_builder_started_s": round(first_start[entry.session_id] - started, 3),
+                "finished_s": round(end - started, 3),
+            }
+            for entry, end in zip(entries, ends, strict=True)
+        ]
+        large, small = session(LARGE_BUILD), session(1)
+        started = time.perf_counter()
+        large_job = builds.start(large, list(range(LARGE_BUILD)))
+        small_job = builds.start(small, [0])
+        small_wall = finished(small_job) - started
+        large_wall = finished(large_job) - started
+        alone = session(1)
+        started = time.perf_counter()
+        alone_wall = finished(builds.start(alone, [0])) - started
+    finally:
+        builds.shutdown()
+    return {
+        "five_sessions": {
+            "sessions": sessions,
+            "last_finished_s": max(s["finished_s"] for s in sessions),
+            "slowest_first_builder_s": max(s["first_builder_started_s"] for s in sessions),
+            "mean_finished_s": round(statistics.fmean(s["finished_s"] for s in sessions), 3),
+        },
+        "head_of_line": {
+            "small_build_s": round(small_wall, 3),
+            "large_build_s": round(large_wall, 3),
+            "small_alone_s": round(alone_wall, 3),
+            "small_slowdown": round(small_wall / alone_wall, 2),
+        },
+    }
+
+
+def builder_fairness() -> dict[str, Any]:
+    """The fair pool and FIFO, one after the other in the same run."""
+    fifo = _fairness_run(fair=False)
+    fair = _fairness_run(fair=True)
+    return {
+        "modules_per_session": BUILD_MODULES,
+        "sessions": FAIR_SESSIONS,
+        "large_build_modules": LARGE_BUILD,
+        "workers": WORKERS,
+        "latency_ms": BUILD_LATENCY_MS,
+        "fifo": fifo,
+        "fair": fair,
+        "head_of_line_speedup": round(
+            fifo["head_of_line"]["small_build_s"] / fair["head_of_line"]["small_build_s"], 2
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------------------------
 
 
 def main() -> int:
@@ -335,9 +563,14 @@ def main() -> int:
     print("chat-turn overhead over HTTP …", flush=True)
     http = http_turn_overhead()
     print(f"  p50 {http['p50_ms']} ms, p99 {http['p99_ms']} ms", flush=True)
-    print("chat-turn overhead in-process …", flush=True)
+    print("chat-turn overhead in-process, side by side with bare Strands …", flush=True)
     local = in_process_turn_overhead()
-    print(f"  p50 {local['p50_ms']} ms, p99 {local['p99_ms']} ms", flush=True)
+    for name, row in local["side_by_side"].items():
+        print(
+            f"  {name}: p50 {row['p50_ms']} ms ({row['ratio_to_bare_p50']}x bare), "
+            f"cpu p50 {row['cpu_p50_ms']} ms ({row['cpu_ratio_to_bare_p50']}x bare)",
+            flush=True,
+        )
     print("build of 9 modules, in-process …", flush=True)
     build = in_process_build()
     print(
@@ -349,6 +582,16 @@ def main() -> int:
     build_http["ideal_s"] = build["ideal_s"]
     build_http["efficiency"] = round(build["ideal_s"] / build_http["wall_s"], 3)
     print(f"  wall {build_http['wall_s']} s, efficiency {build_http['efficiency']}", flush=True)
+    print("builder fairness: fifo vs fair …", flush=True)
+    fairness = builder_fairness()
+    for policy in ("fifo", "fair"):
+        five, hol = fairness[policy]["five_sessions"], fairness[policy]["head_of_line"]
+        print(
+            f"  {policy}: 5 sessions — last finished {five['last_finished_s']} s, slowest first builder "
+            f"{five['slowest_first_builder_s']} s; 1 module behind {LARGE_BUILD}: {hol['small_build_s']} s "
+            f"(alone {hol['small_alone_s']} s)",
+            flush=True,
+        )
 
     results = {
         "benchmark": "runtime",
@@ -362,6 +605,8 @@ def main() -> int:
             "in_process": local,
             "target_p50_ms": 25,
             "meets_target": http["p50_ms"] <= 25,
+            "target_ratio_to_bare_strands": 1.3,
+            "meets_ratio_target": local["side_by_side"]["runtime"]["ratio_to_bare_p50"] <= 1.3,
         },
         "build": {
             "in_process": build,
@@ -369,6 +614,7 @@ def main() -> int:
             "target_efficiency": 0.9,
             "meets_target": build["efficiency"] >= 0.9,
         },
+        "builder_fairness": fairness,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from tests.support.aws_env import REAL_AWS_ENV  # noqa: F401  (captured before the fakes below)
+
 # Fake credentials before anything imports boto3, so nothing can reach a real account.
 for _name, _value in {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -100,6 +100,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Pages and APIs."""
     from . import auth, builder, health
+    from .agent import drafts as draft_views
     from .agent import views as agent_views
     from .approvals import views as approval_views
     from .audit import views as audit_views
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
         audit_views,
         file_views,
         approval_views,
+        draft_views,
     ):
         app.register_blueprint(module.bp)
 

@@ -1,13 +1,15 @@
 """``python -m webapp``: serve the app with gunicorn on ``WEBAPP_PORT``/``PORT`` (default 5000).
 
 The worker class is ``gthread`` with a large thread pool, chosen by measurement
-(``bench/webapp_bench.py`` → ``bench/results/webapp.json``): on this 2-core machine one gthread worker
-held 500 concurrent streams at a 3 ms steady-state p99, where one gevent worker was already at
-~80 ms p99 with 500 (a relayed frame costs more Python per event in gevent's hub than a thread
-woken from a blocking ``recv`` by the kernel). gevent uses less memory per stream (~60 KB vs
-~120–180 KB); ``WEB_WORKER_CLASS=gevent`` switches. A stream occupies one thread for its life, so
-``WEB_THREADS`` (default 1000) bounds the streams per worker process; add processes with
-``WEB_CONCURRENCY``. ``WEB_SERVER=werkzeug`` is a single-process development fallback.
+(``bench/webapp_bench.py`` → ``bench/results/webapp.json``: every frame of N streams held 30 s at one
+frame a second, opened at once, one attempt per level). On the shared 2-core box one gthread worker
+held 250 streams in both validation runs and 500 in one of them (the other run's p99 rose to 233 ms
+under the box's load, nginx's to 84 ms), at ~35–55 KB per open stream and ~3.5 ms of CPU per
+stream opened; gevent added 35–265 ms p99 at 250 (~15–25 KB per stream). Opening, not relaying, is
+the limit: 250 streams opened at once see a first-byte p99 of ~1.1 s.
+``WEB_WORKER_CLASS=gevent`` switches. A stream occupies one thread for its life, so ``WEB_THREADS``
+(default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``.
+``WEB_SERVER=werkzeug`` is a single-process development fallback.
 """
 
 import os

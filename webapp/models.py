@@ -179,6 +179,12 @@ class AgentSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Epoch milliseconds: compared in SQL the same way on SQLite and Postgres.
+    # The draft (issue 11): what the session's last stream left on the canvas, for the drafts list.
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phase: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    canvas_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lease_holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_expires_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
@@ -226,10 +232,30 @@ class Playbook(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """The current version's number (``or_playbook_version``)."""
 
     modules: Mapped[list[Module]] = relationship(
         order_by="Module.position", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class PlaybookVersion(Base):
+    """An immutable version of a playbook: its content (wire shape), who saved it, when, from where."""
+
+    __tablename__ = "or_playbook_version"
+
+    playbook_id: Mapped[int] = mapped_column(
+        ForeignKey("or_playbook.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source_session_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The builder save that made this version (a repeated key returns it instead of a new one)."""
 
 
 class Module(Base):

@@ -22,14 +22,18 @@ from typing import Any, cast
 from strands import Agent
 
 from agent_runtime.actions._turn import BUDGET, CANCELLED, INTERRUPT, SUCCESS, TurnContext, TurnOutcome
-from agent_runtime.agents.orchestrator import build_system_prompt
+from agent_runtime.agents.orchestrator import system_prompt_blocks
 from agent_runtime.agents.registry import ORCHESTRATOR
 from agent_runtime.approvals.pending import APPROVAL_INTERRUPT, ClosedStatus, PendingInterrupt
-from agent_runtime.budget import BUDGET_REASON, is_exceeded
+from agent_runtime.budget import BUDGET_REASON, LIMIT_STOP_REASONS, is_exceeded
+from agent_runtime.contract import ErrorCode
 from agent_runtime.documents import TurnDocument, bedrock_blocks, context_attachments, prompt_section
-from agent_runtime.errors import ModelFault
-from agent_runtime.events.translate import forward_strands_event
+from agent_runtime.events.translate import StreamTranslator
+from agent_runtime.models.conversation import close_conversation, fill_blank_reply
+from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
+from agent_runtime.models.failures import model_fault
 from agent_runtime.services import Services
+from agent_runtime.session.store import store_io
 
 __all__ = ["run_orchestrator", "settle_pending", "responses_for"]
 
@@ -63,18 +67,27 @@ async def run_orchestrator(
         documents: The files attached to this turn (shown in the system prompt; with Bedrock also
             sent as ``document`` blocks with the message).
 
+    Whatever way the invocation ends early — stopped, out of budget, cancelled at the hard
+    deadline (``CancelledError``), the model failed — the conversation is closed validly for the
+    next turn by appending (:func:`~agent_runtime.models.conversation.close_conversation`).
+
     Raises:
-        ModelFault: The model failed (the conversation is left as it was before).
+        ModelFault: The model failed; ``code`` says how (``MODEL_THROTTLED``,
+            ``MODEL_ACCESS_DENIED``, ``CONTEXT_TOO_LONG``, ``MODEL_ERROR``).
     """
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
-    agent, applier = await asyncio.to_thread(services.keeper.orchestrator, entry)
-    agent.system_prompt = build_system_prompt(
-        entry.canvas,
-        handoff_context,
-        instructions=spec.prompt_text,
-        documents=prompt_section(entry.documents, documents or []),
-        attachments=context_attachments(documents or []),
+    agent, applier = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
+    agent.system_prompt = cast(
+        Any,
+        system_prompt_blocks(
+            entry.canvas,
+            handoff_context,
+            instructions=spec.prompt_text,
+            cache=spec.conversation.cache and prompt_cache_supported(agent.model),
+            documents=prompt_section(entry.documents, documents or []),
+            attachments=context_attachments(documents or []),
+        ),
     )
     if documents and isinstance(prompt, str) and services.settings.model_provider == "bedrock":
         blocks = bedrock_blocks(documents)
@@ -82,32 +95,53 @@ async def run_orchestrator(
             prompt = [{"text": prompt}, *blocks]
     applier.emitter = emitter if emit else None
     applier.stop_hook.bind(control.cancel_event, ctx.probe)
-    saved_messages = list(agent.messages)
+    translate = StreamTranslator(emitter)
+    retry = applier.retry
+    if retry is not None and emit:
+        retry.on_retry = translate
     stop_reason: str | None = None
     raised: list[Any] = []
+    ended = "error"
     control.attach(agent)
     try:
         async for event in agent.stream_async(
             cast(Any, prompt), limits=ctx.budget.limits(), cancel_signal=control.cancel_event
         ):
             if emit:
-                forward_strands_event(event, emitter)
+                translate(event)
             result = event.get("result")
             if result is not None:
                 stop_reason = str(result.stop_reason)
                 raised = list(result.interrupts or [])
+        ended = "ok"
+    except asyncio.CancelledError:
+        # The task was cancelled mid-call: at the hard deadline (the budget timer fired first) or
+        # at shutdown. The conversation is closed below before the cancellation goes on.
+        ended = "deadline" if control.reason == BUDGET_REASON else "cancelled"
+        raise
     except Exception as exc:
-        agent.messages[:] = saved_messages  # leave the conversation as it was before the turn
         if control.cancelled:
+            ended = control.reason or "stop"
             return TurnOutcome(BUDGET if control.reason == BUDGET_REASON else CANCELLED)
-        logger.warning("session_id=<%s>, error=<%r> | orchestrator model failed", entry.session_id, exc)
-        raise ModelFault(f"the model failed ({type(exc).__name__})") from exc
+        fault = model_fault(exc)
+        ended = "too_long" if fault.code == ErrorCode.CONTEXT_TOO_LONG else "error"
+        logger.warning(
+            "session_id=<%s>, code=<%s>, error=<%r> | orchestrator model failed",
+            entry.session_id,
+            fault.code,
+            exc,
+        )
+        raise fault from exc
     finally:
         control.detach(agent)
         applier.emitter = None
         applier.stop_hook.bind(None)
+        if retry is not None:
+            retry.on_retry = None
         if emit:
             emitter.end_text()
+        # Whatever way the turn ended, the conversation stays valid for the next one (and stored so).
+        _close(agent, _early_end(ended, stop_reason, control))
     if is_exceeded(stop_reason, control):
         return TurnOutcome(BUDGET)
     if control.cancelled or stop_reason == "cancelled":
@@ -117,6 +151,36 @@ async def run_orchestrator(
         if pending:
             return TurnOutcome(INTERRUPT, pending)
     return TurnOutcome(SUCCESS)
+
+
+def _early_end(ended: str, stop_reason: str | None, control: Any) -> str | None:
+    """Why the invocation ended early (a ``NOTES`` key), or ``None`` for a normal end or a pause."""
+    if ended != "ok":
+        return ended
+    if stop_reason == "interrupt":
+        return None  # paused for approval: the tool use is answered when the person decides
+    if control.cancelled:
+        return str(control.reason or "stop")
+    if stop_reason in LIMIT_STOP_REASONS:
+        return "budget"
+    if stop_reason == "cancelled":
+        return "stop"
+    return None
+
+
+def _close(agent: Agent, reason: str | None) -> None:
+    """Keep the conversation valid: after an early end close it; else fill a blank final reply (never raises).
+
+    The offline and scripted models keep their empty final replies (nothing reads them back).
+    """
+    try:
+        if reason is None:
+            if isinstance(agent.model, GuardedModel):  # a cloud provider refuses an empty message later
+                fill_blank_reply(agent)
+        else:
+            close_conversation(agent, reason, too_long=reason == "too_long")
+    except Exception:
+        logger.exception("reason=<%s> | could not close the conversation", reason)
 
 
 def _record(services: Services, entry: Any, raised: list[Any], request: str) -> list[PendingInterrupt]:
@@ -171,7 +235,7 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
     book = entry.interrupts
     if not book.pending:
         return
-    agent, _ = await asyncio.to_thread(services.keeper.orchestrator, entry)
+    agent, _ = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
     now = time.time()
     expired = [p for p in book.pending if p.expired(now)]
     superseded = [p for p in book.pending if not p.expired(now)]

@@ -17,7 +17,8 @@ Around the body: the stored stop flag is cleared at the start and polled while t
 ``stop`` sent to another runtime), and the session is written to the store before the terminal
 events, so a next request landing on another runtime sees this turn.
 
-If the client goes away mid-turn the turn is cancelled (reason ``disconnect``).
+If the client goes away mid-turn the turn is cancelled (reason ``disconnect``); if the turn's task
+itself is cancelled (shutdown), it still ends with ``run.cancelled`` (reason ``shutdown``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.channel import FrameChannel
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop, poll_remote_stop
+from agent_runtime.session.store import store_io
 from agent_runtime.telemetry import log_context
 
 __all__ = ["SUCCESS", "CANCELLED", "BUDGET", "INTERRUPT", "TurnContext", "TurnOutcome", "TurnRunner"]
@@ -46,6 +48,8 @@ __all__ = ["SUCCESS", "CANCELLED", "BUDGET", "INTERRUPT", "TurnContext", "TurnOu
 logger = logging.getLogger(__name__)
 
 SUCCESS, CANCELLED, BUDGET, INTERRUPT = "success", "cancelled", "budget", "interrupt"
+SHUTDOWN_REASON = "shutdown"
+"""Cancel reason when the turn's task itself is cancelled (the runtime shutting down)."""
 
 
 @dataclass
@@ -143,6 +147,12 @@ class TurnRunner:
             except TimeoutError:
                 control.cancel(BUDGET_REASON)
                 outcome = TurnOutcome(BUDGET)
+            except asyncio.CancelledError:
+                # The task itself was cancelled (shutdown): still end the stream as cancelled, with
+                # the session stored and freed, then let the cancellation go on.
+                control.cancel(SHUTDOWN_REASON)
+                outcome = TurnOutcome(CANCELLED)
+                raise
             except AgentRuntimeError as exc:
                 error = exc
             except Exception:
@@ -152,7 +162,7 @@ class TurnRunner:
                 if poller is not None:
                     poller.cancel()
                 try:
-                    await asyncio.to_thread(keeper.persist_quietly, entry)
+                    await store_io(keeper.store, keeper.persist_quietly, entry)
                 finally:
                     self._end(entry, control, emitter, channel, outcome, error)
             logger.info(

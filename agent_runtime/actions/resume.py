@@ -23,8 +23,10 @@ the store.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from agent_runtime.actions._orchestrate import responses_for, run_orchestrator
 from agent_runtime.actions._turn import TurnContext, TurnOutcome, TurnRunner
@@ -36,6 +38,8 @@ from agent_runtime.services import Services
 from agent_runtime.session.cache import SessionEntry
 
 __all__ = ["ResumeAction"]
+
+logger = logging.getLogger(__name__)
 
 
 class ResumeAction:
@@ -69,7 +73,23 @@ class ResumeAction:
         entry = ctx.entry
         book = entry.interrupts
         pending = book.check(payload.interrupt_id, time.time())  # again, now that the turn holds the session
-        answer = {"decision": payload.decision.value, "context": payload.context}
+        answer: dict[str, Any] = {"decision": payload.decision.value, "context": payload.context}
+        if payload.envelope:
+            # The decision envelope (DESIGN §8): who decided, in which role — the agent sees it with
+            # the decision, and the log keeps it with the run.
+            answer["decided_by"] = {
+                k: payload.envelope.get(k)
+                for k in ("operator_id", "operator_role", "decided_at", "request_id")
+            }
+            logger.info(
+                "session_id=<%s>, interrupt_id=<%s>, decision=<%s>, operator_id=<%s>, operator_role=<%s> | "
+                "decision envelope",
+                entry.session_id,
+                payload.interrupt_id,
+                payload.decision.value,
+                payload.envelope.get("operator_id"),
+                payload.envelope.get("operator_role"),
+            )
         if payload.decision == Decision.REROUTE:
             settled = list(book.pending)
             for item in settled:

@@ -13,6 +13,13 @@ duplicate. Otherwise it starts from the snapshot. Frames this stream makes itsel
 of the log position they stand for, so any id the client saw is a valid resume point. When
 nothing is building it sends the snapshot, ``portal.done`` and ``RUN_FINISHED``.
 
+Each watch is a valid AG-UI run on its own, whatever it resumes from: the builders open at its
+starting point are announced (their logged ``SUBAGENT_STARTED``, re-sent) before anything else
+of theirs, and a resume point inside a tool call or text message replays that whole group (see
+:class:`~agent_runtime.session.ephemeral.EphemeralState`). A watcher that falls behind the
+bounded log closes the builders that finished meanwhile, takes the current canvas and announces
+the ones that started meanwhile.
+
 Ids are one per-session sequence across all streams, so a browser that opens the watch with the
 id of the ``build_modules`` ``TOOL_CALL_END`` frame of its chat stream gets the whole build from
 its first event (every ``SUBAGENT_STARTED``), with nothing replayed twice.
@@ -21,16 +28,16 @@ its first event (every ``SUBAGENT_STARTED``), with nothing replayed twice.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
-from ag_ui.core import BaseEvent
-
-from agent_runtime.agents.builder import SUBAGENT_NAME, BuildJob
+from agent_runtime.agents.builder import BuildJob
 from agent_runtime.canvas import Canvas
 from agent_runtime.contract import CustomEventName, WatchPayload
 from agent_runtime.events import factory
 from agent_runtime.events.sse import HEARTBEAT, frame, frame_from_data
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.channel import Waker
+from agent_runtime.session.ephemeral import EphemeralState
 
 __all__ = ["watch_stream", "empty_watch_stream"]
 
@@ -52,26 +59,26 @@ async def watch_stream(
         with entry.canvas.lock:
             snapshot = entry.canvas.snapshot()
             head = log.head()
-            job = _running_job(entry)
-            running = dict(job.running_subagents) if job is not None else {}
         cursor = payload.last_event_id
-        resume = cursor is not None and cursor <= head and not log.read_after(cursor).gap
+        resume = cursor is not None and cursor <= head
+        if cursor is not None and resume:
+            cursor = log.resume_point(cursor)
+            resume = not log.read_after(cursor).gap
         if cursor is None or not resume:
             cursor = head
-        yield frame(cursor, factory.run_started(thread_id, run_id))
+        opening = [frame(cursor, factory.run_started(thread_id, run_id))]
         if not resume:
-            events: list[BaseEvent] = [factory.state_snapshot(snapshot)]
-            events += [
-                factory.subagent_started(sub_id, SUBAGENT_NAME, title, {"module_index": index})
-                for index, (sub_id, title) in sorted(running.items())
-            ]
-            yield b"".join(frame(cursor, event) for event in events)
+            opening.append(frame(cursor, factory.state_snapshot(snapshot)))
+        # Builders already working at the cursor: announced before any of their events.
+        opening += [frame_from_data(cursor, span.start_data) for span in log.open_subagents(cursor)]
+        yield b"".join(opening)
         while True:
             read = log.read_after(cursor)
             if read.gap:  # fell behind the bounded log: start over from the current canvas
                 with entry.canvas.lock:
-                    snapshot, cursor = entry.canvas.snapshot(), log.head()
-                yield frame(cursor, factory.state_snapshot(snapshot))
+                    snapshot, head = entry.canvas.snapshot(), log.head()
+                yield _skip(log, cursor, head, snapshot)
+                cursor = head
                 continue
             chunks: list[bytes] = []
             for item in read.entries:
@@ -91,6 +98,28 @@ async def watch_stream(
                 yield HEARTBEAT
     finally:
         log.unsubscribe(waker)
+
+
+def _skip(log: EphemeralState, cursor: int, head: int, snapshot: dict[str, Any]) -> bytes:
+    """Jump a watcher that fell behind from ``cursor`` to ``head``, keeping its run valid.
+
+    The subagents it has open that finished in the skipped part are closed with their logged
+    ending (or an error saying the outcome is in the snapshot), then the current canvas, then
+    the subagents that started in the skipped part and still work are announced.
+    """
+    before = {span.subagent_run_id: span for span in log.open_subagents(cursor)}
+    after = {span.subagent_run_id: span for span in log.open_subagents(head)}
+    chunks: list[bytes] = []
+    for sub_id in before.keys() - after.keys():
+        span = log.subagent(sub_id)
+        if span is not None and span.end_data:
+            chunks.append(frame_from_data(head, span.end_data))
+        else:
+            lost = factory.subagent_error(sub_id, "finished while this stream fell behind", None, {})
+            chunks.append(frame(head, lost))
+    chunks.append(frame(head, factory.state_snapshot(snapshot)))
+    chunks += [frame_from_data(head, span.start_data) for sid, span in after.items() if sid not in before]
+    return b"".join(chunks)
 
 
 async def empty_watch_stream(session_id: str) -> AsyncIterator[bytes]:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strands.hooks import BeforeModelCallEvent, BeforeToolCallEvent, HookProvider, HookRegistry
 
+from agent_runtime.models.context import make_conversation_manager, make_retry
 from agent_runtime.telemetry import AgentObservabilityHook, agent_trace_attributes
 
-__all__ = ["StopCheckHook", "agent_kwargs", "STOPPED_MESSAGE"]
+if TYPE_CHECKING:
+    from agent_runtime.agents.registry import AgentSpec
+
+__all__ = ["StopCheckHook", "agent_kwargs", "with_context_limit", "STOPPED_MESSAGE"]
 
 STOPPED_MESSAGE = "stopped by the person"
 
@@ -54,6 +58,12 @@ class StopCheckHook(HookProvider):
             event.cancel_tool = STOPPED_MESSAGE
 
 
+def with_context_limit(model: Any, spec: AgentSpec) -> Any:
+    """``model``, told the agent's token limit (``conversation.context_tokens`` in ``agents.yaml``)."""
+    model.update_config(context_window_limit=spec.conversation.context_tokens)
+    return model
+
+
 def agent_kwargs(
     *,
     name: str,
@@ -64,8 +74,13 @@ def agent_kwargs(
     run_id: str | None = None,
     extra: dict[str, str | int] | None = None,
     hooks: list[Any] | None = None,
+    spec: AgentSpec | None = None,
 ) -> dict[str, Any]:
-    """The ``Agent(...)`` arguments every agent gets: identity, trace attributes, no printing."""
+    """The ``Agent(...)`` arguments every agent gets: identity, trace attributes, no printing.
+
+    With ``spec``, also the agent's conversation manager and throttling-retry strategy
+    (``conversation`` and ``retry`` in ``agents.yaml``).
+    """
     attributes = agent_trace_attributes(
         session_id=session_id,
         user_id=user_id,
@@ -74,7 +89,14 @@ def agent_kwargs(
         run_id=run_id,
         extra=extra,
     )
+    managed: dict[str, Any] = {}
+    if spec is not None:
+        managed = {
+            "conversation_manager": make_conversation_manager(spec.conversation),
+            "retry_strategy": make_retry(spec.retry),
+        }
     return {
+        **managed,
         "name": name,
         "agent_id": name,
         "callback_handler": None,

@@ -1,5 +1,9 @@
 """Module builders: one Strands agent per module, run on a process-wide thread pool.
 
+The pool (:class:`~agent_runtime.agents._fair_pool.FairPool`) shares its ``BUILDER_WORKERS``
+threads fairly between sessions: a free worker goes to the session with the fewest builders
+running, so one session's small build does not wait behind another's large one.
+
 ``build_modules`` calls :meth:`BuildManager.start`, which registers an AgentCore async task (so
 ``/ping`` says ``HealthyBusy``), submits one builder per module to the pool and returns at once.
 Each builder runs in its own thread with its own event loop, inside a detached OpenTelemetry
@@ -17,17 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from ag_ui.core import BaseEvent
 from strands import Agent
 from strands.tools.executors import SequentialToolExecutor
 
-from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs
+from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs, with_context_limit
+from agent_runtime.agents._fair_pool import FairPool
 from agent_runtime.agents.orchestrator import normalized_args
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import Budget, is_exceeded
@@ -104,7 +109,9 @@ class BuildManager:
         tracker: TaskTracker,
         budget: Budget | None = None,
         on_finished: Callable[[SessionEntry], None] | None = None,
+        on_module_finished: Callable[[SessionEntry], None] | None = None,
         stop_probe: Callable[[str, RunControl], Callable[[], bool] | None] | None = None,
+        fair: bool = True,
     ) -> None:
         """Create the pool.
 
@@ -114,17 +121,22 @@ class BuildManager:
             model_factory: Gives each builder a fresh ``builder`` model.
             tracker: AgentCore's async-task registry.
             budget: Per-builder budget (defaults to the spec's limits).
-            on_finished: Called with the entry when a build finishes (the cache touches it and
-                the session is stored).
+            on_finished: Called with the entry when a build finishes, before watchers are told
+                (the cache touches it and the session is stored).
+            on_module_finished: Called with the entry after each module finishes (the session
+                is stored, so a crash keeps the modules already built).
             stop_probe: Gives each builder a check of the stored stop flag (a ``stop`` that
                 reached another runtime), polled between model and tool calls.
+            fair: Share the workers between sessions (``False``: first come, first served;
+                ``BUILDER_SCHEDULING=fifo``).
         """
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="module-builder")
+        self._pool = FairPool(workers, fair=fair, thread_name_prefix="module-builder")
         self._spec = spec
         self._models = model_factory
         self._tracker = tracker
         self._budget = budget or Budget(spec.limits.budget_seconds, spec.limits.max_cycles)
         self._on_finished = on_finished
+        self._on_module_finished = on_module_finished
         self._stop_probe = stop_probe
         self._active_lock = threading.Lock()
         self._active = 0
@@ -138,7 +150,7 @@ class BuildManager:
 
     def shutdown(self) -> None:
         """Stop accepting builds and wait for running ones."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_pending=True)
 
     def start(self, entry: SessionEntry, module_indices: list[int]) -> BuildJob:
         """Start building ``module_indices`` of the session's canvas; returns at once."""
@@ -156,7 +168,7 @@ class BuildManager:
             job.total,
         )
         for index in module_indices:
-            self._executor.submit(self._run_one, job, index)
+            self._pool.submit(entry.session_id, functools.partial(self._run_one, job, index))
         return job
 
     # ------------------------------------------------------------------ one module
@@ -233,7 +245,7 @@ class BuildManager:
             ]
         system_prompt = "\n".join([*sections, "", render_context(context)])
         agent = Agent(
-            model=self._models.create(self._spec.model_role),
+            model=with_context_limit(self._models.create(self._spec.model_role), self._spec),
             tools=make_tools(list(self._spec.tools), applier),
             system_prompt=system_prompt,
             tool_executor=SequentialToolExecutor(),
@@ -245,6 +257,7 @@ class BuildManager:
                 vendor_id=entry.vendor_id,
                 run_id=job.control.run_id,
                 extra={"module_index": index},
+                spec=self._spec,
                 hooks=[
                     StopCheckHook(
                         job.control.cancel_event,
@@ -341,6 +354,8 @@ class BuildManager:
             events.append(factory.custom(CustomEventName.MODULE_STATUS, status_value))
             events.append(factory.custom(CustomEventName.BUILD_PROGRESS, job.progress()))
             entry.ephemeral.append(events)
+        if self._on_module_finished is not None and not job.control.cancelled:
+            self._on_module_finished(entry)
         logger.info(
             "session_id=<%s>, module_index=<%d>, status=<%s> | module finished",
             entry.session_id,
@@ -349,8 +364,11 @@ class BuildManager:
         )
 
     def _finalize(self, job: BuildJob) -> None:
-        # Order matters: the refinement events, then /ping back to Healthy, then the end marker
-        # watchers stop at, then "done" (a watcher that sees the job done finds the marker).
+        # Order matters: the refinement events, then the session is stored (so whatever a person
+        # does once the build ends — on any runtime, or after a crash — starts from the finished
+        # build, and the entry stays busy, never evicted, while it is written), then /ping back
+        # to Healthy, then the end marker watchers stop at, then "done" (a watcher that sees the
+        # job done finds the marker).
         entry = job.entry
         canvas = entry.canvas
         cancelled = job.control.cancelled
@@ -362,12 +380,14 @@ class BuildManager:
                     events += factory.text_message(_done_text(job))
                 entry.ephemeral.append(events)
         finally:
-            if job.task_id is not None:
-                self._tracker.complete_async_task(job.task_id)
-            entry.ephemeral.append_end("cancelled" if cancelled else "success")
-            job.control.done.set()
-            if self._on_finished is not None:
-                self._on_finished(entry)
+            try:
+                if self._on_finished is not None:
+                    self._on_finished(entry)
+            finally:
+                if job.task_id is not None:
+                    self._tracker.complete_async_task(job.task_id)
+                entry.ephemeral.append_end("cancelled" if cancelled else "success")
+                job.control.done.set()
         logger.info(
             "session_id=<%s>, build_id=<%s>, built=<%d>, failed=<%d>, cancelled=<%s> | build finished",
             entry.session_id,

@@ -24,7 +24,7 @@ from strands.models.model import Model
 from strands.session.session_manager import SessionManager
 from strands.tools.executors import SequentialToolExecutor
 
-from agent_runtime.agents._common import StopCheckHook, agent_kwargs
+from agent_runtime.agents._common import StopCheckHook, agent_kwargs, with_context_limit
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.approvals.rules import ApprovalRule
@@ -32,6 +32,7 @@ from agent_runtime.canvas import Canvas, CanvasError
 from agent_runtime.contract import TOOL_ARGS, ToolName
 from agent_runtime.events.emitter import RunEmitter
 from agent_runtime.models._messages import render_context
+from agent_runtime.models.retry import ModelRetry
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.tools import make_tools
 
@@ -39,6 +40,7 @@ __all__ = [
     "BuildStarter",
     "OrchestratorApplier",
     "build_system_prompt",
+    "system_prompt_blocks",
     "get_orchestrator",
     "normalized_args",
     "BUILD_RUNNING",
@@ -82,8 +84,43 @@ def build_system_prompt(
     at the very end (models read it; the offline model plans from it, and from ``attachments``:
     this turn's documents' outlines).
     """
+    return instructions.strip() + "\n" + _canvas_part(canvas, handoff_context, documents, attachments)
+
+
+def system_prompt_blocks(
+    canvas: Canvas,
+    handoff_context: str | None,
+    *,
+    instructions: str,
+    cache: bool,
+    documents: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> str | list[dict[str, Any]]:
+    """:func:`build_system_prompt`, as content blocks with a cache point after the stable part.
+
+    The instructions never change within a session, the rest (canvas, documents) changes every
+    turn: a prompt cache point between them lets the model reuse the instructions (and, before
+    them, the tool specs). Without ``cache`` the plain string.
+    """
+    if not cache:
+        return build_system_prompt(
+            canvas, handoff_context, instructions=instructions, documents=documents, attachments=attachments
+        )
+    return [
+        {"text": instructions.strip()},
+        {"cachePoint": {"type": "default"}},
+        {"text": _canvas_part(canvas, handoff_context, documents, attachments)},
+    ]
+
+
+def _canvas_part(
+    canvas: Canvas,
+    handoff_context: str | None,
+    documents: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> str:
     snapshot = canvas.snapshot()
-    parts = [instructions.strip(), "", "## The canvas now", canvas.summary_for_prompt()]
+    parts = ["", "## The canvas now", canvas.summary_for_prompt()]
     if handoff_context:
         parts += ["", "## What the person wants (from the router)", handoff_context.strip()]
     if documents:
@@ -115,6 +152,8 @@ class OrchestratorApplier:
         self.emitter: RunEmitter | None = None
         self.stop_hook = StopCheckHook()
         """Re-bound to each turn's stop flag (and stored-flag probe)."""
+        self.retry: ModelRetry | None = None
+        """The agent's throttling-retry strategy; each turn binds its retry notice to its stream."""
 
     def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Validate and apply one call; stream it; start builds for ``build_modules``.
@@ -172,21 +211,24 @@ def get_orchestrator(
         return cached  # type: ignore[no-any-return]
     applier = OrchestratorApplier(entry, builds)
     approvals = ApprovalHook(rules, lambda: entry.canvas.snapshot()["canvas"])
-    model: Model = model_factory.create(spec.model_role)
+    model: Model = with_context_limit(model_factory.create(spec.model_role), spec)
+    kwargs = agent_kwargs(
+        name=spec.name,
+        agent_type="orchestrator",
+        session_id=entry.session_id,
+        user_id=entry.user_id,
+        vendor_id=entry.vendor_id,
+        hooks=[applier.stop_hook, approvals],  # stop first: a stopped call is never gated
+        spec=spec,
+    )
+    applier.retry = kwargs.get("retry_strategy")
     agent = Agent(
         model=model,
         tools=make_tools(list(spec.tools), applier),
         system_prompt=spec.prompt_text,
         tool_executor=SequentialToolExecutor(),
         session_manager=session_manager,
-        **agent_kwargs(
-            name=spec.name,
-            agent_type="orchestrator",
-            session_id=entry.session_id,
-            user_id=entry.user_id,
-            vendor_id=entry.vendor_id,
-            hooks=[applier.stop_hook, approvals],  # stop first: a stopped call is never gated
-        ),
+        **kwargs,
     )
     entry.agents[spec.name] = (agent, applier)
     return agent, applier

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent_runtime.contract import TOOL_ARGS
 from agent_runtime.errors import ConfigError
+from agent_runtime.models.context import ConversationSettings, RetrySettings
 
 __all__ = ["ROUTER", "ORCHESTRATOR", "BUILDER", "AgentLimits", "AgentSpec", "AgentRegistry", "load_registry"]
 
@@ -47,6 +48,8 @@ class AgentSpec(BaseModel):
     prompt: str
     tools: tuple[str, ...] = ()
     limits: AgentLimits
+    conversation: ConversationSettings = ConversationSettings()
+    retry: RetrySettings = RetrySettings()
     prompt_text: str = ""
 
     @field_validator("tools")

@@ -98,6 +98,7 @@ async def classify(
             vendor_id=entry.vendor_id,
             run_id=control.run_id,
             hooks=[StopCheckHook(control.cancel_event)],
+            spec=spec,
         ),
     )
     control.attach(agent)

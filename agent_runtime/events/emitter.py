@@ -101,6 +101,12 @@ class RunEmitter:
             self.emit_all(events)
             self._open_message = message_id
 
+    @property
+    def open_message_id(self) -> str | None:
+        """The id of the text message open right now, if any."""
+        with self._lock:
+            return self._open_message
+
     def end_text(self) -> None:
         """Close the open text message, if any."""
         with self._lock:

@@ -13,6 +13,8 @@ module flag :data:`ALLOW_MODEL_REQUESTS` is ``False`` (``tests/conftest.py`` tur
 from __future__ import annotations
 
 import importlib
+import logging
+import threading
 from collections.abc import AsyncGenerator, AsyncIterable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -27,7 +29,16 @@ from agent_runtime.errors import ConfigError, ModelRequestsBlocked
 if TYPE_CHECKING:
     from agent_runtime.config import Settings
 
-__all__ = ["ALLOW_MODEL_REQUESTS", "ROLES", "GuardedModel", "ModelFactory", "create_model"]
+__all__ = [
+    "ALLOW_MODEL_REQUESTS",
+    "ROLES",
+    "GuardedModel",
+    "ModelFactory",
+    "create_model",
+    "prompt_cache_supported",
+]
+
+logger = logging.getLogger(__name__)
 
 ALLOW_MODEL_REQUESTS = True
 """When ``False``, any call to a real (non-offline) model raises ``ModelRequestsBlocked``."""
@@ -44,6 +55,36 @@ _PROVIDER_MODULES = {
 }
 
 
+class _OpenStreams:
+    """Bedrock response streams a model opened, so a stream an error cut short gets closed.
+
+    botocore raises an in-stream exception (``throttlingException`` …) before reading the rest of
+    the body and Strands does not close the response, so its pooled connection would only be
+    released by the garbage collector. An ``after-call`` hook on the client records each
+    ``ConverseStream`` response; :meth:`close_all` closes them once the call is over.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._streams: list[Any] = []
+        self._lock = threading.Lock()
+        client.meta.events.register("after-call.bedrock-runtime.ConverseStream", self._seen)
+
+    def _seen(self, parsed: Any = None, **_: Any) -> None:
+        stream = parsed.get("stream") if isinstance(parsed, dict) else None
+        if stream is not None:
+            with self._lock:
+                self._streams.append(stream)
+
+    def close_all(self) -> None:
+        with self._lock:
+            streams, self._streams = self._streams, []
+        for stream in streams:
+            try:
+                stream.close()
+            except Exception:  # already closed or torn down
+                logger.debug("could not close a bedrock response stream", exc_info=True)
+
+
 class GuardedModel(Model):
     """Delegates to a real provider model, unless :data:`ALLOW_MODEL_REQUESTS` is off."""
 
@@ -52,6 +93,8 @@ class GuardedModel(Model):
         self.inner = inner
         self.provider = provider
         self._supports_structured_output = getattr(inner, "_supports_structured_output", False)
+        client = getattr(inner, "client", None) if provider == "bedrock" else None
+        self._streams = _OpenStreams(client) if client is not None else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -85,8 +128,16 @@ class GuardedModel(Model):
     ) -> AsyncIterable[StreamEvent]:
         """Delegate (guarded)."""
         self._check()
-        async for event in self.inner.stream(messages, tool_specs, system_prompt, **kwargs):
-            yield event
+        try:
+            async for event in self.inner.stream(messages, tool_specs, system_prompt, **kwargs):
+                yield event
+        except Exception:
+            # The provider's worker thread is done (it raised): its half-read stream can be closed.
+            if self._streams is not None:
+                self._streams.close_all()
+            raise
+        if self._streams is not None:
+            self._streams.close_all()
 
 
 class ModelFactory:
@@ -141,9 +192,7 @@ class ModelFactory:
             return OfflineModel(role, latency_ms=settings.offline_model_latency_ms)
         model_id = self.model_id(role)
         if self.provider == "bedrock":
-            from strands.models.bedrock import BedrockModel
-
-            inner: Model = BedrockModel(model_id=model_id, region_name=settings.aws_region)
+            inner: Model = _bedrock_model(model_id, settings.aws_region)
         elif self.provider == "ollama":
             from strands.models.ollama import OllamaModel
 
@@ -156,6 +205,45 @@ class ModelFactory:
                 client_args["base_url"] = settings.openai_base_url
             inner = OpenAIModel(client_args=client_args, model_id=model_id)
         return GuardedModel(inner, self.provider)
+
+
+BEDROCK_READ_TIMEOUT_S = 120
+
+
+def _bedrock_model(model_id: str, region: str) -> Model:
+    """Strands' ``BedrockModel`` as the runtime uses it.
+
+    * botocore's retries are off (``total_max_attempts=1``): throttling is retried in one place,
+      Strands' retry hook (:class:`~agent_runtime.models.retry.ModelRetry`, with jitter and a
+      stop-aware wait), so attempts never multiply and a stop is never stuck in botocore's sleep;
+    * prompt caching on (``CacheConfig(strategy="auto")``): a cache point after the tool specs,
+      where the model supports it (Claude); the system prompt's own cache point is placed by the
+      orchestrator after its stable part (the canvas part changes every turn);
+    * the endpoint comes from botocore's configuration, so ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``
+      points it elsewhere (the tests' loopback fake).
+    """
+    from botocore.config import Config as BotocoreConfig
+    from strands.models.bedrock import BedrockModel
+    from strands.models.model import CacheConfig
+
+    return BedrockModel(
+        model_id=model_id,
+        region_name=region,
+        boto_client_config=BotocoreConfig(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            read_timeout=BEDROCK_READ_TIMEOUT_S,
+            connect_timeout=10,
+        ),
+        cache_config=CacheConfig(strategy="auto", system_prompt_ttl=False, tools_ttl=True),
+    )
+
+
+def prompt_cache_supported(model: Model) -> bool:
+    """Whether ``model`` takes prompt-cache points (Claude on Bedrock)."""
+    if not isinstance(model, GuardedModel) or model.provider != "bedrock":
+        return False
+    model_id = str(model.get_config().get("model_id", "")).lower()
+    return "anthropic" in model_id or "claude" in model_id
 
 
 def create_model(role: str, settings: Settings) -> Model:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -58,8 +58,15 @@ class SessionEntry:
         interrupts: Pending approval requests and recently closed ids.
         revision: The stored revision this entry reflects (0: never stored).
         stamp: The unique stamp of that stored revision (how staleness is detected).
+        written_stamps: The stamps of this entry's recent writes, the one being written included
+            (taken before the write starts): a stored copy carrying one of them holds nothing
+            this entry lacks, even while the write that put it there is still finishing.
         store_manager: The Strands session manager persisting this session (if any).
         persist_lock: Serialises writes of this entry to the session store.
+        dropped: Set (under ``persist_lock``) when ``reset`` drops the entry: it is never written
+            again, so work still winding down cannot bring a deleted session back.
+        cut_build: Set on rehydration when the stored session was mid-build (a crash cut the
+            build short): the modules it was building, until the keeper settles it.
     """
 
     session_id: str
@@ -80,8 +87,15 @@ class SessionEntry:
     """Documents attached in this session (newest last): name, title, outline, capped Markdown."""
     revision: int = 0
     stamp: str = ""
+    written_stamps: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     store_manager: Any = None
     persist_lock: threading.Lock = field(default_factory=threading.Lock)
+    dropped: bool = False
+    cut_build: list[int] | None = None
+
+    def holds(self, stored_stamp: Any) -> bool:
+        """Whether the stored copy with ``stored_stamp`` holds nothing this entry lacks."""
+        return bool(stored_stamp) and (stored_stamp == self.stamp or stored_stamp in self.written_stamps)
 
     @property
     def busy(self) -> bool:
@@ -186,14 +200,19 @@ class AgentSessionCache:
             return entry
 
     def new_entry(self, session_id: str, *, user_id: int, vendor_id: int, agent_type: str) -> SessionEntry:
-        """A fresh entry (not yet in the cache), e.g. to rehydrate from the session store."""
+        """A fresh entry (not yet in the cache) to rehydrate from the session store.
+
+        Its SSE ids start at the wall clock in microseconds: above every id an earlier life of
+        the session handed out (it cannot have sent more than one frame per microsecond), and
+        still exact as a JavaScript number (below 2**53 until the year 2255).
+        """
         return SessionEntry(
             session_id=session_id,
             user_id=user_id,
             vendor_id=vendor_id,
             agent_type=agent_type,
             canvas=Canvas(),
-            ephemeral=EphemeralState(self._log_size),
+            ephemeral=EphemeralState(self._log_size, first_id=time.time_ns() // 1000),
         )
 
     def adopt(self, entry: SessionEntry) -> SessionEntry:

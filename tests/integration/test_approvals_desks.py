@@ -189,6 +189,11 @@ def test_a_paused_build_waits_for_the_desk_which_decides_once_and_the_requester_
     assert any(f"{approver.user['email']} (ops-leads) decided approve" in w for w in words)
     page = approver.client.get("/audit").get_data(as_text=True)
     assert "Approval requested" in page and "Approval decided" in page
+    by_request = approver.client.get(f"/audit?request={request_id}").get_data(as_text=True)
+    assert "asked the ops-leads desk" in by_request and "Playbook saved" not in by_request
+    assert request_id in approver.client.get("/audit?desk=ops-leads").get_data(as_text=True)
+    assert request_id not in approver.client.get("/audit?desk=finance").get_data(as_text=True)
+    assert approver.client.get("/audit?desk=<script>").status_code == 400
 
 
 def test_reroute_transfers_the_request_to_another_desk_only(app: Flask) -> None:

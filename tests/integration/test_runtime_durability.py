@@ -3,7 +3,6 @@ share sessions, a stop reaches the runtime running the turn, and the S3 store (m
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from agent_runtime.session.store.journal import JOURNAL_FILE, read_messages
 from tests.support.runtime_process import free_port, start_runtime
 from tests.support.sse import Frame, check_stream, custom, types_of
 
@@ -29,10 +29,8 @@ def _titles(frames: list[Frame]) -> list[str]:
 
 
 def _stored_prompts(data: Path, sid: str) -> list[str]:
-    folder = data / "sessions" / f"session_{sid}" / "agents" / "agent_playbook_orchestrator" / "messages"
     prompts = []
-    for path in sorted(folder.glob("message_*.json"), key=lambda p: int(p.stem.split("_")[1])):
-        message = json.loads(path.read_text())["message"]
+    for message in read_messages(data / "sessions" / f"session_{sid}" / JOURNAL_FILE):
         if message["role"] == "user":
             prompts += [block["text"] for block in message["content"] if "text" in block]
     return prompts
@@ -68,6 +66,38 @@ def test_a_killed_runtimes_session_continues_on_a_new_one(data_dir: Path) -> Non
         ]
         watched = second.action(sid, token, "watch")  # a reloaded page on the new runtime catches up
         assert _snapshot(watched) == snapshot
+
+
+def test_a_runtime_killed_the_moment_run_finished_arrives_has_stored_the_turn(data_dir: Path) -> None:
+    env = {"DATA_DIR": str(data_dir)}
+    with start_runtime(env) as first:
+        sid, token = first.new_session()
+        check_stream(first.chat(sid, token, ONBOARDING))
+        seen = []
+        body = first.body(sid, token, prompt="rename module 1 to Welcome call")
+        with first.stream(body, session_id=sid) as frames:
+            for frame in frames:
+                seen.append(frame)
+                if frame.type == "RUN_FINISHED":
+                    first.proc.kill()  # SIGKILL before the client even finishes reading
+                    break
+        first.proc.wait()
+    assert seen[-1].type == "RUN_FINISHED"
+    finished = _snapshot(seen)
+    with start_runtime(env) as second:
+        watched = second.action(sid, token, "watch")
+        assert _snapshot(watched) == finished  # the canvas as the finished turn left it
+        frames = second.chat(sid, token, "add a module about security review")
+        check_stream(frames)
+        assert "CUSTOM:control.handoff" not in types_of(frames)
+        assert (
+            _titles(frames)[0] == "Welcome call" and _snapshot(frames)["version"] == finished["version"] + 1
+        )
+        assert _stored_prompts(data_dir, sid) == [
+            ONBOARDING,
+            "rename module 1 to Welcome call",
+            "add a module about security review",
+        ]
 
 
 def test_two_runtimes_share_sessions_and_a_stop_reaches_the_other(data_dir: Path) -> None:

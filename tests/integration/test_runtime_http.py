@@ -190,7 +190,17 @@ def test_watch_resumes_after_last_event_id_without_gap_or_duplicate(slow_runtime
     types = types_of(second_part)
     assert types[0] == "RUN_STARTED" and "STATE_SNAPSHOT" in types[1:]  # the refinement snapshot only
     assert types.count("STATE_SNAPSHOT") == 1 and types[-1] == "RUN_FINISHED"
-    resumed_ids = [f.id for f in second_part[1:] if f.type not in ("CUSTOM", "RUN_FINISHED")]
+    # the builders still working where the first stream dropped are announced again, first
+    still_open: dict[str, str] = {}
+    for f in first_part:
+        if f.type == "SUBAGENT_STARTED":
+            still_open[f.event["subagentRunId"]] = f.data
+        elif f.type in ("SUBAGENT_FINISHED", "SUBAGENT_ERROR"):
+            still_open.pop(f.event["subagentRunId"], None)
+    announced = second_part[1 : 1 + len(still_open)]
+    assert [(f.id, f.data) for f in announced] == [(last_id, data) for data in still_open.values()]
+    replayed = second_part[1 + len(still_open) :]
+    resumed_ids = [f.id for f in replayed if f.type not in ("CUSTOM", "RUN_FINISHED")]
     assert all(i is not None and i > last_id for i in resumed_ids)
 
     seen = [f for f in first_part + second_part if f.type == "TOOL_CALL_START"]
@@ -236,7 +246,7 @@ def test_watch_from_the_turns_snapshot_catches_a_build_that_already_finished(
     assert runtime.ping() == "Healthy"
 
     watch = runtime.action(sid, token, "watch", last_event_id=snapshot_frame.id)
-    check_stream(watch, resumed=True)
+    check_stream(watch)
     final = _snapshot(watch)
     assert final["phase"] == "refinement" and DONE in text_of(watch)
     expected = [

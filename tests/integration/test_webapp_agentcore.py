@@ -142,6 +142,9 @@ def test_agentcore_mid_stream_death_is_one_run_error(
     with client.stream("/api/agent/run", _chat(session, "frames=9 die_after=3 partial=1")) as response:
         body = b"".join(response.iter_raw())
     assert body.count(b"RUN_ERROR") == 1 and body.endswith(b"\n\n")
+    frames = [f for f in body.split(b"\n\n") if f]
+    assert len(frames) == 4  # frames 0-2 whole, the cut frame 3 dropped, then the RUN_ERROR
+    assert all(json.loads(f.split(b"data: ", 1)[1]) for f in frames)
 
 
 @pytest.mark.parametrize(("script", "status"), [("status=503", 503), ("status=500", 502)])

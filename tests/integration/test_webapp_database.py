@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,10 +14,10 @@ from agent_runtime.contract import PlaybookSpec
 from tests.support.playbooks import make_playbook
 from tests.support.webapp_harness import *  # noqa: F403
 from tests.support.webapp_harness import add_user, app_for_url
-from webapp.agent.sessions import acquire_lease, release_lease
+from webapp.agent.leases import LeaseKeeper, lease_engine
 from webapp.errors import ApiError
 from webapp.migrate import alembic_config
-from webapp.models import AgentSession, Base, Module, Playbook, Task, TaskStep
+from webapp.models import AgentSession, Base, Module, Playbook, Task, TaskStep, User
 from webapp.playbooks import service
 
 
@@ -161,34 +162,137 @@ def test_a_save_that_fails_half_way_leaves_no_rows(app: Any, monkeypatch: pytest
         assert conn.scalar(select(func.count()).select_from(Module).join(Playbook).where(vendor)) == 0
 
 
-def test_only_one_of_many_concurrent_turns_gets_the_lease(app: Any) -> None:
+def _session_row(app: Any) -> tuple[dict[str, Any], str]:
     user = add_user(app)
-    engine = app.extensions["database"].engine
-    sid = "0b6f2b8e-3c1d-4e5f-9a7b-1c2d3e4f5a6b"
-    with engine.begin() as conn:
+    sid = str(uuid.uuid4())
+    with app.extensions["database"].engine.begin() as conn:
         conn.execute(
             AgentSession.__table__.insert().values(
                 sid=sid, user_id=user["id"], vendor_id=user["vendor_id"], agent_type="copilot"
             )
         )
-    holders = [f"h{i}" for i in range(12)]
-    lock = threading.Lock()
-    counter = iter(holders)
+    return user, sid
 
-    def take() -> tuple[str, bool]:
-        with lock:
-            holder = next(counter)
-        return holder, acquire_lease(engine, sid, holder, 60)
+
+def test_only_one_of_many_concurrent_turns_gets_the_lease(app: Any) -> None:
+    user, sid = _session_row(app)
+    engine = app.extensions["database"].engine
+    keeper = LeaseKeeper(lease_engine(engine), seconds=60)
+    who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+
+    def take() -> str | ApiError:
+        try:
+            holder = keeper.open(sid, **who)
+        except ApiError as exc:
+            return exc
+        assert holder is not None
+        return holder
 
     results = _concurrently(12, take)
-    winners = [h for h, ok in results if ok]
+    winners = [r for r in results if isinstance(r, str)]
     assert len(winners) == 1
-    release_lease(engine, sid, "not-the-holder")
-    assert not acquire_lease(engine, sid, "late", 60)
-    release_lease(engine, sid, winners[0])
-    assert acquire_lease(engine, sid, "late", 60)
+    assert {(r.status, r.code) for r in results if isinstance(r, ApiError)} == {(409, "SESSION_BUSY")}
+    keeper.release("not-the-holder")
+    with pytest.raises(ApiError) as busy:
+        keeper.open(sid, **who)
+    assert busy.value.status == 409
+    keeper.release(winners[0])
+    late = keeper.open(sid, **who)
+    assert late is not None and keeper.live() == 1
     # an expired lease can be taken over (a webapp that died mid-stream)
-    assert acquire_lease(engine, sid, "next", -1) is False
+    keeper._live.clear()  # this process "died" holding it
     with engine.begin() as conn:
         conn.execute(AgentSession.__table__.update().values(lease_expires_ms=0))
-    assert acquire_lease(engine, sid, "after-expiry", 60)
+    assert keeper.open(sid, **who) is not None
+    keeper.close()
+
+
+def test_the_stream_statement_checks_ownership_and_the_user(app: Any) -> None:
+    user, sid = _session_row(app)
+    engine = app.extensions["database"].engine
+    keeper = LeaseKeeper(lease_engine(engine), seconds=60)
+    mine = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot"}
+    assert keeper.open(sid, **mine, lease=False) is None  # a watch: no lease, last_run_at recorded
+    other = add_user(app)
+    cases = [
+        ({**mine, "user_id": other["id"], "vendor_id": other["vendor_id"]}, 403, "SESSION_MISMATCH"),
+        ({**mine, "vendor_id": other["vendor_id"]}, 403, "IDENTITY_MISMATCH"),
+        ({**mine, "agent_type": "other"}, 403, "SESSION_MISMATCH"),
+    ]
+    for who, status, code in cases:
+        with pytest.raises(ApiError) as refused:
+            keeper.open(sid, **who, lease=True)
+        assert (refused.value.status, refused.value.code) == (status, code)
+    with engine.begin() as conn:
+        conn.execute(User.__table__.update().where(User.id == user["id"]).values(active=False))
+    with pytest.raises(ApiError) as gone:
+        keeper.open(sid, **mine, lease=False)
+    assert (gone.value.status, gone.value.code) == (401, "UNAUTHENTICATED")
+    with engine.connect() as conn:
+        row = conn.execute(select(AgentSession).where(AgentSession.sid == sid)).one()
+    assert row.last_run_at is not None and row.lease_holder is None
+
+
+def test_renewal_is_one_batched_update_and_a_failure_ends_no_stream(app: Any) -> None:
+    from sqlalchemy import event
+
+    user, _ = _session_row(app)
+    engine = app.extensions["database"].engine
+    keeper = LeaseKeeper(lease_engine(engine), seconds=60, renew_every=3600)
+    sids = [str(uuid.uuid4()) for _ in range(30)]
+    with engine.begin() as conn:
+        conn.execute(
+            AgentSession.__table__.insert(),
+            [
+                {"sid": s, "user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot"}
+                for s in sids
+            ],
+        )
+    who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+    holders = [keeper.open(s, **who) for s in sids]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(keeper.engine, "before_cursor_execute", count)
+    try:
+        assert keeper.renew_all() == 30
+    finally:
+        event.remove(keeper.engine, "before_cursor_execute", count)
+    assert [s.split()[0].upper() for s in statements if not s.upper().startswith(("BEGIN", "COMMIT"))] == [
+        "UPDATE"
+    ]
+    with engine.connect() as conn:
+        expiries = conn.scalars(select(AgentSession.lease_expires_ms).where(AgentSession.sid.in_(sids))).all()
+    assert len(set(expiries)) == 1  # every lease renewed by the same statement
+    assert all(h is not None for h in holders) and keeper.live() == 30
+    keeper.close()
+
+
+def test_a_failed_release_is_retried_in_the_background(app: Any) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    user, sid = _session_row(app)
+    engine = app.extensions["database"].engine
+    retried = threading.Event()
+
+    class FlakyRelease(LeaseKeeper):
+        calls = 0
+
+        def _release(self, sid: str, holder: str) -> None:
+            FlakyRelease.calls += 1
+            if FlakyRelease.calls == 1:
+                raise OperationalError("UPDATE agent_session", {}, Exception("connection lost"))
+            super()._release(sid, holder)
+            retried.set()
+
+    keeper = FlakyRelease(lease_engine(engine), seconds=60, renew_every=0.01)
+    who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+    holder = keeper.open(sid, **who)
+    keeper.release(holder)  # fails: handed to the renewer thread, the caller is not troubled
+    assert retried.wait(10)
+    with engine.connect() as conn:
+        assert conn.scalar(select(AgentSession.lease_holder).where(AgentSession.sid == sid)) is None
+    assert keeper.open(sid, **who) is not None  # the session is free for the next turn
+    keeper.close()

@@ -92,8 +92,15 @@ def test_mid_stream_death_gives_one_run_error_then_eof(client: WebClient, stub: 
     with client.stream("/api/agent/run", chat(session, "frames=20 die_after=7 partial=1")) as response:
         body = b"".join(response.iter_raw())
     sent = bytes(stub.invocations[0].sent)
-    assert body.startswith(sent) and body.count(b"RUN_ERROR") == 1 and body.endswith(b"\n\n")
-    RunErrorEvent.model_validate_json(body.rstrip(b"\n").rsplit(b"\n\n", 1)[1].removeprefix(b"data: "))
+    whole = sent[: sent.rindex(b"\n\n") + 2]
+    assert len(whole) < len(sent)  # the stub died inside frame 7
+    assert body.startswith(whole) and body.count(b"RUN_ERROR") == 1 and body.endswith(b"\n\n")
+    frames = [f for f in body.split(b"\n\n") if f]
+    assert len(frames) == 8  # frames 0-6 whole, then the RUN_ERROR; nothing of frame 7
+    for item in frames:  # every frame the client received parses as one AG-UI event
+        data = b"\n".join(line[6:] for line in item.split(b"\n") if line.startswith(b"data: "))
+        json.loads(data)
+    RunErrorEvent.model_validate_json(frames[-1].removeprefix(b"data: "))
 
 
 def test_concurrent_turn_is_409_while_streaming(client: WebClient, stub: StubRuntime) -> None:

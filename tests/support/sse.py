@@ -82,11 +82,8 @@ def events_of(frames: list[Frame]) -> list[Any]:
     return [_adapter().validate_python(frame.event) for frame in frames]
 
 
-def check_stream(frames: list[Frame], *, resumed: bool = False) -> None:
-    """Assert the product's stream rules (see the module docstring).
-
-    ``resumed``: a watch resumed with ``last_event_id`` may finish subagents started before it.
-    """
+def check_stream(frames: list[Frame]) -> None:
+    """Assert the product's stream rules (see the module docstring); resumed watches included."""
     assert frames, "empty stream"
     events_of(frames)
     types = [f.type for f in frames]
@@ -113,6 +110,7 @@ def check_stream(frames: list[Frame], *, resumed: bool = False) -> None:
             open_text.remove(e["messageId"])
         elif kind == "TOOL_CALL_START":
             assert e["toolCallId"] not in open_tools
+            assert e.get("subagentRunId") in (None, *open_subagents), "tool call of an unstarted subagent"
             open_tools.add(e["toolCallId"])
         elif kind == "TOOL_CALL_ARGS":
             assert e["toolCallId"] in open_tools
@@ -122,7 +120,7 @@ def check_stream(frames: list[Frame], *, resumed: bool = False) -> None:
         elif kind == "SUBAGENT_STARTED":
             open_subagents.add(e["subagentRunId"])
         elif kind in ("SUBAGENT_FINISHED", "SUBAGENT_ERROR"):
-            assert resumed or e["subagentRunId"] in open_subagents, "subagent finished but never started"
+            assert e["subagentRunId"] in open_subagents, "subagent finished but never started"
             open_subagents.discard(e["subagentRunId"])
     assert not open_text, f"unclosed text messages: {open_text}"
     assert not open_tools, f"unclosed tool calls: {open_tools}"

@@ -60,3 +60,9 @@ def test_contract_loads_without_heavy_dependencies() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_test_module_names_are_unique() -> None:
+    """pytest imports test files by basename (no packages under tests/): two of one name break collection."""
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

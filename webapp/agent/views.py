@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-import uuid
+import threading
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user, login_required
+from sqlalchemy import event
 
 from agent_runtime.contract import (
     OUT_OF_BAND_ACTIONS,
@@ -26,7 +26,7 @@ from agent_runtime.contract import (
 
 from ..approvals.views import policy, recorded_decision
 from ..approvals.watch import ApprovalWatcher, Observers
-from ..audit import DecisionAudit, current_context, record_refused_decision
+from ..audit import AuditContext, DecisionAudit, current_context, record_refused_decision, request_ids
 from ..config import agent_types
 from ..errors import ApiError
 from ..extensions import db
@@ -34,14 +34,18 @@ from ..files.service import resolve_turn_files
 from ..models import AgentSession
 from ..security import json_body
 from ..transports import Transport, UpstreamError, UpstreamRequest
+from . import principal
 from .disconnect import client_socket, monitor
+from .drafts import DraftRecorder
+from .leases import LeaseKeeper, lease_engine
 from .relay import RelayStream
-from .sessions import acquire_lease, mint_session, release_lease, renew_lease, touch_last_run
+from .sessions import mint_session
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("agent", __name__, url_prefix="/api/agent")
 bp.after_request(record_refused_decision)
+bp.record_once(lambda state: principal.install(state.app))  # type: ignore[arg-type]
 
 LEASED_ACTIONS = frozenset({Action.CHAT, Action.RESUME_INTERRUPT})
 """Actions that run a turn, so hold the session's chat lease while they stream."""
@@ -63,12 +67,55 @@ def transport() -> Transport:
     return current_app.extensions["agent_transport"]  # type: ignore[no-any-return]
 
 
+_KEEPER_LOCK = threading.Lock()
+
+
+def lease_keeper() -> LeaseKeeper:
+    """The app's lease keeper (built on first use, once per process and app)."""
+    keeper = current_app.extensions.get("lease_keeper")
+    if keeper is None:
+        with _KEEPER_LOCK:
+            keeper = current_app.extensions.get("lease_keeper")
+            if keeper is None:
+                keeper = LeaseKeeper(
+                    lease_engine(db.engine), seconds=float(current_app.config["CHAT_LEASE_SECONDS"])
+                )
+                event.listen(db.engine, "engine_disposed", lambda _engine: keeper.close())
+                current_app.extensions["lease_keeper"] = keeper
+    return keeper  # type: ignore[no-any-return]
+
+
 @bp.post("/<agent_type>/session")
 @login_required
 def create_session(agent_type: str) -> Any:
-    """Mint ``{session_id, agent_url, token}``; no runtime call yet."""
+    """Mint ``{session_id, agent_url, token}``; no runtime call yet.
+
+    With ``{"session_id": <a draft of the caller's>}`` the body asks for a fresh token for that draft
+    (to reopen it in any tab or browser); any other session is 403.
+    """
     if agent_type not in agent_types(current_app.config):
         raise ApiError(404, "UNKNOWN_AGENT_TYPE", f"unknown agent type: {agent_type[:40]!r}")
+    body = g.get("json_body")  # read and parsed before the user was loaded (webapp.security)
+    existing = body.get("session_id") if isinstance(body, dict) else None
+    if isinstance(body, dict) and body.get("playbook_id") is not None:
+        raise ApiError(
+            501, "NOT_IMPLEMENTED", "reopening a saved playbook with the assistant is not available yet"
+        )
+    if existing is not None:
+        row = db.session.get(AgentSession, str(existing)[:100])
+        if (
+            row is None
+            or row.user_id != current_user.id
+            or row.vendor_id != current_user.vendor_id
+            or row.agent_type != agent_type
+            or row.deleted_at is not None
+        ):
+            raise ApiError(403, ErrorCode.SESSION_MISMATCH, "this draft is not yours")
+        sid = row.sid
+        token = codec().mint(sid=sid, uid=current_user.id, vid=current_user.vendor_id, typ=agent_type)
+        db.session.rollback()
+        logger.info("session_id=<%s>, user_id=<%s> | draft reopened", sid, current_user.id)
+        return jsonify({"session_id": sid, "agent_url": "/api/agent", "token": token})
     user = current_user._get_current_object()
     db.session.close()  # end the user loader's read: on SQLite a read cannot become a write
     with db.new_session() as session:
@@ -141,6 +188,12 @@ def _status_for(code: ErrorCode) -> int:
     }.get(code, 400)
 
 
+def _requester(user_id: int, vendor_id: int) -> AuditContext:
+    """Who runs this turn, without reading the database (the e-mail is looked up if it pauses)."""
+    request_id, trace_id = request_ids()
+    return AuditContext(user_id=user_id, vendor_id=vendor_id, request_id=request_id, trace_id=trace_id)
+
+
 def _proxy(body: dict[str, Any], files: Any = None) -> Response:
     try:
         payload = parse_invocation(body)
@@ -150,44 +203,53 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         claims = codec().verify(payload.token)
     except TokenError as exc:
         raise ApiError(401, exc.code, exc.message) from None
-    if claims.uid != current_user.id or claims.vid != current_user.vendor_id:
+    # current_user is a StreamPrincipal (the cookie's user id, no database read) or, when the
+    # request needs the person's details (the audit of resume_interrupt, attachments), the User.
+    user_id = int(current_user.id)
+    vendor_id = getattr(current_user, "vendor_id", claims.vid)
+    if claims.uid != user_id or claims.vid != vendor_id:
         raise ApiError(403, ErrorCode.IDENTITY_MISMATCH, "the session token belongs to someone else")
     if claims.sid != payload.session_id:
         raise ApiError(403, ErrorCode.SESSION_MISMATCH, "the session token is for another session")
-    row = db.session.get(AgentSession, payload.session_id)
-    if (
-        row is None
-        or row.vendor_id != current_user.vendor_id
-        or row.user_id != current_user.id
-        or row.agent_type != claims.typ
-    ):
-        raise ApiError(403, ErrorCode.SESSION_MISMATCH, "this session is not yours")
-    sid, user_id, action = row.sid, current_user.id, payload.action
-    who = current_context()  # while the session still holds the user: the audit needs it later
-    if files is not None and who is not None:
-        # Checked, stored and linked to the session before the runtime hears of the turn.
-        turn_files = resolve_turn_files(db.session, who, current_user, sid, files)
-        if turn_files:
-            db.session.commit()
-            payload = payload.model_copy(
-                update={"files": [AttachmentRef.model_validate(f.ref()) for f in turn_files]}
-            )
-    db.session.rollback()
-    db.session.close()  # give the connection back before a long stream
+    sid, action = payload.session_id, payload.action
+    if files is not None:
+        # Attachments are checked and linked as this person: load them (a turn with files does
+        # database work by nature; a plain turn stays at one statement).
+        principal.load_signed_in_user(db.session, user_id, claims.vid)
+    needs_who = isinstance(payload, ResumeInterruptPayload) or files is not None
+    who = current_context() if needs_who else None
 
+    if "_db_session" in g:  # end the read of the user: the lease's write must not race its snapshot
+        db.session.rollback()
+
+    # The one database statement before the first byte: ownership, the user's standing, the
+    # lease (for a turn) and last_run_at together.
+    keeper = lease_keeper()
+    holder = keeper.open(
+        sid, user_id=user_id, vendor_id=claims.vid, agent_type=claims.typ, lease=action in LEASED_ACTIONS
+    )
     engine = db.engine
-    lease_seconds = float(current_app.config["CHAT_LEASE_SECONDS"])
-    holder = None
-    if action in LEASED_ACTIONS:
-        holder = uuid.uuid4().hex
-        if not acquire_lease(engine, sid, holder, lease_seconds):
-            raise ApiError(409, ErrorCode.SESSION_BUSY, "a turn is already running in this session")
-    else:
-        touch_last_run(engine, sid)
 
     def finish() -> None:
         if holder is not None:
-            release_lease(engine, sid, holder)
+            keeper.release(holder)
+
+    if files is not None and who is not None:
+        try:
+            # Checked, stored and linked to the session (now known to be this user's) before the
+            # runtime hears of the turn.
+            turn_files = resolve_turn_files(db.session, who, current_user, sid, files)
+            if turn_files:
+                db.session.commit()
+                payload = payload.model_copy(
+                    update={"files": [AttachmentRef.model_validate(f.ref()) for f in turn_files]}
+                )
+        except BaseException:
+            finish()
+            raise
+    if "_db_session" in g:  # give a loaded user's connection back before a long stream
+        db.session.rollback()
+        db.session.close()
 
     audit: DecisionAudit | None = None
     if isinstance(payload, ResumeInterruptPayload) and who is not None:
@@ -218,25 +280,18 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
             audit.upstream_refused(500, ErrorCode.INTERNAL)
         raise
 
-    renew_every = lease_seconds / 3
-    next_renew = [time.monotonic() + renew_every]
-
-    def on_chunk() -> None:
-        if holder is not None and time.monotonic() >= next_renew[0]:
-            next_renew[0] = time.monotonic() + renew_every
-            renew_lease(engine, sid, holder, lease_seconds)
-
     relay = RelayStream(
         upstream,
         on_finish=finish,
-        on_chunk=on_chunk if holder is not None else None,
         monitor=monitor,
         client_sock=client_socket(request.environ),
         log_context=f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>",
         observer=Observers(
             audit,
-            ApprovalWatcher(engine, who, policy(), sid)
-            if who is not None and action in LEASED_ACTIONS
+            DraftRecorder(engine, sid),
+            # A turn that pauses becomes approval requests (issue 13); no database read for it here.
+            ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
+            if action in LEASED_ACTIONS
             else None,
         ),
     )

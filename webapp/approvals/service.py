@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,7 +110,10 @@ def record_requests(
         The request ids newly recorded.
     """
     now = utcnow()
-    recorded = []
+    recorded: list[str] = []
+    if who.user_email is None and interrupts:  # the relay knows the id only (no read before a stream)
+        email = conn.execute(select(User.email).where(User.id == who.user_id)).scalar()
+        who = replace(who, user_email=email)
     for item in interrupts:
         raw_meta = item.get("metadata")
         meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}

@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import AuditEvent
+from ..models import ApprovalRequest, AuditEvent
 from ._record import AuditAction
 
 bp = Blueprint("audit", __name__)
@@ -79,6 +79,17 @@ def _session_filter(raw: str | None) -> str | None:
     return raw
 
 
+_WORD = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+def _word_filter(name: str, raw: str | None) -> str | None:
+    if raw is None or raw.strip() == "":
+        return None
+    if not _WORD.match(raw.strip()):
+        raise FilterError(f"“{name}” has only letters, digits, dots, colons, dashes and underscores.")
+    return raw.strip()
+
+
 def _cursor(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -88,19 +99,35 @@ def _cursor(name: str) -> int | None:
     return int(raw)
 
 
-def _scoped(vendor_id: int, session_id: str | None) -> Any:
-    """The page's rows: this vendor's, not outcome rows (those are shown on their decision)."""
+def _scoped(
+    vendor_id: int, session_id: str | None, request_id: str | None = None, desk: str | None = None
+) -> Any:
+    """The page's rows: this vendor's, not outcome rows (those are shown on their decision);
+    optionally one session's, one approval request's, or those of the requests at one desk."""
     clause = and_(AuditEvent.vendor_id == vendor_id, AuditEvent.parent_id.is_(None))
     if session_id is not None:
         clause = and_(clause, AuditEvent.session_id == session_id)
+    if request_id is not None:
+        clause = and_(clause, AuditEvent.interrupt_id == request_id)
+    if desk is not None:
+        at_desk = select(ApprovalRequest.request_id).where(
+            ApprovalRequest.vendor_id == vendor_id,
+            or_(ApprovalRequest.desk == desk, ApprovalRequest.escalation_desk == desk),
+        )
+        clause = and_(clause, AuditEvent.interrupt_id.in_(at_desk))
     return clause
 
 
 def _page(
-    vendor_id: int, session_id: str | None, before: int | None, after: int | None
+    vendor_id: int,
+    session_id: str | None,
+    before: int | None,
+    after: int | None,
+    request_id: str | None = None,
+    desk: str | None = None,
 ) -> tuple[list[Entry], bool, bool]:
     outcome = aliased(AuditEvent)
-    scope = _scoped(vendor_id, session_id)
+    scope = _scoped(vendor_id, session_id, request_id, desk)
     stmt = (
         select(AuditEvent, outcome.outcome, outcome.at)
         .outerjoin(
@@ -143,16 +170,20 @@ def index() -> Any:
     """The signed-in person's vendor's audit events."""
     try:
         session_id = _session_filter(request.args.get("session"))
+        request_id = _word_filter("request", request.args.get("request"))
+        desk = _word_filter("desk", request.args.get("desk"))
         before, after = _cursor("before"), _cursor("after")
     except FilterError as exc:
         return render_template(
             "audit/list.html", entries=[], session_id=None, error=str(exc), has_newer=False, has_older=False
         ), 400
-    entries, has_newer, has_older = _page(current_user.vendor_id, session_id, before, after)
+    entries, has_newer, has_older = _page(current_user.vendor_id, session_id, before, after, request_id, desk)
     return render_template(
         "audit/list.html",
         entries=entries,
         session_id=session_id,
+        request_filter=request_id,
+        desk_filter=desk,
         error=None,
         has_newer=has_newer,
         has_older=has_older,

@@ -16,6 +16,7 @@ from agent_runtime.contract import PlaybookSpec
 from ..audit import AuditAction, AuditContext, append
 from ..errors import ApiError
 from ..models import Module, Playbook, Task, TaskStep, utcnow
+from .versions import current_spec, record_version
 
 UNTITLED = "Untitled playbook"
 
@@ -142,6 +143,15 @@ def save_playbook(
                 },
             ).scalar_one()
             _insert_content(conn, playbook_id, spec)
+            record_version(
+                conn,
+                playbook_id,
+                spec.model_dump(mode="json"),
+                user_id=user_id,
+                source_session_id=source_session_id,
+                idempotency_key=idempotency_key,
+                first=True,
+            )
             append(
                 conn,
                 _who(audit, vendor_id, user_id),
@@ -169,32 +179,53 @@ def replace_playbook(
     user_id: int,
     spec: PlaybookSpec,
     audit: AuditContext | None = None,
-) -> bool:
-    """Replace a playbook's title, description and content in one transaction.
+    source_session_id: str | None = None,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+) -> int | None:
+    """Replace a playbook's title, description and content in one transaction, as a new version.
 
     Returns:
-        False when the playbook is not this vendor's (nothing changed).
+        The new version's number, or None when the playbook is not this vendor's (nothing changed).
     """
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        owned = conn.execute(
+            select(Playbook.id).where(Playbook.id == playbook_id, Playbook.vendor_id == vendor_id)
+        ).first()
+        if owned is None:
+            return None
+        before = current_spec(conn, playbook_id)
         changed = conn.execute(
             update(Playbook)
             .where(Playbook.id == playbook_id, Playbook.vendor_id == vendor_id)
             .values(title=spec.title or UNTITLED, description=spec.description, updated_at=utcnow())
         ).rowcount
         if changed != 1:
-            return False
+            return None
         # Steps and tasks go with their modules (ON DELETE CASCADE; SQLite has foreign_keys=ON).
         conn.execute(delete(Module).where(Module.playbook_id == playbook_id))
         _insert_content(conn, playbook_id, spec)
+        version = record_version(
+            conn,
+            playbook_id,
+            spec.model_dump(mode="json"),
+            user_id=user_id,
+            source_session_id=source_session_id,
+            note=note,
+            before=before,
+            idempotency_key=idempotency_key,
+        )
         append(
             conn,
             _who(audit, vendor_id, user_id),
             AuditAction.PLAYBOOK_UPDATE,
+            session_id=source_session_id,
             subject_type="playbook",
             subject_id=str(playbook_id),
-            detail={"title": spec.title or UNTITLED, "modules": len(spec.modules)},
+            detail={"title": spec.title or UNTITLED, "modules": len(spec.modules), "version": version}
+            | ({"note": note} if note else {}),
         )
-    return True
+    return version
 
 
 def delete_playbook(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -16,10 +16,11 @@ from ..agent.snapshot import read_session_canvas
 from ..audit import current_context
 from ..errors import ApiError
 from ..extensions import db
-from ..models import AgentSession, Module, Playbook, Task
+from ..models import AgentSession, Module, Playbook, PlaybookVersion, Task, User
 from ..security import json_body
 from .ids import decode_id, encode_id
 from .service import delete_playbook, load_playbook, replace_playbook, save_playbook, to_spec_dict
+from .versions import diff_specs, to_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,48 @@ def save() -> Any:
         spec = _spec(canvas)
         if not spec.modules:
             raise ApiError(409, ErrorCode.NOTHING_TO_SAVE, "this session has no playbook yet")
+    linked = (
+        db.session.scalar(
+            select(Playbook.id)
+            .where(Playbook.vendor_id == vendor_id, Playbook.source_session_id == source)
+            .order_by(Playbook.id)
+            .limit(1)
+        )
+        if source is not None
+        else None
+    )
+    replayed = db.session.scalar(
+        select(Playbook.id).where(Playbook.vendor_id == vendor_id, Playbook.idempotency_key == key.strip())
+    )
+    if linked is not None and replayed is None:
+        again = db.session.scalar(
+            select(PlaybookVersion.version).where(
+                PlaybookVersion.playbook_id == linked, PlaybookVersion.idempotency_key == key.strip()
+            )
+        )
+        if again is not None:  # the same save repeated: its version, not a new one
+            db.session.close()
+            return jsonify(
+                {"playbook_id": encode_id(linked), "playbook_id_decoded": linked, "version": again}
+            )
     db.session.close()
+    if linked is not None and replayed is None:
+        # A session that already saved a playbook saves it again as a new version (issue 11).
+        version = replace_playbook(
+            db.engine,
+            playbook_id=linked,
+            vendor_id=vendor_id,
+            user_id=user_id,
+            spec=spec,
+            audit=audit,
+            source_session_id=source,
+            idempotency_key=key.strip(),
+        )
+        if version is not None:
+            logger.info("playbook_id=<%s>, version=<%s> | playbook saved as a new version", linked, version)
+            return jsonify(
+                {"playbook_id": encode_id(linked), "playbook_id_decoded": linked, "version": version}
+            )
     result = save_playbook(
         db.engine,
         spec=spec,
@@ -107,8 +149,13 @@ def save() -> Any:
         vendor_id,
         result.created,
     )
+    version = db.session.scalar(select(Playbook.version).where(Playbook.id == result.playbook_id))
     response = jsonify(
-        {"playbook_id": encode_id(result.playbook_id), "playbook_id_decoded": result.playbook_id}
+        {
+            "playbook_id": encode_id(result.playbook_id),
+            "playbook_id_decoded": result.playbook_id,
+            "version": version,
+        }
     )
     response.status_code = 201 if result.created else 200
     return response
@@ -156,12 +203,22 @@ def edit(playbook_id: str) -> Any:
     playbook = load_playbook(db.session, _own_playbook_id(playbook_id), current_user.vendor_id)
     if playbook is None:
         abort(404)
+    spec = to_spec_dict(playbook)
+    versions = [
+        {
+            **_version_view(v, email),
+            "created_at": v.created_at,
+            "changes": diff_specs(v.spec, spec) if v.version != playbook.version else [],
+        }
+        for v, email in _versions(playbook.id)[:20]
+    ]
     return render_template(
         "playbooks/edit.html",
         playbook=playbook,
         playbook_id=playbook_id,
-        spec=to_spec_dict(playbook),
+        spec=spec,
         limits=Limits,
+        versions=versions,
     )
 
 
@@ -184,16 +241,115 @@ def api_replace(playbook_id: str) -> Any:
     decoded = _own_playbook_id(playbook_id)
     body = _json_body(Limits.MAX_SAVE_BYTES)
     spec = _spec(body.get("playbook"))
-    if not replace_playbook(
+    version = replace_playbook(
         db.engine,
         playbook_id=decoded,
         vendor_id=current_user.vendor_id,
         user_id=current_user.id,
         spec=spec,
         audit=current_context(),
-    ):
+    )
+    if version is None:
         abort(404)
-    return jsonify({"playbook_id": playbook_id, "playbook_id_decoded": decoded})
+    return jsonify({"playbook_id": playbook_id, "playbook_id_decoded": decoded, "version": version})
+
+
+def _versions(playbook_id: int) -> list[Any]:
+    return list(
+        db.session.execute(
+            select(PlaybookVersion, User.email)
+            .join(User, User.id == PlaybookVersion.created_by)
+            .where(PlaybookVersion.playbook_id == playbook_id)
+            .order_by(PlaybookVersion.version.desc())
+        ).all()
+    )
+
+
+def _version_view(row: Any, email: str) -> dict[str, Any]:
+    return {
+        "version": row.version,
+        "created_at": row.created_at.isoformat(),
+        "created_by": email,
+        "source_session_id": row.source_session_id,
+        "note": row.note,
+    }
+
+
+def _own(playbook_id: str) -> Playbook:
+    playbook = load_playbook(db.session, _own_playbook_id(playbook_id), current_user.vendor_id)
+    if playbook is None:
+        abort(404)
+    return playbook
+
+
+def _spec_at(playbook: Playbook, version: int | None) -> dict[str, Any]:
+    if version is None or version == playbook.version:
+        return to_spec_dict(playbook)
+    row = db.session.get(PlaybookVersion, (playbook.id, version))
+    if row is None:
+        abort(404)
+    return row.spec
+
+
+@bp.get("/api/playbooks/<playbook_id>/versions")
+@login_required
+def api_versions(playbook_id: str) -> Any:
+    """``{"versions": [{version, created_at, created_by, source_session_id}]}``, newest first."""
+    playbook = _own(playbook_id)
+    rows = _versions(playbook.id)
+    if not rows:  # saved before versions were kept: its content is version 1
+        return jsonify({"versions": [], "current": playbook.version})
+    return jsonify({"versions": [_version_view(v, email) for v, email in rows], "current": playbook.version})
+
+
+@bp.get("/api/playbooks/<playbook_id>/diff")
+@login_required
+def api_diff(playbook_id: str) -> Any:
+    """``?from=<n>&to=<m>`` (``to`` defaults to the current version) → ``{"changes": [{kind, text}]}``."""
+    playbook = _own(playbook_id)
+    try:
+        old = int(request.args.get("from", ""))
+        new = int(request.args["to"]) if request.args.get("to") else None
+    except ValueError:
+        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "from and to are version numbers") from None
+    changes = diff_specs(_spec_at(playbook, old), _spec_at(playbook, new))
+    return jsonify({"from": old, "to": new or playbook.version, "changes": [c.to_dict() for c in changes]})
+
+
+@bp.post("/api/playbooks/<playbook_id>/versions/<int:version>/restore")
+@login_required
+def api_restore(playbook_id: str, version: int) -> Any:
+    """Save a new version equal to an old one (audited as an update that says so)."""
+    playbook = _own(playbook_id)
+    spec = _spec(_spec_at(playbook, version))
+    decoded = playbook.id
+    audit = current_context()
+    vendor_id, user_id = current_user.vendor_id, current_user.id
+    db.session.close()
+    restored = replace_playbook(
+        db.engine,
+        playbook_id=decoded,
+        vendor_id=vendor_id,
+        user_id=user_id,
+        spec=spec,
+        audit=audit,
+        note=f"restored from version {version}",
+    )
+    if restored is None:
+        abort(404)
+    return jsonify({"playbook_id": playbook_id, "playbook_id_decoded": decoded, "version": restored})
+
+
+@bp.get("/playbooks/<playbook_id>/export.md")
+@login_required
+def export_markdown(playbook_id: str) -> Any:
+    """The playbook as a Markdown download."""
+    playbook = _own(playbook_id)
+    text = to_markdown(to_spec_dict(playbook), version=playbook.version, updated_at=playbook.updated_at)
+    slug = "".join(c if c.isalnum() else "-" for c in playbook.title.lower()).strip("-")[:60] or "playbook"
+    response = Response(text, mimetype="text/markdown")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}.md"'
+    return response
 
 
 @bp.delete("/api/playbooks/<playbook_id>")

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent_runtime.contract import Limits
 
-from ._text import clip, phrase_title, significant, split_phrases, title_case, words
+from ._text import SMALL_WORDS, clip, phrase_title, significant, split_phrases, title_case, words
 from .archetypes import Archetype, choose_archetype
 from .builder_plan import _inline, _kind_for, describe_module
 
@@ -35,6 +35,9 @@ _LIST_START = re.compile(
     r"which includes|in which we|where we)\b|:|\n",
     re.IGNORECASE,
 )
+_DEAL_WITH = re.compile(r"^\s*(?:how (?:do|should|can) we\s+)?(?:deal|dealing|cope|coping)\s+with\b", re.I)
+""""Deal with a failed payroll run" is about the payroll run, not a list "with" items."""
+_QUESTION_ITEM = re.compile(r"^(?:what|how|who|when|where|why|which|do we|should we|can we)\b", re.I)
 _NOISE_TAIL = re.compile(r"\s+(?:playbook|process|runbook|checklist|workflow|procedure|sop|guide)s?$", re.I)
 
 _SKELETON = (
@@ -84,19 +87,20 @@ def build_outline(prompt: str) -> Outline:
     the closest archetype module or are inserted as new ones. Without an archetype, the items
     themselves become modules, framed by preparation and review modules.
     """
+    prompt = _DEAL_WITH.sub("handle", prompt)
     topic, items = _topic_and_items(prompt)
     archetype = choose_archetype(prompt)
     if archetype is not None:
         modules = [(m.title, m.description) for m in archetype.modules]
         _merge_items(modules, items, archetype, topic)
         return Outline(archetype.title, archetype.description, modules, archetype)
-    topic_title = title_case(topic) if topic else ""
+    topic_title = title_case(_TIME_TAIL.sub("", topic)) if topic else ""
     title = f"{topic_title} Playbook" if topic_title else "Team Playbook"
     subject = _inline(topic_title) if topic_title else "process"
     description = (
         f"A step-by-step playbook for {subject}: who does what, in which order, and how to check it is done."
     )
-    return Outline(clip(title), description, _phrase_modules(items, subject), None)
+    return Outline(clip(title), description, _phrase_modules(items, subject, topic, prompt), None)
 
 
 def _topic_text(text: str) -> str:
@@ -136,6 +140,8 @@ def _clean_items(items: list[str]) -> list[str]:
     for item in items:
         title = phrase_title(item, _MAX_PHRASE_WORDS)
         key = title.lower()
+        if _QUESTION_ITEM.match(item.strip()):
+            continue  # "…, what do we do?" asks for the playbook; it is not a module
         if title and key not in seen and len(item.split()) <= _MAX_PHRASE_WORDS + 4:
             seen.add(key)
             out.append(title)
@@ -204,9 +210,76 @@ def _content_match(item: str, modules: list[tuple[str, str]], archetype: Archety
     return best
 
 
-def _phrase_modules(items: list[str], subject: str) -> list[tuple[str, str]]:
-    if not items:
+_VERBS = (
+    r"shut down|wind down|close down|set up|roll out|hand over|move|relocate|migrate|open|close|"
+    r"run|plan|prepare|organi[sz]e|launch|renew|recall|hire|train|audit|review|ship|deliver|process|handle|"
+    r"manage|build|install|upgrade|replace|retire|sunset|consolidate|merge|integrate|restructure|host|"
+    r"schedule|collect|pay|reconcile|negotiate|procure|buy|sell|test|deploy|decommission|transfer|expand|"
+    r"approve|respond to|track|onboard|offboard|remediate|investigate|coordinate|run through"
+)
+_VERB = re.compile(rf"\b(?P<verb>{_VERBS})\b", re.IGNORECASE)
+_LEADING_VERB = re.compile(rf"^(?:{_VERBS})\s+", re.IGNORECASE)
+_TIME_TAIL = re.compile(
+    r"\s+(?:each|every|per|once a|twice a|this|next|for the)\s+(?:day|week|month|quarter|year|time)\b.*$",
+    re.I,
+)
+_PLANNING_VERBS = frozenset(
+    {"plan", "prepare", "organise", "organize", "manage", "handle", "process", "schedule"}
+)
+
+
+def _skeleton(subject: str, topic: str, prompt: str) -> list[tuple[str, str]]:
+    """Modules named after the prompt's own action and object when nothing more specific fits.
+
+    "Shut down a product line" → Scope the Product Line, …, Shut Down the Product Line, …; a prompt
+    whose verb only says "organise" or "plan" gets a neutral "Deliver the …" for the doing part.
+    """
+    obj = _TIME_TAIL.sub("", topic.strip())
+    obj = _LEADING_VERB.sub("", obj)
+    obj = re.sub(r"^(?:(?:a|an|the|our|my|their|your|new)\s+)+", "", obj, flags=re.IGNORECASE)
+    if not obj or not has_content(obj):
         return [(title, clip(desc.format(t=subject), 300)) for title, desc in _SKELETON]
+    found = _VERB.search(prompt)
+    verb = found.group("verb").lower() if found else ""
+    action = title_case(verb) if verb and verb not in _PLANNING_VERBS else "Deliver"
+    kept = obj.split()[: _MAX_PHRASE_WORDS - 2]
+    while len(kept) > 1 and kept[-1].lower() in SMALL_WORDS | {"new", "our", "my"}:
+        kept.pop()
+    thing = title_case(" ".join(kept))
+    low = _inline(thing)
+
+    def module(title: str, description: str) -> tuple[str, str]:
+        return clip(title), clip(description, 300)
+
+    return [
+        module(
+            f"Scope the {thing}",
+            f"Agree what the {low} must achieve, who is involved and what is out of scope.",
+        ),
+        module(
+            f"{thing} Owners & Approvals",
+            f"Name an owner for each part of the {low} and who must approve it.",
+        ),
+        module(
+            f"Get Ready for the {thing}",
+            f"Gather the information, budget, tools and people the {low} needs before work starts.",
+        ),
+        module(f"{action} the {thing}", f"{action} the {low} step by step, with clear hand-offs and checks."),
+        module(
+            f"{thing} Communication",
+            f"Tell everyone affected by the {low} what is happening, when, and what it means for them.",
+        ),
+        module(
+            f"Review the {thing}", f"Check the {low} against its goals, capture lessons and close it out."
+        ),
+    ]
+
+
+def _phrase_modules(
+    items: list[str], subject: str, topic: str = "", prompt: str = ""
+) -> list[tuple[str, str]]:
+    if not items:
+        return _skeleton(subject, topic, prompt)
     modules = [(item, describe_module(item)) for item in items]
     if _kind_for(items[0]).name != "planning":
         modules.insert(0, _PREPARATION)

@@ -1,8 +1,10 @@
 """The offline planner's library of playbook archetypes and how a prompt picks one.
 
-The data lives in :mod:`._library_a`, :mod:`._library_b` and :mod:`._library_c` in a compact form;
-this module turns it into frozen dataclasses once, at import, and offers keyword scoring and module
-lookup.
+The archetypes are data: one YAML file each under ``data/`` (checked against :class:`ArchetypeFile`
+when loaded, once, at import), turned into frozen dataclasses. A prompt picks an archetype by a
+score over its keywords — words and phrases matched at word starts, each with a weight; negative
+weights count against it (``employee`` against customer offboarding) — so the best overall fit
+wins, not the first keyword found.
 """
 
 from __future__ import annotations
@@ -10,16 +12,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Annotated
 
-from ._library_a import ARCHETYPES_A
-from ._library_b import ARCHETYPES_B
-from ._library_c import ARCHETYPES_C
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from agent_runtime.contract import Limits
+
 from ._text import significant
 
 __all__ = [
     "ARCHETYPES",
     "Archetype",
+    "ArchetypeFile",
+    "DATA_DIR",
+    "load_archetypes",
     "ModuleTemplate",
     "TaskTemplate",
     "MIN_SCORE",
@@ -58,32 +66,98 @@ class Archetype:
     title: str
     description: str
     keywords: Mapping[str, int]
+    subject: str
+    """Who or what the playbook is about ("customer", "employee"); a correction swaps it."""
     extra: str
     """A topic to suggest as an extra module ("Add a module about …")."""
     modules: tuple[ModuleTemplate, ...]
 
 
-def _parse_task(text: str) -> TaskTemplate:
-    title, description, steps = (part.strip() for part in text.split(" | "))
-    return TaskTemplate(title, description, tuple(s.strip() for s in steps.split(";") if s.strip()))
+DATA_DIR = Path(__file__).with_name("data")
+"""Where the archetype files live (``NN_key.yaml``; the number orders ties)."""
+
+_Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=Limits.MAX_TITLE_CHARS)
+]
+_Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=Limits.MAX_DESCRIPTION_CHARS)
+]
 
 
-def _parse(data: Mapping[str, Any]) -> Archetype:
+class _TaskData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: _Text
+    description: _Description
+    steps: list[_Text] = Field(min_length=2, max_length=8)
+
+
+class _ModuleData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: _Text
+    description: _Description
+    tasks: list[_TaskData] = Field(min_length=2, max_length=8)
+
+
+class ArchetypeFile(BaseModel):
+    """The schema of one archetype file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{2,59}$")]
+    title: _Text
+    description: _Description
+    subject: _Text
+    keywords: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9 '&/-]*$")], Annotated[int, Field(ge=-10, le=10)]
+    ] = Field(min_length=3)
+    extra: _Text
+    modules: list[_ModuleData] = Field(min_length=3, max_length=Limits.MAX_MODULES)
+
+
+def _archetype(data: ArchetypeFile) -> Archetype:
     modules = tuple(
-        ModuleTemplate(title, description, tuple(_parse_task(t) for t in tasks))
-        for title, description, tasks in data["modules"]
+        ModuleTemplate(
+            m.title,
+            m.description,
+            tuple(TaskTemplate(t.title, t.description, tuple(t.steps)) for t in m.tasks),
+        )
+        for m in data.modules
     )
     return Archetype(
-        key=data["key"],
-        title=data["title"],
-        description=data["description"],
-        keywords=dict(data["keywords"]),
-        extra=data["extra"],
+        key=data.key,
+        title=data.title,
+        description=data.description,
+        keywords=dict(data.keywords),
+        subject=data.subject,
+        extra=data.extra,
         modules=modules,
     )
 
 
-ARCHETYPES: tuple[Archetype, ...] = tuple(_parse(d) for d in (*ARCHETYPES_A, *ARCHETYPES_B, *ARCHETYPES_C))
+def load_archetypes(folder: Path = DATA_DIR) -> tuple[Archetype, ...]:
+    """Read and check every archetype file in ``folder``, in file-name order.
+
+    Raises:
+        ValueError: A file is not valid YAML or breaks the schema (the message names the file),
+            or two files use the same key.
+    """
+    loaded: list[Archetype] = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded.append(_archetype(ArchetypeFile.model_validate(raw)))
+        except (yaml.YAMLError, ValueError) as exc:
+            raise ValueError(f"archetype file {path.name}: {exc}") from exc
+    keys = [a.key for a in loaded]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate archetype key(s): {', '.join(duplicates)}")
+    return tuple(loaded)
+
+
+ARCHETYPES: tuple[Archetype, ...] = load_archetypes()
 _BY_KEY = {a.key: a for a in ARCHETYPES}
 _PATTERNS = {
     a.key: [(re.compile(r"(?<![a-z0-9])" + re.escape(kw)), weight) for kw, weight in a.keywords.items()]

@@ -14,7 +14,7 @@ from agent_runtime.contract import Limits, ModuleStatus, Phase, ToolName
 from ._documents import document_outline_turn, wants_document_outline
 from ._edits import BUSY_MESSAGE, EditPlan, WorkingCanvas, is_pleasantry, parse_edits
 from ._outline import build_outline, has_content
-from ._text import clip
+from ._text import clip, significant
 from ._types import Reply, call
 from .archetypes import archetype_by_title, choose_archetype
 
@@ -29,6 +29,33 @@ _PLAYBOOK_SIGNALS = re.compile(
     r"policy|policies|standardi[sz]e|organi[sz]e|coordinate|manage|handle|set up|prepare|document)\b",
     re.IGNORECASE,
 )
+_BUSINESS_ACTION = re.compile(
+    r"^(?:(?:please|so|ok(?:ay)?|now|hi|hello|hey)[\s,]+)?"
+    r"(?:(?:how (?:do|should|can) (?:we|i)|(?:we|i) (?:need|have|want) to|"
+    r"help (?:me|us)(?: to)?|can you help (?:me|us)(?: to)?|(?:let'?s|lets))\s+)?"
+    r"(?:run|open|shut|close|wind|plan|prepare|organi[sz]e|hire|recruit|move|relocate|migrate|ship|order|pay|"
+    r"process|file|set|launch|roll|train|audit|review|renew|recall|notify|handle|manage|onboard|offboard|"
+    r"coordinate|schedule|track|approve|submit|respond|reply|escalate|resolve|report|reconcile|deploy|test|"
+    r"upgrade|install|decommission|retire|transfer|expand|negotiate|collect|invoice|budget|forecast|refund|"
+    r"return|inspect|maintain|repair|deliver|source|procure|purchase|buy|sell|price|hand|host|assess|"
+    r"evaluate|investigate|document|certify|comply|register|renovate|consolidate|merge|integrate|restructure|"
+    r"reduce|cut|grow|sunset|deprecate|discontinue|replace|rotate|back|restore|archive|dispose|stock|count|"
+    r"label|pack|dispatch|receive|onboarding|offboarding|quarterly|annual|monthly|weekly|daily)\b",
+    re.IGNORECASE,
+)
+_BUSINESS_NOUNS = re.compile(
+    r"\b(?:payroll|invoices?|expenses?|budgets?|leases?|offices?|stores?|shops?|warehouses?|inventory|"
+    r"shipments?|orders?|contracts?|suppliers?|vendors?|customers?|clients?|employees?|staff|teams?|"
+    r"product(?: line)?s?|services?|servers?|systems?|data|accounts?|audits?|compliance|regulators?|policy|"
+    r"policies|projects?|events?|offsites?|conferences?|campaigns?|releases?|migrations?|recalls?|"
+    r"renewals?|tenders?|proposals?|rfps?|interviews?|candidates?|hires?|payments?|refunds?|returns?|"
+    r"tickets?|complaints?|escalations?|reports?|board meeting|stakeholders?|partners?|sites?|facilities|"
+    r"fleet|equipment|assets?|licen[cs]es?|subscriptions?|pricing|quotes?|deals?|sales|marketing|finance|"
+    r"hr|legal|security|operations|logistics|procurement|maintenance|outages?|incidents?)\b",
+    re.IGNORECASE,
+)
+_ROUTER_LEAD = re.compile(r"^\s*The person wants help with a playbook:\s*", re.IGNORECASE)
+"""The offline router's own words in front of a handoff context (not part of the request)."""
 _GENERAL_REPLIES = (
     (
         re.compile(
@@ -98,7 +125,9 @@ def classify(prompt: str) -> dict[str, Any]:
     """
     text = " ".join((prompt or "").split())
     one_line = clip(text.rstrip(" .!?"), 240)
-    if text and (_PLAYBOOK_SIGNALS.search(text) or choose_archetype(text) is not None):
+    if text and (
+        _PLAYBOOK_SIGNALS.search(text) or choose_archetype(text) is not None or _is_business_process(text)
+    ):
         return {
             "domain": "playbooks",
             "handoff_context": f"The person wants help with a playbook: {one_line}.",
@@ -110,6 +139,24 @@ def classify(prompt: str) -> dict[str, Any]:
         "handoff_context": f"Off-topic message: {one_line}." if one_line else "Empty message.",
         "reply": reply,
     }
+
+
+def _is_business_process(text: str) -> bool:
+    """Whether a message reads like a work process: an action on a business object.
+
+    Small talk (greetings, thanks, weather, jokes, "what is …" trivia) is never one; a message that
+    starts with a work verb ("Run payroll…", "Open a new store…") or names a business object
+    ("…our office lease") is, so a legitimate process is never refused.
+    """
+    if any(pattern.search(text) for pattern, _ in _GENERAL_REPLIES[:-1]):  # not "help": "help us recall…"
+        return False
+    if re.match(r"^\W*(?:what|who|when|where|why|which|is|are|do you|did|tell me)\b", text, re.IGNORECASE):
+        return bool(re.search(r"\b(?:how (?:do|should|can) we|process|steps)\b", text, re.IGNORECASE))
+    if _BUSINESS_ACTION.search(text) or _BUSINESS_NOUNS.search(text):
+        return True
+    # Not small talk, not a trivia question: a statement of something to organise ("Merger
+    # integration for an acquired company", "Pen test remediation"). Planning it is never wrong.
+    return not text.rstrip().endswith("?") and len(significant(text)) >= 2
 
 
 def plan_turn(
@@ -137,7 +184,8 @@ def plan_turn(
     if attachments and wants_document_outline(prompt, bool(modules)):
         return _closing(BUSY_MESSAGE, []) if building else document_outline_turn(attachments)
     if not modules:
-        source = prompt if has_content(prompt) or not handoff_context else f"{prompt} {handoff_context}"
+        handoff = _ROUTER_LEAD.sub("", handoff_context or "")
+        source = prompt if has_content(prompt) or not handoff else f"{prompt} {handoff}"
         if is_pleasantry(prompt) or not has_content(source):
             return _ask_for_process()
         return _outline_turn(source)
@@ -149,6 +197,12 @@ def plan_turn(
         return _outline_turn(new_topic) if has_content(new_topic) else _ask_for_process(restart=True)
     state = WorkingCanvas.from_canvas(canvas)
     state.building = building
+    corrected = _corrected_request(prompt, str(canvas.get("title") or ""), state, building)
+    if corrected is not None:
+        if building:
+            return _closing(BUSY_MESSAGE, [])
+        request, meant = corrected
+        return _outline_turn(request, lead=f"Got it — {meant}. I've re-planned the outline.")
     plan = parse_edits(prompt, state, building=building)
     if not plan.calls and not plan.problems:
         if choose_archetype(prompt) is not None and re.search(
@@ -218,16 +272,117 @@ def outline_text(args: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _outline_turn(prompt: str) -> list[Reply]:
+def _outline_turn(prompt: str, *, lead: str | None = None) -> list[Reply]:
     outline = build_outline(prompt)
     args = outline.args()
     extra = _extra_topic([m["title"] for m in args["modules"]], args["title"])
     replies_args = ["Build it", f"Add a module about {extra}", "Move the last module up"]
+    text = outline_text(args) if lead is None else f"{lead}\n\n{outline_text(args)}"
     return [
         Reply(None, (call(ToolName.SET_PLAYBOOK_OUTLINE.value, **args),)),
-        Reply(outline_text(args), (call(ToolName.SUGGEST_REPLIES.value, replies=replies_args),)),
+        Reply(text, (call(ToolName.SUGGEST_REPLIES.value, replies=replies_args),)),
         Reply(None, ()),
     ]
+
+
+_CORRECTION_PATTERNS = (
+    # "not customers, employees" / "not for customers but for employees"
+    re.compile(
+        r"^\W*(?:no[,.!]?\s+)?not\s+(?:for\s+|about\s+|an?\s+|the\s+)?(?P<wrong>[\w' -]+?)\s*"
+        r"(?:[,;:—–-]+|\bbut\b)\s*(?:but\s+)?(?:i\s+meant\s+|we\s+meant\s+|for\s+|about\s+|an?\s+|the\s+)*"
+        r"(?P<right>[\w' -]+?)\W*$",
+        re.IGNORECASE,
+    ),
+    # "employees, not customers"
+    re.compile(
+        r"^\W*(?:no[,.!]?\s+)?(?:i\s+meant\s+|we\s+meant\s+)?(?:an?\s+|the\s+)?(?P<right>[\w' -]+?)[,;]?\s+"
+        r"not\s+(?:an?\s+|the\s+)?(?P<wrong>[\w' -]+?)\W*$",
+        re.IGNORECASE,
+    ),
+    # "no, I meant an employee" / "actually we meant a product recall" / "I meant employees"
+    re.compile(
+        r"^\W*(?:(?:no|nope|not quite|actually|sorry|oops|wrong(?: one)?)\b[\s,.!—–-]*)*"
+        r"(?:i|we)\s+(?:meant|mean|wanted|asked for|was asking about|was talking about)\s+"
+        r"(?:(?:an?|the|for|about|our)\s+)*(?P<right>.+?)\W*$",
+        re.IGNORECASE,
+    ),
+    # "no, an employee" / "no — employee offboarding"
+    re.compile(
+        r"^\W*(?:no|nope|not quite|wrong)\b[\s,.!—–-]+(?:(?:an?|the|for|about|it'?s|its|it is)\s+)*"
+        r"(?P<right>[\w' -]+?)\W*$",
+        re.IGNORECASE,
+    ),
+)
+
+
+_NOT_A_TOPIC = re.compile(
+    r"^(?:thanks?|thank you|problem|worries|need|way|idea|matter|yet|now|more|change|changes|that|this|it|"
+    r"that'?s (?:fine|ok|okay|it)|(?:fine|ok|okay|good|great|perfect|sure)|stop|wait|later|never ?mind)\b",
+    re.IGNORECASE,
+)
+
+
+def _singular(word: str) -> str:
+    lower = word.lower()
+    if lower.endswith("ies") and len(lower) > 4:
+        return word[:-3] + "y"
+    if lower.endswith("s") and not lower.endswith("ss") and len(lower) > 3:
+        return word[:-1]
+    return word
+
+
+def _corrected_request(
+    prompt: str, title: str, state: WorkingCanvas, building: bool
+) -> tuple[str, str] | None:
+    """A correction of what the playbook is about, as a new request; ``None`` if it is no correction.
+
+    "No, I meant an employee" on a *customer* offboarding outline → "Employee Offboarding";
+    "not customers, employees" likewise; "no, I meant a product recall" → "product recall". A
+    message that is an edit ("no, rename module 2 to …") stays an edit.
+    """
+    text = " ".join(prompt.split())
+    if len(text) > 160:
+        return None
+    for pattern in _CORRECTION_PATTERNS:
+        match = pattern.match(text)
+        if match is not None:
+            break
+    else:
+        return None
+    right = match.group("right").strip(" -'")
+    wrong = (match.groupdict().get("wrong") or "").strip(" -'")
+    if (
+        not right
+        or not has_content(right)
+        or is_pleasantry(text)
+        or _NOT_A_TOPIC.match(right)
+        or parse_edits(right, state, building=building).calls
+    ):
+        return None
+    right_words = [_singular(w) for w in right.split()]
+    right_text = " ".join(right_words)
+    archetype = archetype_by_title(title)
+    base = re.sub(r"\s+playbook$", "", title.strip(), flags=re.IGNORECASE)
+    old_words = [_singular(w) for w in wrong.split()] if wrong else []
+    if not old_words and archetype is not None:
+        old_words = archetype.subject.split()
+    candidates: list[str] = []
+    if old_words:
+        pattern = re.compile(r"\b" + r"\s+".join(re.escape(w) for w in old_words) + r"s?\b", re.IGNORECASE)
+        if pattern.search(base):
+            candidates.append(pattern.sub(right_text, base, count=1))
+    own = choose_archetype(right_text)
+    if len(right_words) > 1 and own is not None and (archetype is None or own.key != archetype.key):
+        candidates.insert(0, right_text)  # a topic of its own ("a product recall")
+    candidates.append(right_text if len(right_words) > 1 or not base else f"{right_text} {base}")
+    for request in candidates:
+        chosen = choose_archetype(request)
+        if chosen is not None and archetype is not None and chosen.key == archetype.key:
+            continue  # the same playbook again is no correction
+        if has_content(request):
+            meant = f"you meant {right}" + (f", not {wrong}" if wrong else "")
+            return request, meant
+    return None
 
 
 def _edit_turn(plan: EditPlan, state: WorkingCanvas) -> list[Reply]:

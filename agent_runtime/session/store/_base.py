@@ -10,18 +10,25 @@ What is stored, per session (one Strands session, one agent — the orchestrator
 * a **stop flag** — a tiny marker object next to the session (``stop.flag``) that a ``stop``
   landing on another runtime writes and a running turn polls (existence check only).
 
-Implementations must work with several runtime processes sharing the store: every write is a
-whole-object replace (atomic rename for files, a PUT for S3).
+Implementations must work with several runtime processes sharing the store: a write is either a
+whole-object replace (a PUT for S3) or, for the file store's journal, one appended line that a
+reader ignores until it is complete (a writer that finds the journal changed by someone else
+rewrites it whole, by atomic rename).
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from strands.session.session_manager import SessionManager
 
-__all__ = ["SessionStore", "NullStore", "STOP_FLAG"]
+__all__ = ["SessionStore", "NullStore", "STOP_FLAG", "store_io"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 STOP_FLAG = "stop.flag"
 
@@ -31,6 +38,11 @@ class SessionStore(ABC):
 
     durable: bool = True
     """``False`` for :class:`NullStore` (nothing outlives the process)."""
+
+    inline_io: bool = False
+    """``True`` when a turn's writes (and creating a session's manager) are local and take well
+    under a millisecond, so :func:`store_io` runs them on the event loop instead of paying a
+    thread hop; network stores keep it ``False``."""
 
     @abstractmethod
     def manager(self, session_id: str) -> SessionManager | None:
@@ -56,11 +68,27 @@ class SessionStore(ABC):
     def clear_stop(self, session_id: str) -> None:
         """Lower the stop flag (no error when absent)."""
 
+    def truncate_messages(self, session_id: str, agent_id: str, keep: int) -> int:
+        """Delete the agent's stored messages from index ``keep`` on (a turn cut by a crash).
+
+        Returns:
+            How many messages were deleted (``0`` for a store that cannot delete messages).
+        """
+        return 0
+
+
+async def store_io(store: SessionStore, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Run blocking store work: inline for an :attr:`~SessionStore.inline_io` store, else in a thread."""
+    if store.inline_io:
+        return fn(*args, **kwargs)
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
 
 class NullStore(SessionStore):
     """``SESSION_STORE=none``: sessions live only in the process's cache."""
 
     durable = False
+    inline_io = True
 
     def manager(self, session_id: str) -> SessionManager | None:
         """No manager."""

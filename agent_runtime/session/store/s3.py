@@ -98,5 +98,22 @@ class S3Store(SessionStore):
         """Delete the flag object."""
         self._reader.client.delete_object(Bucket=self.bucket, Key=self._flag_key(session_id))
 
+    def truncate_messages(self, session_id: str, agent_id: str, keep: int) -> int:
+        """Delete the ``message_<n>.json`` objects with ``n >= keep``."""
+        client = self._reader.client
+        prefix = f"{self._reader._get_agent_path(session_id, agent_id)}messages/"
+        paginator = client.get_paginator("list_objects_v2")
+        removed = 0
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys = []
+            for item in page.get("Contents", []):
+                suffix = item["Key"].rpartition("message_")[2].removesuffix(".json")
+                if suffix.isdigit() and int(suffix) >= keep:
+                    keys.append({"Key": item["Key"]})
+            if keys:
+                client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+                removed += len(keys)
+        return removed
+
     def _flag_key(self, session_id: str) -> str:
         return f"{self._reader._get_session_path(session_id)}{STOP_FLAG}"

@@ -129,6 +129,31 @@ describe('ChatPane', () => {
     expect(wrapper.get('[data-testid="send"]').attributes('aria-label')).toBe('Send message')
   })
 
+  it.each([
+    ['RUNTIME_RESTARTING', 'Assistant restarting'],
+    ['RUNTIME_UNAVAILABLE', 'Assistant unreachable'],
+  ])('the status line agrees with a %s error in the chat, not a green Ready', (code, text) => {
+    const { wrapper } = mountChat({
+      messages: [
+        { id: 'u', role: 'user', text: 'hi' },
+        { id: 'e', role: 'error', title: 'x', text: 'The assistant is restarting', code, error: { status: 503, code } },
+      ],
+    })
+    const status = wrapper.get('[data-testid="chat-status"]')
+    expect(status.text()).toBe(text)
+    expect(status.classes()).toContain('is-down')
+  })
+
+  it('is Ready again once the conversation moved on', () => {
+    const { wrapper } = mountChat({
+      messages: [
+        { id: 'e', role: 'error', text: 'x', code: 'RUNTIME_RESTARTING' },
+        { id: 'a', role: 'assistant', text: 'Here is an outline' },
+      ],
+    })
+    expect(wrapper.get('[data-testid="chat-status"]').text()).toBe('Ready')
+  })
+
   it('attaches files by the button or a drop, shows each as a chip, and sends them with the message', async () => {
     uploads.length = 0
     const { wrapper } = mountChat()

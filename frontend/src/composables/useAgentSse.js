@@ -14,6 +14,7 @@ export const CUSTOM = Object.freeze({
   CANCELLED: 'run.cancelled',
   BUILD_PROGRESS: 'build.progress',
   MODULE_STATUS: 'module.status',
+  MODEL_RETRY: 'model.retry',
 })
 
 /**
@@ -29,6 +30,8 @@ export const CUSTOM = Object.freeze({
  * @property {(value: object) => void} [onDone]         portal.done: the assistant's turn is complete.
  * @property {(value: {built: number, failed: number, total: number}) => void} [onProgress]
  * @property {(value: {module_index: number, status: string, reason?: string}) => void} [onModuleStatus]
+ * @property {(value: {attempt: number, delay_seconds: number, withdrawn: string[]}) => void} [onModelRetry]
+ *   The model was throttled and is retried; the text messages in `withdrawn` are replaced by the retry.
  * @property {(kind: 'started'|'finished'|'error', event: object) => void} [onSubagent]
  * @property {(name: string, value: unknown) => void} [onCustom]
  * @property {(event: object) => void} [onRunStarted]
@@ -125,6 +128,9 @@ export function createEventDispatcher(callbacks = {}) {
         break
       case CUSTOM.MODULE_STATUS:
         cb.onModuleStatus?.(value)
+        break
+      case CUSTOM.MODEL_RETRY:
+        cb.onModelRetry?.(value)
         break
       default:
         cb.onCustom?.(event.name, value)

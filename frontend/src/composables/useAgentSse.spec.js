@@ -9,7 +9,7 @@ function recorder() {
   const names = [
     'onText', 'onTextStart', 'onTextEnd', 'onToolCall', 'onState', 'onHandoff', 'onInterrupt', 'onInterrupted',
     'onDone', 'onProgress', 'onModuleStatus', 'onSubagent', 'onCustom', 'onRunStarted', 'onFinished', 'onError',
-    'onProtocolWarning',
+    'onProtocolWarning', 'onModelRetry',
   ]
   const cb = Object.fromEntries(names.map((n) => [n, (...args) => calls.push([n, ...args])]))
   return { cb, calls, of: (n) => calls.filter((c) => c[0] === n).map((c) => c.slice(1)) }
@@ -128,6 +128,14 @@ describe('createEventDispatcher', () => {
     const [err] = r.of('onError')[0]
     expect(err).toMatchObject({ message: 'Another turn is running.', code: 'SESSION_BUSY', kind: 'run' })
     expect(d.terminal).toBe('error')
+  })
+
+  it('dispatches a model retry notice with the withdrawn message ids', () => {
+    const r = recorder()
+    const d = createEventDispatcher(r.cb)
+    d.handle(ev.custom('model.retry', { attempt: 1, delay_seconds: 2, withdrawn: ['m1'] }), 1)
+    expect(r.of('onModelRetry')).toEqual([[{ attempt: 1, delay_seconds: 2, withdrawn: ['m1'] }]])
+    expect(r.of('onCustom')).toEqual([])
   })
 
   it('dispatches build events: subagents, progress, module status', () => {

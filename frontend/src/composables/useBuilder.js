@@ -160,6 +160,7 @@ export function useBuilder(deps = {}) {
     const gen = generation
     const live = () => gen === generation
     let snapshots = 0
+    let retryNotice = null // one "model is busy" notice per run, updated on each retry
     return {
       onEvent(_event, eventId) {
         if (!live()) return
@@ -205,6 +206,14 @@ export function useBuilder(deps = {}) {
       },
       onModuleStatus(value) {
         if (live()) store.setModuleStatus(value?.module_index, value?.status, value?.reason ?? null)
+      },
+      onModelRetry(value) {
+        if (!live()) return
+        // The retry streams the whole answer again: drop what the failed attempt showed.
+        for (const id of value?.withdrawn ?? []) store.removeMessage(id)
+        const seconds = Math.max(1, Math.round(value?.delay_seconds ?? 0))
+        if (retryNotice) store.removeMessage(retryNotice.id)
+        retryNotice = store.addNotice(`The model is busy right now; trying again in ${seconds} s…`)
       },
       onSubagent(subKind, event) {
         if (live()) store.applySubagent(subKind, event)

@@ -252,6 +252,36 @@ describe('useBuilder', () => {
     expect(store.chatRunning).toBe(false)
   })
 
+  it('a throttled model retry withdraws the partial text, so the answer shows once', async () => {
+    installFakeServer({
+      'POST /api/agent/copilot/session': sessionRoute(),
+      'POST /api/agent/run': () =>
+        sseResponse(
+          frames([
+            ev.runStarted(),
+            ev.textStart('m1'),
+            ev.text('m1', 'Ren'),
+            ev.textEnd('m1'),
+            ev.custom('model.retry', { attempt: 1, delay_seconds: 1.2, withdrawn: ['m1'] }),
+            ev.custom('model.retry', { attempt: 2, delay_seconds: 2.4, withdrawn: [] }),
+            ev.textStart('m2'),
+            ev.text('m2', 'Renaming it. Done.'),
+            ev.textEnd('m2'),
+            ev.snapshot({ phase: 'empty', canvas: { title: '', description: '', modules: [] }, version: 0 }),
+            ev.custom('portal.done', { phase: 'empty', version: 0 }),
+            ev.runFinished({ type: 'success' }),
+          ]),
+        ),
+    })
+    const b = make()
+    await b.init()
+    await b.send('rename it')
+    const assistant = store.messages.filter((m) => m.role === 'assistant')
+    expect(assistant.map((m) => m.text)).toEqual(['Renaming it. Done.'])
+    const notices = store.messages.filter((m) => m.role === 'notice' && /model is busy/.test(m.text))
+    expect(notices.map((m) => m.text)).toEqual(['The model is busy right now; trying again in 2 s…'])
+  })
+
   it('a network failure is shown with a way forward', async () => {
     installFakeServer({
       'POST /api/agent/copilot/session': sessionRoute(),
@@ -391,7 +421,7 @@ describe('useBuilder', () => {
     store.applyToolCall('set_playbook_outline', OUTLINE)
     await b.save()
     expect(store.save.status).toBe('error')
-    expect(store.save.error.title).toBe('The assistant is unavailable')
+    expect(store.save.error.title).toBe('The assistant could not be reached')
     expect(navigate).not.toHaveBeenCalled()
     await b.save()
     const [first, second] = server.callsTo('/agent/save-playbook')

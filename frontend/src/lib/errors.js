@@ -7,6 +7,17 @@
  * @property {'retry'|'reconnect'|'login'|'new'|'none'} action
  */
 
+/** Web app error codes that mean the assistant's runtime is down, and how the status line says it. */
+const RUNTIME_DOWN = { RUNTIME_RESTARTING: 'restarting', RUNTIME_UNAVAILABLE: 'unreachable' }
+
+/**
+ * 'restarting' | 'unreachable' when ``code`` says the runtime is down, else null.
+ * @param {string|null|undefined} code
+ */
+export function runtimeDown(code) {
+  return RUNTIME_DOWN[code ?? ''] ?? null
+}
+
 /**
  * @param {{status?: number|null, code?: string|null, kind?: string, message?: string}} err
  * @returns {Explained}
@@ -101,11 +112,67 @@ export function explainError(err) {
       action: 'retry',
     }
   }
-  if (code === 'RUNTIME_UNAVAILABLE' || code === 'UPSTREAM_FAILED' || [502, 503, 504].includes(status)) {
+  if (code === 'RUNTIME_RESTARTING') {
+    return {
+      title: 'The assistant is restarting',
+      message: 'The assistant is restarting — try again in a moment. Nothing on the canvas is lost.',
+      action: 'retry',
+    }
+  }
+  if (code === 'RUNTIME_UNAVAILABLE' || (status === 503 && !code)) {
+    return {
+      title: 'The assistant could not be reached',
+      message: 'The assistant could not be reached. Try again in a moment.',
+      action: 'retry',
+    }
+  }
+  if (code === 'DATABASE_UNAVAILABLE') {
+    return {
+      title: 'Playbook Builder is busy',
+      message: 'It could not start your request just now. Try again in a moment.',
+      action: 'retry',
+    }
+  }
+  if (code === 'RUNTIME_TIMEOUT' || status === 504) {
+    return {
+      title: 'The assistant did not answer in time',
+      message: 'It is taking too long to answer. Try again in a moment.',
+      action: 'retry',
+    }
+  }
+  if (code === 'UPSTREAM_FAILED' && err?.kind === 'run') {
+    return {
+      title: 'The assistant was interrupted',
+      message: 'The connection to the assistant broke part-way. Try again.',
+      action: 'retry',
+    }
+  }
+  if (code === 'UPSTREAM_FAILED' || [502, 503].includes(status)) {
     return {
       title: 'The assistant is unavailable',
-      message: 'It did not answer in time. Try again in a moment.',
+      message: 'It did not answer properly. Try again in a moment.',
       action: 'retry',
+    }
+  }
+  if (code === 'MODEL_THROTTLED') {
+    return {
+      title: 'The model is busy right now',
+      message: err?.message || 'Nothing was changed. Try again in a minute.',
+      action: 'retry',
+    }
+  }
+  if (code === 'MODEL_ACCESS_DENIED') {
+    return {
+      title: 'The model is not available here',
+      message: err?.message || 'This deployment may not use its model. Ask an administrator.',
+      action: 'none',
+    }
+  }
+  if (code === 'CONTEXT_TOO_LONG') {
+    return {
+      title: 'That message is too long for the model',
+      message: err?.message || 'Nothing was changed. Shorten it or split it into parts.',
+      action: 'none',
     }
   }
   if (code === 'MODEL_ERROR' || err?.kind === 'run') {

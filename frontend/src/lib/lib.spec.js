@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { renderMarkdown } from './markdown.js'
-import { explainError } from './errors.js'
+import { explainError, runtimeDown } from './errors.js'
 
 describe('renderMarkdown', () => {
   it('renders Markdown and strips anything dangerous', () => {
@@ -32,8 +32,34 @@ describe('explainError', () => {
     [{ status: 502 }, 'The assistant is unavailable', 'retry'],
     [{ code: 'MODEL_ERROR', kind: 'run', message: 'x' }, 'The assistant ran into a problem', 'retry'],
     [{ code: 'STREAM_INTERRUPTED', kind: 'network' }, 'The connection dropped', 'reconnect'],
+    [{ code: 'MODEL_THROTTLED', kind: 'run', message: 'x' }, 'The model is busy right now', 'retry'],
+    [{ code: 'MODEL_ACCESS_DENIED', kind: 'run', message: 'x' }, 'The model is not available here', 'none'],
+    [{ code: 'CONTEXT_TOO_LONG', kind: 'run', message: 'x' }, 'That message is too long for the model', 'none'],
     [{ code: 'INTERRUPT_EXPIRED' }, 'This approval has expired', 'none'],
+    [{ status: 503, code: 'RUNTIME_RESTARTING' }, 'The assistant is restarting', 'retry'],
+    [{ status: 503, code: 'RUNTIME_UNAVAILABLE' }, 'The assistant could not be reached', 'retry'],
+    [{ status: 503 }, 'The assistant could not be reached', 'retry'],
+    [{ status: 504, code: 'RUNTIME_TIMEOUT' }, 'The assistant did not answer in time', 'retry'],
+    [{ status: 503, code: 'DATABASE_UNAVAILABLE' }, 'Playbook Builder is busy', 'retry'],
+    [{ code: 'UPSTREAM_FAILED', kind: 'run' }, 'The assistant was interrupted', 'retry'],
   ])('%o → %s', (err, title, action) => {
     expect(explainError(err)).toMatchObject({ title, action })
+  })
+
+  it('says a refused connection is a restart, never a network or timeout problem', () => {
+    const { message } = explainError({ status: 503, code: 'RUNTIME_RESTARTING', message: 'refused' })
+    expect(message).toContain('The assistant is restarting — try again in a moment')
+    expect(message).not.toMatch(/internet|in time/i)
+  })
+})
+
+describe('runtimeDown', () => {
+  it.each([
+    ['RUNTIME_RESTARTING', 'restarting'],
+    ['RUNTIME_UNAVAILABLE', 'unreachable'],
+    ['RUNTIME_TIMEOUT', null],
+    [null, null],
+  ])('%s → %s', (code, state) => {
+    expect(runtimeDown(code)).toBe(state)
   })
 })

@@ -17,6 +17,7 @@ from agent_runtime.dispatcher import Dispatcher
 from agent_runtime.models.scripted import ScriptedModel
 from agent_runtime.services import Services, build_services
 from tests.support.sse import Frame, parse_frames
+from tests.unit.agent_runtime.bedrock_support import bedrock  # noqa: F401  (fixture)
 
 SECRET = "unit-test-secret-" + "u" * 32
 SID = "0f4e8c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from agent_runtime.contract import ErrorCode
+from agent_runtime.session.store.journal import JOURNAL_FILE, read_messages
 from tests.support.sse import Frame, check_stream, text_of, tool_calls, types_of
 from tests.unit.agent_runtime.conftest import SID
 
@@ -134,11 +134,8 @@ def test_removing_a_module_with_tasks_needs_approval(make_harness: Any) -> None:
 
 
 def _stored_prompts(data: Path, sid: str) -> list[str]:
-    folder = data / "sessions" / f"session_{sid}" / "agents" / "agent_playbook_orchestrator" / "messages"
-    files = sorted(folder.glob("message_*.json"), key=lambda p: int(p.stem.split("_")[1]))
     prompts = []
-    for path in files:
-        message = json.loads(path.read_text())["message"]
+    for message in read_messages(data / "sessions" / f"session_{sid}" / JOURNAL_FILE):
         if message["role"] == "user":
             prompts += [block["text"] for block in message["content"] if "text" in block]
     return prompts

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from agent_runtime.contract import ErrorCode
+from agent_runtime.models.conversation import conversation_problems
 from agent_runtime.models.scripted import ScriptedModel, Step
 from tests.support.sse import check_stream, custom, text_of, tool_calls, types_of
 from tests.unit.agent_runtime.conftest import SID, ScriptedModels
@@ -138,7 +139,10 @@ def test_model_failure_is_a_model_error_and_the_next_turn_works(make_harness: An
     check_stream(frames)
     assert text_of(frames) == "Back again."
     messages = orchestrator.calls[-1]["messages"]
-    assert [m["role"] for m in messages] == ["user"], "the failed turn left nothing behind"
+    # The failed turn is closed by appending (the store is append-only), so roles still alternate.
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert "could not answer" in messages[1]["content"][0]["text"]
+    assert conversation_problems(messages) == []
 
 
 def test_cycle_cap_is_budget_exceeded_with_canvas_intact(make_harness: Any) -> None:

@@ -24,6 +24,7 @@ def test_defaults() -> None:
     settings = load_settings({"AGENT_SIGNING_SECRET": f"{SECRET}, {'o' * 40}"})
     assert settings.signing_secrets == (SECRET, "o" * 40)
     assert settings.model_provider == "offline" and settings.builder_workers == 3
+    assert settings.builder_scheduling == "fair"
     assert settings.session_cache_capacity == 1000 and settings.session_idle_seconds == 900
     assert settings.port == 8080 and settings.heartbeat_seconds == 15
 
@@ -35,6 +36,7 @@ def test_defaults() -> None:
         ({"AGENT_SIGNING_SECRET": "short"}, "AGENT_SIGNING_SECRET is invalid: every signing secret"),
         ({"BUILDER_WORKERS": "abc"}, "BUILDER_WORKERS='abc' is invalid"),
         ({"BUILDER_WORKERS": "0"}, "BUILDER_WORKERS='0' is invalid"),
+        ({"BUILDER_SCHEDULING": "lifo"}, "BUILDER_SCHEDULING='lifo' is invalid"),
         ({"MODEL_PROVIDER": "gpt"}, "MODEL_PROVIDER='gpt' is invalid"),
         ({"SESSION_IDLE_SECONDS": "-1"}, "SESSION_IDLE_SECONDS='-1' is invalid"),
         (

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from strands import Agent
+from strands.session.file_session_manager import FileSessionManager
 
 from agent_runtime.config import load_settings
 from agent_runtime.errors import ConfigError
@@ -42,6 +43,14 @@ def _agent(store: SessionStore, sid: str = SID) -> Agent:
     )
 
 
+def _stored_turn(store: SessionStore, prompt: str) -> Agent:
+    """One turn, then the commit ``SessionKeeper.persist`` makes at the end of every turn."""
+    agent = _agent(store)
+    agent(prompt)
+    agent._session_manager.sync_agent(agent)  # type: ignore[attr-defined]
+    return agent
+
+
 def test_conversation_and_state_survive_through_the_strands_session_manager(store: SessionStore) -> None:
     assert store.read_agent_state(SID, "orchestrator") is None
     agent = _agent(store)
@@ -67,7 +76,7 @@ def test_conversation_and_state_survive_through_the_strands_session_manager(stor
 def test_stop_flag_needs_a_stored_session_and_reset_deletes_everything(store: SessionStore) -> None:
     assert store.set_stop(SID) is False  # nothing stored: nothing to stop
     assert store.stop_requested(SID) is False
-    _agent(store)("hi")
+    _stored_turn(store, "hi")
     assert store.set_stop(SID) is True
     assert store.stop_requested(SID) is True
     store.clear_stop(SID)
@@ -77,7 +86,8 @@ def test_stop_flag_needs_a_stored_session_and_reset_deletes_everything(store: Se
     store.delete(SID)
     store.delete(SID)  # idempotent
     assert store.read_agent_state(SID, "orchestrator") is None and store.stop_requested(SID) is False
-    _agent(store)("fresh start")  # the session can start again after a reset
+    _stored_turn(store, "fresh start")  # the session can start again after a reset
+    assert store.read_agent_state(SID, "orchestrator") == {}
 
 
 class _CountingStore(NullStore):
@@ -121,3 +131,41 @@ def test_store_selection_by_configuration(tmp_path: Path) -> None:
         settings(SESSION_STORE="agentcore-memory")
     with pytest.raises(ConfigError, match="SESSION_STORE"):
         settings(SESSION_STORE="redis")
+
+
+def test_a_cut_turns_messages_can_be_truncated_and_the_conversation_goes_on(store: SessionStore) -> None:
+    # Stores that write every message as it is added: S3, and the file store for a session kept
+    # in Strands' older file layout (the journal commits whole turns: see test_session_journal).
+    manager = (
+        FileSessionManager(SID, storage_dir=str(store.root))
+        if isinstance(store, FileStore)
+        else store.manager(SID)
+    )
+    agent = Agent(
+        model=ScriptedModel([Step(text="one"), Step(text="two"), Step(text="three")], name="orchestrator"),
+        agent_id="orchestrator",
+        callback_handler=None,
+        session_manager=manager,
+    )
+    agent("first")
+    agent("second")  # messages 2 and 3: the turn a crash cut before its write
+    assert store.truncate_messages(SID, "orchestrator", 2) == 2
+    assert store.truncate_messages(SID, "orchestrator", 2) == 0
+    model = ScriptedModel([Step(text="again")], name="orchestrator")
+    restored = Agent(
+        model=model, agent_id="orchestrator", callback_handler=None, session_manager=store.manager(SID)
+    )
+    assert [block["text"] for m in restored.messages for block in m["content"]] == ["first", "one"]
+    restored("second")  # numbered on from the kept messages: nothing of the cut turn comes back
+    later = Agent(
+        model=ScriptedModel([], name="unused"),
+        agent_id="orchestrator",
+        callback_handler=None,
+        session_manager=store.manager(SID),
+    )
+    assert [block["text"] for m in later.messages for block in m["content"]] == [
+        "first",
+        "one",
+        "second",
+        "again",
+    ]

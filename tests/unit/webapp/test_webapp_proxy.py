@@ -372,25 +372,136 @@ def test_runtime_refusal_before_the_stream_is_json(
     ok.close()
 
 
-def test_unreachable_runtime_is_503(app, browser: Browser):
+def test_a_runtime_that_refuses_connections_is_503_restarting(app, browser: Browser):
     app.extensions["agent_transport"].urls = ["http://127.0.0.1:9"]
     session = browser.mint()
     response = browser.post_json("/api/agent/run", chat(session))
     assert response.status_code == 503
     assert response.get_json() == {
-        "error": {"code": "RUNTIME_UNAVAILABLE", "message": "the agent runtime is not reachable"}
+        "error": {
+            "code": "RUNTIME_RESTARTING",
+            "message": "the agent runtime refused the connection; it may be restarting",
+        }
     }
 
 
-def test_mid_stream_death_appends_one_run_error_frame(browser: Browser, stub: StubRuntime):
+def test_mid_stream_death_drops_the_cut_frame_and_appends_one_run_error(browser: Browser, stub: StubRuntime):
     from ag_ui.core import RunErrorEvent
 
     session = browser.mint()
     body = browser.post_json("/api/agent/run", chat(session, "frames=10 die_after=4 partial=1")).get_data()
     sent = bytes(stub.invocations[0].sent)
-    assert body.startswith(sent)
-    tail = body[len(sent) :]
-    assert tail.startswith(b"\n\n") and tail.count(b"RUN_ERROR") == 1 and tail.endswith(b"\n\n")
+    whole = sent[: sent.rindex(b"\n\n") + 2]  # the frames before the cut one
+    assert len(whole) < len(sent)  # the stub did die inside a frame
+    assert body.startswith(whole)
+    tail = body[len(whole) :]
+    assert tail.startswith(b"data: ") and tail.count(b"RUN_ERROR") == 1 and tail.endswith(b"\n\n")
+    assert tail.count(b"\n\n") == 1  # nothing of the cut frame: the RUN_ERROR frame is all that follows
     last = body.rstrip(b"\n").rsplit(b"\n\n", 1)[1]
     event = RunErrorEvent.model_validate_json(last.removeprefix(b"data: "))
     assert event.code == "UPSTREAM_FAILED"
+
+
+def _statements(engine: Any) -> tuple[list[str], Any]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            seen.append(statement.split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(("path", "script"), [("chat", "frames=2"), ("watch", None)])
+def test_one_database_statement_before_the_first_byte(
+    app, browser: Browser, stub: StubRuntime, path: str, script: str | None
+):
+    session = browser.mint()
+    seen, stop = _statements(app.extensions["database"].engine)
+    try:
+        if path == "chat":
+            response = browser.post_json("/api/agent/run", chat(session, script))
+        else:
+            url = f"/api/agent/run/{session['session_id']}/watch"
+            response = browser.post_json(url, {"token": session["token"]})
+        before_body = list(seen)
+        assert response.status_code == 200
+        response.get_data()
+        response.close()
+    finally:
+        stop()
+    assert before_body == ["UPDATE"]  # ownership, user, lease and last_run_at in one statement
+    assert seen == (["UPDATE", "UPDATE"] if path == "chat" else ["UPDATE"])  # + the release
+
+
+def test_a_failing_lease_renewal_never_ends_a_working_stream(app, browser: Browser, stub: StubRuntime):
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from webapp.agent.leases import LeaseKeeper
+
+    failed = threading.Event()
+
+    class FailingRenewals(LeaseKeeper):
+        def renew_all(self) -> int:
+            self.attempts = getattr(self, "attempts", 0) + 1
+            if self.attempts >= 2:
+                failed.set()
+            raise OperationalError("UPDATE agent_session", {}, Exception("pool exhausted"))
+
+    keeper = FailingRenewals(app.extensions["database"].engine, seconds=60, renew_every=0.01)
+    app.extensions["lease_keeper"] = keeper
+    session = browser.mint()
+    response = browser.post_json("/api/agent/run", chat(session, "frames=3"))
+    chunks = iter(response.response)  # the relay, iterated as the server would
+    first = next(chunks)
+    assert failed.wait(10)  # renewals failed while the stream was open...
+    body = first + b"".join(chunks)
+    response.close()
+    # ...and it went on to its end untouched
+    assert hashlib.sha256(body).hexdigest() == stub.invocations[0].sha256 and b"RUN_ERROR" not in body
+    assert keeper.renewal_failures >= 2 and keeper.live() == 0
+
+
+def test_database_unavailable_is_503_before_the_stream(app, browser: Browser, stub: StubRuntime):
+    from webapp.agent.leases import LeaseKeeper
+
+    session = browser.mint()
+
+    class Exhausted(LeaseKeeper):
+        def _with_connection(self, work: Any) -> Any:
+            from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+            raise PoolTimeout("QueuePool limit of size 4 overflow 16 reached")
+
+    app.extensions["lease_keeper"] = Exhausted(app.extensions["database"].engine, seconds=60)
+    response = browser.post_json("/api/agent/run", chat(session, "frames=2"))
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "DATABASE_UNAVAILABLE"
+    assert stub.invocations == []
+
+
+@pytest.mark.parametrize("path", ["chat", "watch"])
+def test_a_deactivated_user_cannot_stream_with_a_still_valid_cookie(
+    app, browser: Browser, user: dict, stub: StubRuntime, path: str
+):
+    # The stream path does not load the user row first; its one statement still checks the user.
+    from webapp.extensions import db
+    from webapp.models import User
+
+    session = browser.mint()
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(User.__table__.update().where(User.id == user["id"]).values(active=False))
+    if path == "chat":
+        response = browser.post_json("/api/agent/run", chat(session))
+    else:
+        response = browser.post_json(
+            f"/api/agent/run/{session['session_id']}/watch", {"token": session["token"]}
+        )
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "UNAUTHENTICATED"
+    assert stub.invocations == []

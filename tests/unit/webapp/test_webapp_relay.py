@@ -1,4 +1,4 @@
-"""The byte relay (webapp/agent/relay.py): unchanged chunks, one RUN_ERROR at a frame boundary."""
+"""The frame relay (webapp/agent/relay.py): whole frames unchanged, a cut frame dropped, one RUN_ERROR."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from ag_ui.core import RunErrorEvent
 
-from webapp.agent.relay import RelayStream, frame_terminator, run_error_frame
+from webapp.agent.relay import RelayStream, complete_length, run_error_frame
 from webapp.transports import UpstreamBroken
 
 
@@ -40,54 +40,74 @@ def test_run_error_frame_is_a_valid_ag_ui_event() -> None:
     assert event.message == 'quote " and\nnewline' and event.code == "UPSTREAM_FAILED"
 
 
-@pytest.mark.parametrize(
-    ("tail", "terminator"),
-    [
-        (b"", b""),
-        (b"}\n\n", b""),
-        (b"}\r\n\r\n", b""),
-        (b"data: {}\n", b"\n"),
-        (b"id: 4\n", b"\n"),
-        (b'data: {"ty', b"\n\n"),
-        (b": heartbe", b"\n\n"),
-    ],
+INTERRUPTED = run_error_frame(
+    "The assistant's connection was interrupted. Please try again.", "UPSTREAM_FAILED"
 )
-def test_frame_terminator(tail: bytes, terminator: bytes) -> None:
-    assert frame_terminator(tail) == terminator
-
-
-def test_chunks_pass_unchanged_and_in_order() -> None:
-    chunks = [b'id: 1\ndata: {"a"', b":1}\n\n", b"", b"id: 2\ndata: {}\n\n"]
-    stream, finished = relay(FakeUpstream(chunks))
-    assert list(stream) == [c for c in chunks if c]
-    stream.close()
-    stream.close()
-    assert finished == [1]
 
 
 @pytest.mark.parametrize(
-    ("chunks", "joiner"),
+    ("buffer", "complete"),
     [
-        ([b"data: {}\n\n"], b""),
-        ([b"data: {}\n\n", b'data: {"type":"TEXT_'], b"\n\n"),
-        ([b"data: {}\n"], b"\n"),
+        (b"", 0),
+        (b"data: {}\n\n", 10),
+        (b'data: {}\n\ndata: {"ty', 10),
+        (b"data: {}\r\n\r\nid: 2", 12),
+        (b"data: {}\r\rid", 10),
+        (b"data: {}\n\r\nx", 11),
+        (b"id: 4\ndata: {}\n", 0),
+        (b": heartbeat\n\n: hb", 13),
     ],
 )
-def test_mid_stream_failure_appends_exactly_one_run_error(chunks: list[bytes], joiner: bytes) -> None:
+def test_complete_length_finds_the_last_blank_line(buffer: bytes, complete: int) -> None:
+    assert complete_length(buffer) == complete
+
+
+def test_frames_split_anywhere_are_forwarded_whole_and_byte_identical() -> None:
+    frames = [b'id: 1\ndata: {"a":1}\n\n', b": heartbeat\n\n", b"id: 2\r\ndata: {}\r\n\r\n"]
+    body = b"".join(frames)
+    for cut in range(1, len(body)):
+        for second_cut in range(cut, len(body)):
+            chunks = [body[:cut], body[cut:second_cut], body[second_cut:]]
+            stream, _ = relay(FakeUpstream(chunks))
+            out = list(stream)
+            assert b"".join(out) == body
+            for piece in out:  # every piece the browser gets ends at a frame boundary
+                assert complete_length(piece) == len(piece)
+
+
+def test_a_frame_is_forwarded_as_soon_as_its_blank_line_arrives() -> None:
+    upstream = FakeUpstream([b"id: 1\ndata: {}", b"\n", b"\nid: 2\nda", b"ta: {}\n\n"])
+    assert list(relay(upstream)[0]) == [b"id: 1\ndata: {}\n\n", b"id: 2\ndata: {}\n\n"]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "forwarded"),
+    [
+        ([b"data: {}\n\n"], b"data: {}\n\n"),
+        ([b"data: {}\n\n", b'data: {"type":"TEXT_'], b"data: {}\n\n"),
+        ([b"data: {}\n\nid: 3\ndata: {}\n"], b"data: {}\n\n"),
+        ([b'data: {"type":"TEX'], b""),
+    ],
+)
+def test_mid_stream_failure_drops_the_partial_frame_then_one_run_error(
+    chunks: list[bytes], forwarded: bytes
+) -> None:
     stream, _ = relay(FakeUpstream(chunks, UpstreamBroken("reset")))
     out = b"".join(stream)
-    sent = b"".join(chunks)
-    assert out == sent + joiner + run_error_frame(
-        "The assistant's connection was interrupted. Please try again.", "UPSTREAM_FAILED"
-    )
+    assert out == forwarded + INTERRUPTED
     frames = [f for f in out.split(b"\n\n") if f]
     RunErrorEvent.model_validate_json(frames[-1].removeprefix(b"data: "))
 
 
-def test_clean_end_inside_a_frame_is_a_failure() -> None:
+def test_clean_end_inside_a_frame_drops_it_and_is_a_failure() -> None:
     stream, _ = relay(FakeUpstream([b"data: {}\n\n", b'data: {"x']))
-    out = b"".join(stream)
-    assert out.count(b"RUN_ERROR") == 1 and out.endswith(b"\n\n")
+    assert b"".join(stream) == b"data: {}\n\n" + INTERRUPTED
+    assert stream.result.failure == "UPSTREAM_FAILED" and not stream.result.completed
+
+
+def test_stray_line_endings_after_the_last_frame_are_forwarded_not_an_error() -> None:
+    stream, _ = relay(FakeUpstream([b"data: {}\n\n\n"]))
+    assert b"".join(stream) == b"data: {}\n\n\n" and stream.result.completed
 
 
 def test_unexpected_error_becomes_internal_run_error_not_a_traceback() -> None:

@@ -235,7 +235,7 @@ def test_bulk_insert_uses_few_statements(app: Flask) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     inserts = [s for s in statements if s.startswith("INSERT")]
-    assert len(inserts) == 5, inserts  # playbook, modules, tasks, steps, audit
+    assert len(inserts) == 6, inserts  # playbook, modules, tasks, steps, its first version, audit
     assert counts(app) == (1, 12, 120, 600)
 
 

@@ -1,0 +1,310 @@
+"""Opening a stream in one database statement, and chat leases that never end a working stream.
+
+``LeaseKeeper.open`` is the only database work between a streaming request and its first byte:
+one conditional UPDATE that checks the session row is this user's and vendor's, that the user may
+still sign in (:func:`~webapp.agent.principal.principal_clause`), takes the chat lease when the
+action runs a turn (free or expired only, so two turns cannot both win) and records ``last_run_at``.
+Only when it changes no row does a second query find out why (403 / 401 / 409).
+
+On Postgres the keeper uses its own small pool in autocommit mode without pre-ping, so that
+statement is exactly one round trip (no ``BEGIN``/``COMMIT``, no ``SELECT 1``); a connection found
+dead is retried once (SQLAlchemy's optimistic disconnect handling). Its pool is separate from
+the request pool and waits at most :data:`POOL_TIMEOUT_SECONDS`, so a starved database answers
+503 before a stream starts. SQLite (a local file, no round trips) uses the app's engine.
+
+Leases are renewed by one background thread per process with one UPDATE for every live lease
+(in batches of :data:`RENEW_BATCH`), every third of the lease's lifetime. A renewal that fails is
+logged and retried on the next tick; it never touches a stream. A lease whose release failed is
+retried by the same thread; meanwhile it simply expires. The thread exits when no lease is live.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, create_engine, event, or_, select, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from agent_runtime.contract import ErrorCode
+
+from ..errors import ApiError
+from ..models import AgentSession, User, utcnow
+from .principal import principal_clause
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+POOL_SIZE = 4
+POOL_OVERFLOW = 16
+POOL_TIMEOUT_SECONDS = 3.0
+RENEW_BATCH = 500
+
+_SESSIONS = cast(Table, AgentSession.__table__)
+_USERS = cast(Table, User.__table__)
+
+
+# Built once, with bind parameters: building and cache-keying the statement per call cost more CPU
+# than the round trip ("b_" names because an UPDATE reserves its columns' names).
+_OWNED = and_(
+    _SESSIONS.c.sid == bindparam("b_sid"),
+    _SESSIONS.c.user_id == bindparam("b_uid"),
+    _SESSIONS.c.vendor_id == bindparam("b_vid"),
+    _SESSIONS.c.agent_type == bindparam("b_typ"),
+    principal_clause(bindparam("b_uid"), bindparam("b_vid"), bindparam("b_active")),
+)
+_RECORD_RUN = update(_SESSIONS).where(_OWNED).values(last_run_at=bindparam("b_now_dt"))
+_TAKE_LEASE = (
+    update(_SESSIONS)
+    .where(
+        _OWNED,
+        or_(_SESSIONS.c.lease_holder.is_(None), _SESSIONS.c.lease_expires_ms < bindparam("b_now_ms")),
+    )
+    .values(
+        last_run_at=bindparam("b_now_dt"),
+        lease_holder=bindparam("b_holder"),
+        lease_expires_ms=bindparam("b_expires_ms"),
+    )
+)
+_RELEASE = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.sid == bindparam("b_sid"), _SESSIONS.c.lease_holder == bindparam("b_holder"))
+    .values(lease_holder=None, lease_expires_ms=None)
+)
+
+
+def database_busy() -> ApiError:
+    """The 503 a stream gets, before it starts, when the database cannot answer in time."""
+    return ApiError(503, "DATABASE_UNAVAILABLE", "the database is busy; try again in a moment")
+
+
+def _rowcount(stmt: Any, conn: Connection) -> int:
+    return int(conn.execute(stmt).rowcount)
+
+
+def now_ms() -> int:
+    """Epoch milliseconds (the lease's clock, compared in SQL the same way on every engine)."""
+    return int(time.time() * 1000)
+
+
+def lease_engine(app_engine: Engine) -> Engine:
+    """The engine leases use: the app's for SQLite, a one-round-trip autocommit pool otherwise."""
+    if app_engine.dialect.name == "sqlite":
+        return app_engine
+    engine = create_engine(
+        app_engine.url,
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=False,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        pool_recycle=1800,
+    )
+    # Closed with the app's engine (tests and shutdown call its dispose()).
+    event.listen(app_engine, "engine_disposed", lambda _engine: engine.dispose())
+    return engine
+
+
+class LeaseKeeper:
+    """The process's stream openings, live chat leases and their one renewer thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        seconds: float,
+        renew_every: float | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        """Build a keeper.
+
+        Args:
+            engine: The engine from :func:`lease_engine`.
+            seconds: A lease's lifetime without renewal (``CHAT_LEASE_SECONDS``).
+            renew_every: Seconds between renewals; a third of ``seconds`` by default.
+            clock: Epoch milliseconds (tests move time).
+        """
+        self.engine = engine
+        self.seconds = seconds
+        self.renew_every = renew_every if renew_every is not None else max(seconds / 3, 0.05)
+        self._clock = clock
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._live: dict[str, str] = {}  # holder → sid
+        self._unreleased: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = threading.Event()
+        self.renewals = 0
+        self.renewal_failures = 0
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    def open(self, sid: str, *, user_id: int, vendor_id: int, agent_type: str, lease: bool) -> str | None:
+        """Check the session is this user's and record the run; with ``lease``, take the chat lease.
+
+        Returns:
+            The lease holder id (pass it to :meth:`release`), or None without ``lease``.
+
+        Raises:
+            ApiError: 403 not this user's session, 401 the user may no longer sign in, 409 a turn
+                already holds the lease, 503 the database is unavailable or its pool exhausted.
+        """
+        now = self._clock()
+        holder = uuid.uuid4().hex if lease else None
+        params: dict[str, Any] = {
+            "b_sid": sid,
+            "b_uid": user_id,
+            "b_vid": vendor_id,
+            "b_typ": agent_type,
+            "b_active": True,
+            "b_now_dt": utcnow(),
+        }
+        stmt = _RECORD_RUN
+        if holder is not None:
+            stmt = _TAKE_LEASE
+            params.update(b_holder=holder, b_now_ms=now, b_expires_ms=now + int(self.seconds * 1000))
+
+        def take(conn: Connection) -> ApiError | None:
+            if conn.execute(stmt, params).rowcount == 1:
+                return None
+            return self._refusal(conn, sid, user_id, vendor_id, agent_type)
+
+        try:
+            refusal = self._with_connection(take)
+        except SQLAlchemyError as exc:
+            logger.warning(
+                "session_id=<%s>, error=<%s> | stream not opened: database", sid, type(exc).__name__
+            )
+            raise database_busy() from exc
+        if refusal is not None:
+            raise refusal
+        if holder is not None:
+            self._track(holder, sid)
+        return holder
+
+    def _refusal(self, conn: Connection, sid: str, user_id: int, vendor_id: int, agent_type: str) -> ApiError:
+        """Why :meth:`open` changed no row (the refusal path: a second query is fine here)."""
+        user = conn.execute(select(_USERS.c.active, _USERS.c.vendor_id).where(_USERS.c.id == user_id)).first()
+        if user is None or not user.active:
+            return ApiError(401, ErrorCode.UNAUTHENTICATED, "sign in first")
+        if user.vendor_id != vendor_id:
+            return ApiError(403, ErrorCode.IDENTITY_MISMATCH, "the session token belongs to someone else")
+        row = conn.execute(
+            select(_SESSIONS.c.user_id, _SESSIONS.c.vendor_id, _SESSIONS.c.agent_type).where(
+                _SESSIONS.c.sid == sid
+            )
+        ).first()
+        if row is None or tuple(row) != (user_id, vendor_id, agent_type):
+            return ApiError(403, ErrorCode.SESSION_MISMATCH, "this session is not yours")
+        return ApiError(409, ErrorCode.SESSION_BUSY, "a turn is already running in this session")
+
+    # -- release and renewal ---------------------------------------------------------------------
+
+    def release(self, holder: str) -> None:
+        """Free the lease now (the stream ended); on failure the renewer thread retries it."""
+        with self._lock:
+            sid = self._live.pop(holder, None)
+        if sid is None:
+            return
+        try:
+            self._release(sid, holder)
+        except SQLAlchemyError as exc:
+            logger.warning(
+                "session_id=<%s>, error=<%s> | lease release failed; retrying in the background",
+                sid,
+                type(exc).__name__,
+            )
+            with self._lock:
+                self._unreleased[holder] = sid
+                self._ensure_thread()
+
+    def _release(self, sid: str, holder: str) -> None:
+        self._with_connection(lambda conn: conn.execute(_RELEASE, {"b_sid": sid, "b_holder": holder}))
+
+    def renew_all(self) -> int:
+        """Push every live lease's expiry out: one UPDATE per :data:`RENEW_BATCH` leases.
+
+        Returns:
+            How many leases were renewed (rows the UPDATEs matched).
+        """
+        with self._lock:
+            holders = list(self._live)
+        expires = self._clock() + int(self.seconds * 1000)
+        renewed = 0
+        for start in range(0, len(holders), RENEW_BATCH):
+            batch = holders[start : start + RENEW_BATCH]
+            stmt = (
+                update(_SESSIONS).where(_SESSIONS.c.lease_holder.in_(batch)).values(lease_expires_ms=expires)
+            )
+            renewed += self._with_connection(partial(_rowcount, stmt))
+        self.renewals += 1
+        return renewed
+
+    def live(self) -> int:
+        """How many leases this process holds."""
+        with self._lock:
+            return len(self._live)
+
+    def _track(self, holder: str, sid: str) -> None:
+        with self._lock:
+            self._live[holder] = sid
+            self._ensure_thread()
+
+    def _ensure_thread(self) -> None:
+        """Start the renewer if it is not running (call with the lock held)."""
+        if self._closed.is_set():
+            return
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="lease-renewer", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the renewer (the app's engine is being disposed); leases left simply expire."""
+        self._closed.set()
+
+    def _run(self) -> None:
+        while not self._closed.wait(self.renew_every):
+            with self._lock:
+                if not self._live and not self._unreleased:
+                    self._thread = None
+                    return
+                retry = dict(self._unreleased)
+            for holder, sid in retry.items():
+                try:
+                    self._release(sid, holder)
+                except SQLAlchemyError:
+                    continue
+                with self._lock:
+                    self._unreleased.pop(holder, None)
+            try:
+                count = self.renew_all()
+                logger.debug("leases=<%d> | leases renewed", count)
+            except SQLAlchemyError as exc:  # the next tick tries again; no stream is touched
+                self.renewal_failures += 1
+                logger.warning("error=<%s> | lease renewal failed; retrying next tick", type(exc).__name__)
+            except Exception:  # noqa: BLE001 - the renewer must outlive any surprise
+                self.renewal_failures += 1
+                logger.exception("lease renewal failed")
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def _with_connection(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on one connection and commit; a dead pooled connection is retried once."""
+        if self._sqlite:
+            with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+                return work(conn)
+        try:
+            with self.engine.connect() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            logger.info("the lease pool's connection was dead; retrying once")
+        with self.engine.connect() as conn:
+            return work(conn)
