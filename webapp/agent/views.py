@@ -226,7 +226,12 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
     # lease (for a turn) and last_run_at together.
     keeper = lease_keeper()
     holder = keeper.open(
-        sid, user_id=user_id, vendor_id=claims.vid, agent_type=claims.typ, lease=action in LEASED_ACTIONS
+        sid,
+        user_id=user_id,
+        vendor_id=claims.vid,
+        agent_type=claims.typ,
+        lease=action in LEASED_ACTIONS,
+        login_generation=int(getattr(current_user, "login_generation", 0) or 0),
     )
     engine = db.engine
 
