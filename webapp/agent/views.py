@@ -218,6 +218,8 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         principal.load_signed_in_user(db.session, user_id, claims.vid)
     needs_who = isinstance(payload, ResumeInterruptPayload) or files is not None
     who = current_context() if needs_who else None
+    # Read before the rollback below (which expires a loaded user's attributes).
+    login_generation = int(getattr(current_user, "login_generation", 0) or 0)
 
     if "_db_session" in g:  # end the read of the user: the lease's write must not race its snapshot
         db.session.rollback()
@@ -231,7 +233,7 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         vendor_id=claims.vid,
         agent_type=claims.typ,
         lease=action in LEASED_ACTIONS,
-        login_generation=int(getattr(current_user, "login_generation", 0) or 0),
+        login_generation=login_generation,
     )
     engine = db.engine
 

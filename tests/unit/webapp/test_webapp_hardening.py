@@ -364,3 +364,23 @@ def test_postgres_that_refuses_connections_is_a_503_not_a_500(stub: Any) -> None
     finally:
         app.extensions["database"].dispose()
         app.extensions["agent_transport"].close()
+
+
+def test_a_session_cookie_replayed_after_logout_cannot_open_a_stream(app: Flask, user: dict) -> None:
+    """The streaming endpoints skip loading the user (one statement): that statement checks the
+    login generation, so a revoked cookie gets 401 there too."""
+    browser = Browser(app.test_client())
+    assert browser.login(user["email"], user["password"]).status_code == 302
+    session = browser.mint()
+    stolen = _cookie_value(browser.client, "pb_session")
+    assert stolen
+    assert browser.client.post("/logout", data={"csrf_token": browser.csrf}).status_code == 302
+    replay = Browser(app.test_client())
+    replay.client.set_cookie("pb_session", stolen)
+    replay.csrf = browser.csrf
+    for path, body in (
+        ("/api/agent/run", {"session_id": session["session_id"], "token": session["token"], "prompt": "hi"}),
+        (f"/api/agent/run/{session['session_id']}/watch", {"token": session["token"]}),
+    ):
+        response = replay.post_json(path, body)
+        assert response.status_code == 401, (path, response.get_data(as_text=True))
