@@ -84,6 +84,9 @@ def add_user(app: Any, *, vendor: str | None = None, email: str | None = None) -
     email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
     with app.app_context():
         session = db.new_session()
+        # Take SQLite's write lock up front: a read that later writes loses to any commit in
+        # between (the running web app's background worker) with an immediate "database is locked".
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:
             user = create_user(
                 session,
