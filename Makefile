@@ -10,7 +10,9 @@ FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o 
 .PHONY: run test bench install install-test frontend lint clean
 
 ## run: install everything, create the local database and demo user, start runtime + webapp.
-run: install frontend
+## The Python install and the frontend's install + build run side by side (-j2).
+run:
+	@$(MAKE) --no-print-directory -j2 install frontend
 	@$(BIN)/python scripts/local_setup.py
 	@set -a && . var/local.env && set +a && PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/supervisord -c scripts/supervisord.conf
 
@@ -35,21 +37,21 @@ lint: install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
+# --no-compile: Python compiles what it imports on first use, instead of pip compiling every file.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[$(RUN_EXTRAS)]'
+	$(BIN)/pip install -q --disable-pip-version-check --no-compile -e '.[$(RUN_EXTRAS)]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[$(TEST_EXTRAS)]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[$(TEST_EXTRAS)]'
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
-	cd frontend && npm ci --no-audit --no-fund
+	cd frontend && npm ci --prefer-offline --no-audit --no-fund
 	touch $@
 
 webapp/static/builder/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)

@@ -54,8 +54,24 @@ describe('AiPlaybookBuilder', () => {
     store.phase = 'outline'
     await wrapper.vm.$nextTick()
     expect(save().attributes('disabled')).toBeUndefined()
+    // An outline with no tasks yet: Save asks first ("Not yet" keeps it unsaved).
     await save().trigger('click')
-    expect(builder.save).toHaveBeenCalled()
+    expect(builder.save).not.toHaveBeenCalled()
+    let dialog = wrapper.get('[data-testid="confirm-dialog"]')
+    expect(dialog.text()).toContain('Save the outline without tasks?')
+    await dialog.findAll('button').find((b) => b.text() === 'Not yet').trigger('click')
+    expect(wrapper.find('[data-testid="confirm-dialog"]').exists()).toBe(false)
+    expect(builder.save).not.toHaveBeenCalled()
+    await save().trigger('click')
+    await wrapper.get('[data-testid="confirm"]').trigger('click')
+    expect(builder.save).toHaveBeenCalledTimes(1)
+    // With tasks, Save saves at once.
+    store.canvas.modules[0].tasks.push({ title: 'T', description: '', steps: [] })
+    await wrapper.vm.$nextTick()
+    await save().trigger('click')
+    expect(builder.save).toHaveBeenCalledTimes(2)
+    dialog = wrapper.find('[data-testid="confirm-dialog"]')
+    expect(dialog.exists()).toBe(false)
     store.phase = 'building'
     await wrapper.vm.$nextTick()
     expect(save().attributes('disabled')).toBeDefined()
@@ -106,6 +122,37 @@ describe('AiPlaybookBuilder', () => {
     await tabs[1].trigger('click')
     expect(wrapper.get('#pane-chat').attributes('style')).toContain('display: none')
     expect(tabs[1].attributes('aria-selected')).toBe('true')
+    mm.mockRestore()
+    wrapper.unmount()
+  })
+
+  it('on a phone, the status bar keeps the status and Stop in view on both tabs, and a menu has the way out', async () => {
+    const mm = vi.spyOn(window, 'matchMedia').mockImplementation(() => ({
+      matches: true,
+      addEventListener: vi.fn(),
+      removeEventListener: vi.fn(),
+    }))
+    const { wrapper, builder, store } = mountPage({
+      canvas: { title: 'P', description: '', modules: [mod('A', 'built'), { ...mod('B'), tasks: [{ title: 't', description: '', steps: [] }] }] },
+      phase: 'refinement',
+    })
+    await wrapper.vm.$nextTick()
+    const bar = wrapper.get('[data-testid="status-bar"]')
+    // After a stop the phase is "refinement", but the playbook is not ready: the bar says so.
+    expect(bar.text()).toContain('Stopped · partly built')
+    expect(bar.text()).not.toContain('Ready for review')
+    expect(bar.find('[data-testid="stop"]').exists()).toBe(false)
+    store.phase = 'building'
+    await wrapper.vm.$nextTick()
+    // One Stop only (the bar's), on either tab.
+    expect(wrapper.findAll('[data-testid="stop"]')).toHaveLength(1)
+    await wrapper.findAll('[role="tab"]')[1].trigger('click')
+    await wrapper.get('[data-testid="status-bar"] [data-testid="stop"]').trigger('click')
+    expect(builder.stop).toHaveBeenCalled()
+    const menu = wrapper.get('[data-testid="menu"]')
+    expect(menu.find('a[href="/playbooks"]').text()).toBe('My playbooks')
+    await menu.get('[data-testid="menu-sign-out"]').trigger('click')
+    expect(builder.signOut).toHaveBeenCalled()
     mm.mockRestore()
     wrapper.unmount()
   })

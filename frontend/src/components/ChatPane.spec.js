@@ -48,6 +48,54 @@ describe('ChatPane', () => {
     expect(wrapper.get('[data-testid="send"]').attributes('disabled')).toBeDefined()
   })
 
+  it('shows the size limit near it and refuses an over-long message before sending, keeping the text', async () => {
+    const { wrapper } = mountChat()
+    const box = wrapper.get('textarea')
+    await box.setValue('a'.repeat(1000))
+    expect(wrapper.find('[data-testid="composer-size"]').exists()).toBe(false)
+    await box.setValue('a'.repeat(30000))
+    expect(wrapper.get('[data-testid="composer-size"]').text()).toBe('2,768 characters left')
+    expect(box.attributes('aria-describedby')).toContain('composer-size')
+    const long = 'a'.repeat(40 * 1024)
+    await box.setValue(long)
+    expect(wrapper.get('[data-testid="composer-size"]').text()).toMatch(/^Too long to send: 8,192 characters over the 32,768 limit/)
+    expect(wrapper.get('[data-testid="send"]').attributes('disabled')).toBeDefined()
+    expect(box.attributes('aria-invalid')).toBe('true')
+    await box.trigger('keydown', { key: 'Enter' })
+    expect(wrapper.emitted('send')).toBeUndefined()
+    expect(box.element.value).toBe(long)
+    // Shortened to the limit exactly, it goes.
+    await box.setValue('b'.repeat(32 * 1024))
+    await box.trigger('keydown', { key: 'Enter' })
+    expect(wrapper.emitted('send')).toHaveLength(1)
+  })
+
+  it('folds a very long message from the person, with a button to unfold it', async () => {
+    const long = 'x'.repeat(5000)
+    const { wrapper } = mountChat({ messages: [{ id: 'u1', role: 'user', text: long }] })
+    const bubble = wrapper.get('[data-testid="msg-user"]')
+    expect(bubble.text()).not.toContain(long)
+    const fold = bubble.get('[data-testid="msg-fold"]')
+    expect(fold.text()).toBe('Show all 5,000 characters')
+    expect(fold.attributes('aria-expanded')).toBe('false')
+    await fold.trigger('click')
+    expect(bubble.text()).toContain(long)
+    expect(fold.attributes('aria-expanded')).toBe('true')
+  })
+
+  it('the status line is not a green "Ready" when the assistant cannot be reached', async () => {
+    const { wrapper, store } = mountChat()
+    expect(wrapper.get('[data-testid="chat-status"]').text()).toBe('Ready')
+    store.messages = [{ id: 'e1', role: 'error', text: 'x', error: { code: 'NETWORK', kind: 'network' } }]
+    await wrapper.vm.$nextTick()
+    const status = wrapper.get('[data-testid="chat-status"]')
+    expect(status.text()).toBe("Can't reach the assistant")
+    expect(status.classes()).toContain('is-down')
+    store.messages.push({ id: 'u1', role: 'user', text: 'hi' })
+    await wrapper.vm.$nextTick()
+    expect(wrapper.get('[data-testid="chat-status"]').text()).toBe('Ready')
+  })
+
   it('renders assistant Markdown sanitized (no script, no handlers)', () => {
     const { wrapper } = mountChat({
       messages: [

@@ -397,7 +397,7 @@ def test_audit_shows_the_vendors_events_newest_first_with_outcomes(
     page = browser.client.get("/audit")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert 'href="/audit" class="active">Audit</a>' in html
+    assert 'href="/audit" aria-current="page">Audit</a>' in html
     listed = _entries(html)
     assert [action for _, action in listed] == ["playbook.save", "interrupt.decision", "interrupt.decision"]
     ids = [int(i) for i, _ in listed]
@@ -430,7 +430,7 @@ def test_audit_refuses_bad_filters(browser: Browser, query: str) -> None:
     response = browser.client.get(f"/audit?{query}")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "<script>" not in html and 'class="flash flash-error"' in html
+    assert "<script>" not in html and 'class="banner banner-error flash"' in html
 
 
 def test_audit_pages_by_id(app: Flask, browser: Browser, user: dict, monkeypatch: pytest.MonkeyPatch) -> None:
