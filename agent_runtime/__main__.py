@@ -1,6 +1,7 @@
 """``python -m agent_runtime``: read the settings, build the app, serve on ``HOST``:``PORT``.
 
-A bad setting or agents file prints one line to stderr and exits with status 2.
+A bad setting or agents file prints one line to stderr and exits with status 2; so does
+``APP_ENV=production`` (the default) with a weak or published signing secret.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ def main() -> int:
     configure_logging()
     logging.getLogger("bedrock_agentcore.app").setLevel(logging.WARNING)
     init_telemetry()
-    host = settings.host if os.environ.get("HOST", "").strip() else None
+    problems = settings.production_problems()
+    if problems:
+        print(f"agent_runtime: configuration error: {problems[0]}", file=sys.stderr)
+        return 2
+    # Always the configured address (loopback unless HOST says otherwise): never the SDK's own
+    # guess, which listens on every interface whenever /.dockerenv exists.
+    host = settings.host
     logging.getLogger(__name__).info(
-        "port=<%d>, provider=<%s>, workers=<%d> | agent runtime starting",
+        "host=<%s>, port=<%d>, provider=<%s>, workers=<%d> | agent runtime starting",
+        host,
         settings.port,
         settings.model_provider,
         settings.builder_workers,

@@ -5,8 +5,12 @@ starts the work there, and returns a Starlette ``StreamingResponse`` that the SD
 untouched — the runtime owns its SSE framing. The response body is iterated on uvicorn's loop,
 so ``/ping`` stays responsive however busy the agents are.
 
-``GET /_runtime/stats`` (loopback only; AgentCore routes nothing but ``/invocations`` and
-``/ping``) reports sessions, builders working and async tasks, for tests and benchmarks.
+``GET /_runtime/stats`` (answers loopback peers only; AgentCore routes nothing but
+``/invocations`` and ``/ping``) reports sessions, builders working and async tasks, for tests and
+benchmarks.
+
+Every invocation body passes :class:`~agent_runtime.edge.InvocationGuard` first: capped while it
+is read (chunked bodies too), parsed under the contract's depth and text rules, before the SDK.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 
 from agent_runtime.config import Settings
 from agent_runtime.dispatcher import Dispatcher
+from agent_runtime.edge import InvocationGuard, is_loopback
 from agent_runtime.events.sse import MEDIA_TYPE, STREAM_HEADERS
 from agent_runtime.services import ModelSource, Services, build_services
 
@@ -62,7 +67,9 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
         )
         return StreamingResponse(body, media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
 
-    async def stats(_: Request) -> JSONResponse:
+    async def stats(request: Request) -> JSONResponse:
+        if not is_loopback(request.client.host if request.client else None):
+            return JSONResponse({"error": {"code": "NOT_FOUND", "message": "not found"}}, status_code=404)
         return JSONResponse(
             {
                 "sessions": len(services.cache),
@@ -75,6 +82,7 @@ def create_app(settings: Settings, *, models: ModelSource | None = None) -> Bedr
         )
 
     app.add_route("/_runtime/stats", stats, methods=["GET"])
+    app.add_middleware(InvocationGuard, codec=services.codec)
     return app
 
 

@@ -7,6 +7,7 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | variable | default | meaning |
 |---|---|---|
 | ``AGENT_SIGNING_SECRET`` | — (required) | token secret(s), comma-separated, newest first |
+| ``APP_ENV`` | ``production`` | ``production`` refuses weak or published secrets at start-up |
 | ``MODEL_PROVIDER`` | ``offline`` | ``offline``, ``bedrock``, ``ollama`` or ``openai`` |
 | ``ROUTER_MODEL_ID`` | Claude Haiku 4.5 | the router's model id |
 | ``ORCHESTRATOR_MODEL_ID`` / ``BUILDER_MODEL_ID`` | Claude Sonnet 4.5 | model ids |
@@ -55,7 +56,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent_runtime.approvals.rules import DEFAULT_APPROVAL_RULES, ApprovalRule, RuleError, parse_rules
-from agent_runtime.contract import TokenCodec
+from agent_runtime.contract import TokenCodec, secret_weakness
 from agent_runtime.errors import ConfigError
 
 __all__ = ["Settings", "load_settings", "DEFAULT_AGENTS_CONFIG"]
@@ -74,6 +75,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     signing_secrets: Annotated[tuple[str, ...], Field(alias="AGENT_SIGNING_SECRET", min_length=1)]
+    app_env: Annotated[Literal["production", "development", "testing"], Field(alias="APP_ENV")] = "production"
     model_provider: Annotated[
         Literal["offline", "bedrock", "ollama", "openai"], Field(alias="MODEL_PROVIDER")
     ] = "offline"
@@ -187,6 +189,24 @@ class Settings(BaseModel):
             RuleError: The rules do not parse.
         """
         return parse_rules(self.approval_rules, {"APPROVAL_BUILD_THRESHOLD": self.approval_build_threshold})
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unfit for production (empty outside ``APP_ENV=production``).
+
+        Every signing secret must be long and random enough and none may be a secret published
+        in this repository (:func:`agent_runtime.contract.secret_weakness`).
+        """
+        if self.app_env != "production":
+            return []
+        problems = []
+        for position, secret in enumerate(self.signing_secrets, start=1):
+            weakness = secret_weakness(secret)
+            if weakness:
+                problems.append(
+                    f"refusing to start in production: AGENT_SIGNING_SECRET (secret {position}) {weakness} "
+                    "(or APP_ENV=development for a local run)"
+                )
+        return problems
 
     def codec(self) -> TokenCodec:
         """The token codec for these secrets."""

@@ -17,13 +17,17 @@ See ``../shared/DESIGN.md`` §3, §5 and §7.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic_core import from_json
 
 __all__ = [
     "SESSION_HEADER",
@@ -55,6 +59,11 @@ __all__ = [
     "InvocationPayload",
     "parse_invocation",
     "PayloadError",
+    "TEXT_RULE_MESSAGE",
+    "text_problem",
+    "loads_json",
+    "secret_weakness",
+    "PUBLISHED_DEV_SECRETS",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -194,6 +203,8 @@ class ErrorCode(StrEnum):
     """A decision could not be written to the audit trail, so it was not forwarded."""
     AUDIT_APPEND_ONLY = "AUDIT_APPEND_ONLY"
     """Something tried to change or remove an audit row (never reaches a browser)."""
+    NOTHING_TO_SAVE = "NOTHING_TO_SAVE"
+    """409: a save named a session whose canvas has no playbook yet."""
     # Attachments (issue 12): the message names the file and the reason.
     UNSUPPORTED_FILE_TYPE = "UNSUPPORTED_FILE_TYPE"
     FILE_EMPTY = "FILE_EMPTY"
@@ -264,10 +275,85 @@ class Limits:
     """The largest invocation body the runtime accepts (a prompt, UI context and small inline files)."""
     MAX_SAVE_BYTES = 2 * 1024 * 1024
     """The largest save body: 20 modules × 30 tasks × 20 steps of full-length text fits."""
+    MAX_JSON_DEPTH = 32
+    """The deepest nesting of objects and arrays a JSON body may have (a save needs 8)."""
 
 
 Title = Annotated[str, Field(min_length=1, max_length=Limits.MAX_TITLE_CHARS)]
 Description = Annotated[str, Field(max_length=Limits.MAX_DESCRIPTION_CHARS)]
+
+# ---------------------------------------------------------------------------------------------
+# The text rule and JSON bodies (both sides of the wire)
+# ---------------------------------------------------------------------------------------------
+
+TEXT_RULE_MESSAGE = "text must not contain NUL characters or unpaired surrogates"
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` breaks the text rule (a NUL, or a surrogate not in a pair), or ``None``.
+
+    Postgres cannot store a NUL in text and an unpaired surrogate cannot be encoded as UTF-8, so
+    such text is refused wherever it enters: request bodies on both sides, every schema field
+    (a model's tool arguments included), and the sign-in form.
+    """
+    match = _BAD_TEXT.search(value)
+    if match is None:
+        return None
+    return "text must not contain NUL characters" if match.group() == "\x00" else TEXT_RULE_MESSAGE
+
+
+def _first_text_problem(value: Any, depth: int) -> tuple[str, str] | None:
+    """``(where, why)`` of the first string in ``value`` (keys included) that breaks the rule."""
+    stack: list[tuple[Any, str, int]] = [(value, "", depth)]
+    while stack:
+        item, where, level = stack.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem is not None:
+                return where, problem
+        elif isinstance(item, dict):
+            if level >= Limits.MAX_JSON_DEPTH:
+                return where, f"nested deeper than {Limits.MAX_JSON_DEPTH} levels"
+            for key, child in item.items():
+                if isinstance(key, str) and text_problem(key) is not None:
+                    return where, str(text_problem(key))
+                stack.append((child, f"{where}.{key}" if where else str(key), level + 1))
+        elif isinstance(item, list):
+            if level >= Limits.MAX_JSON_DEPTH:
+                return where, f"nested deeper than {Limits.MAX_JSON_DEPTH} levels"
+            stack.extend((child, f"{where}[{i}]", level + 1) for i, child in enumerate(item))
+    return None
+
+
+def loads_json(data: bytes | str) -> Any:
+    """Parse a JSON request body under the contract's rules.
+
+    pydantic-core's parser (bounded recursion, no lone surrogates), then a walk that refuses
+    nesting deeper than :attr:`Limits.MAX_JSON_DEPTH` and text that breaks the text rule.
+
+    Raises:
+        PayloadError: ``INVALID_PAYLOAD`` with a message saying what is wrong.
+    """
+    try:
+        value = from_json(data)
+    except ValueError as exc:
+        detail = str(exc)
+        if "recursion limit" in detail:
+            raise PayloadError(
+                ErrorCode.INVALID_PAYLOAD, f"the body is nested deeper than {Limits.MAX_JSON_DEPTH} levels"
+            ) from None
+        if "surrogate" in detail or "hex escape" in detail or "unicode code point" in detail:
+            raise PayloadError(ErrorCode.INVALID_PAYLOAD, f"the body's {TEXT_RULE_MESSAGE}") from None
+        raise PayloadError(ErrorCode.INVALID_PAYLOAD, f"the body is not valid JSON ({detail})") from None
+    problem = _first_text_problem(value, 0)
+    if problem is not None:
+        where, why = problem
+        if why.startswith("nested"):
+            raise PayloadError(ErrorCode.INVALID_PAYLOAD, f"the body is {why}")
+        raise PayloadError(ErrorCode.INVALID_PAYLOAD, f"{where or 'the body'}: {why}")
+    return value
+
 
 # ---------------------------------------------------------------------------------------------
 # Playbook schema: the canvas on the wire and the body of a save
@@ -276,6 +362,16 @@ Description = Annotated[str, Field(max_length=Limits.MAX_DESCRIPTION_CHARS)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_rule(cls, value: Any) -> Any:
+        # The text rule (see ``text_problem``) holds in every field of every schema, so text
+        # that breaks it never reaches the canvas, a tool, the runtime or the database.
+        problem = _first_text_problem(value, 0)
+        if problem is not None:
+            raise ValueError(problem[1])
+        return value
 
 
 class StepSpec(_Strict):
@@ -475,6 +571,36 @@ TOKEN_SALT = "playbook-builder.agent-session.v1"
 TOKEN_TTL_SECONDS = 8 * 3600
 """Default lifetime: AgentCore's maximum session duration."""
 MIN_SECRET_CHARS = 32
+MIN_SECRET_BITS = 90
+"""A production secret's estimated entropy (its length × the Shannon entropy of its characters)."""
+PUBLISHED_DEV_SECRETS = frozenset(
+    {
+        "dev-only-insecure-agent-signing-secret-change-me",
+        "dev-only-insecure-flask-secret-key-change-me-now",
+    }
+)
+"""Secrets printed in this repository (compose's and the web app's development defaults)."""
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` is not fit for production, or ``None``.
+
+    Refuses the published development secrets, anything shorter than :data:`MIN_SECRET_CHARS`,
+    anything whose estimated entropy is under :data:`MIN_SECRET_BITS` or with fewer than 8
+    distinct characters (``"a" * 40``, ``"changeme" * 5``), and anything padded with one character
+    (one character more than a third of it). ``secrets.token_urlsafe(32)`` and
+    ``secrets.token_hex(16)`` pass; this catches typed and padded secrets, not every weak one.
+    """
+    if secret in PUBLISHED_DEV_SECRETS:
+        return "is a published development secret"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"is shorter than {MIN_SECRET_CHARS} characters"
+    counts = Counter(secret)
+    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    padded = max(counts.values()) > len(secret) / 3  # "my-secret-xxxxxxxxxxxxxxxxxxxxxxxx"
+    if per_char * len(secret) < MIN_SECRET_BITS or len(counts) < 8 or padded:
+        return "is not random enough (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+    return None
 
 
 class TokenError(Exception):

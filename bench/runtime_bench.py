@@ -93,6 +93,7 @@ def _runtime(**env: str) -> Iterator[str]:
     full_env = {
         **os.environ,
         "AGENT_SIGNING_SECRET": SECRET,
+        "APP_ENV": "development",
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "LOG_LEVEL": "WARNING",

@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     from . import security
     from .agent.disconnect import monitor
     from .extensions import csrf, db, login_manager
+    from .throttle import limiter
     from .transports import make_transport
 
     trusted = int(app.config.get("TRUSTED_PROXIES", 0))
@@ -58,7 +59,11 @@ def register_extensions(app: Flask) -> None:
     app.session_interface = security.SessionInterface()
     # Same-origin and content-type checks run before CSRF and before any view.
     app.before_request(security.check_same_origin)
+    app.before_request(security.check_query_text)
     app.before_request(security.check_json_body)
+    # The body is read and parsed before anything below takes a database connection.
+    app.before_request(security.read_json_body)
+    app.teardown_request(security.close_upload_buffer)
     db.init_app(app)
     # after_request hooks run in reverse: this one must be registered before Flask-Login's,
     # which sets the remember cookie, so that it runs after it.
@@ -67,11 +72,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.session_protection = "basic"
+    limiter.init_app(app)
     # CSRF runs from our own hook so an anonymous API call gets its 401 (from the view) first.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
     app.before_request(security.csrf_guard)
     app.after_request(security.no_store)
+    app.after_request(security.security_headers)
     app.extensions["token_codec"] = TokenCodec.from_setting(
         str(app.config["AGENT_SIGNING_SECRET"]), max_age=int(app.config["AGENT_TOKEN_TTL_SECONDS"])
     )

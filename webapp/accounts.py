@@ -61,6 +61,9 @@ def create_user(
     if user is None:
         user = User(email=email, vendor_id=owner.id, display_name=display_name or email.split("@")[0])
         session.add(user)
+    else:
+        # A new password ends every existing session and remember-me cookie (webapp.auth).
+        user.login_generation = (user.login_generation or 0) + 1
     user.vendor_id = owner.id
     user.password_hash = generate_password_hash(password, method=hash_method)
     session.flush()

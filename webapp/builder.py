@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, send_from_directory
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
+
+from .auth import storage_key
 
 bp = Blueprint("builder", __name__)
 
@@ -25,6 +27,8 @@ def _index() -> Response:
         return Response(render_template("builder_missing.html"), status=503)
     html = index.read_text(encoding="utf-8")
     meta = f'<meta name="csrf-token" content="{escape(generate_csrf())}">'
+    # The key the page keeps this user's tab state under (lib/storage.js; webapp.auth.storage_key).
+    meta += f'\n<meta name="pb-storage-key" content="{escape(storage_key(current_user))}">'
     html = html.replace("</head>", meta + "\n</head>", 1) if "</head>" in html else meta + html
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from agent_runtime.contract import MIN_SECRET_CHARS, Limits
+from agent_runtime.contract import MIN_SECRET_CHARS, Limits, secret_weakness
 
 from .errors import ConfigError
 
@@ -62,6 +62,17 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "",
     "DB_POOL_SIZE": 10,
     "DB_MAX_OVERFLOW": 40,
+    # Seconds a request waits for a pooled connection before it is answered 503.
+    "DB_POOL_TIMEOUT": 10.0,
+    # SQLite: how long a writer queues for the write lock before the request is answered 503.
+    "DB_BUSY_TIMEOUT_MS": 10000,
+    # Refused sign-ins allowed (Flask-Limiter notation, ";" between limits); then 429.
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute;20 per hour",
+    "LOGIN_LIMIT_PER_ADDRESS": "20 per minute;100 per hour",
+    # "Remember me" lasts this many days (or until sign-out or a password change).
+    "LOGIN_REMEMBER_DAYS": 14,
+    # Strict-Transport-Security max-age sent in production (0: none).
+    "HSTS_SECONDS": 31536000,
     # Flask / extensions
     "MAX_CONTENT_LENGTH": Limits.MAX_SAVE_BYTES + 16 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -115,24 +126,29 @@ def finalize(config: dict) -> None:
     Raises:
         ConfigError: a one-line description of what is missing.
     """
-    production = str(config.get("APP_ENV", "production")).lower() == "production"
+    production = is_production(config)
     if production:
         problems = []
-        if (
-            not config.get("SECRET_KEY")
-            or len(str(config["SECRET_KEY"])) < MIN_SECRET_CHARS
-            or config["SECRET_KEY"] == DEV_SECRET_KEY
-        ):
-            problems.append(f"SECRET_KEY (at least {MIN_SECRET_CHARS} random characters)")
+        key = str(config.get("SECRET_KEY") or "")
+        if not key or secret_weakness(key):
+            why = secret_weakness(key) if key else "is not set"
+            problems.append(f"SECRET_KEY (at least {MIN_SECRET_CHARS} random characters; it {why})")
         secrets = [s.strip() for s in str(config.get("AGENT_SIGNING_SECRET") or "").split(",") if s.strip()]
-        if not secrets or any(len(s) < MIN_SECRET_CHARS or s == DEV_SIGNING_SECRET for s in secrets):
-            problems.append(f"AGENT_SIGNING_SECRET (at least {MIN_SECRET_CHARS} random characters each)")
+        weak = next((secret_weakness(s) for s in secrets if secret_weakness(s)), None)
+        if not secrets or weak:
+            why = weak or "is not set"
+            problems.append(
+                f"AGENT_SIGNING_SECRET (at least {MIN_SECRET_CHARS} random characters each; one {why})"
+            )
         if problems:
             raise ConfigError(
                 "refusing to start in production without real secrets: set "
                 + " and ".join(problems)
                 + " (or APP_ENV=development for a local run)"
             )
+        # Production cookies are Secure unless COOKIE_SECURE says otherwise explicitly.
+        if str(config.get("COOKIE_SECURE", "auto")).lower() == "auto":
+            config["COOKIE_SECURE"] = "true"
     else:
         config["SECRET_KEY"] = config.get("SECRET_KEY") or DEV_SECRET_KEY
         config["AGENT_SIGNING_SECRET"] = config.get("AGENT_SIGNING_SECRET") or DEV_SIGNING_SECRET
@@ -145,6 +161,15 @@ def finalize(config: dict) -> None:
     if transport == "http" and not runtime_urls(config):
         raise ConfigError("AGENT_TRANSPORT=http needs RUNTIME_URL or RUNTIME_URLS")
     config["SQLALCHEMY_URL"] = normalize_db_url(str(config["DATABASE_URL"]))
+    from datetime import timedelta
+
+    config["REMEMBER_COOKIE_DURATION"] = timedelta(days=float(config.get("LOGIN_REMEMBER_DAYS", 14)))
+    config["RATELIMIT_ENABLED"] = bool(config.get("RATELIMIT_ENABLED", True))
+
+
+def is_production(config: Mapping[str, Any]) -> bool:
+    """``APP_ENV=production`` (the default)."""
+    return str(config.get("APP_ENV", "production")).lower() == "production"
 
 
 def runtime_urls(config: Mapping[str, Any]) -> list[str]:

@@ -34,6 +34,8 @@ class Database:
             app.config["SQLALCHEMY_URL"],
             pool_size=int(app.config.get("DB_POOL_SIZE", 10)),
             max_overflow=int(app.config.get("DB_MAX_OVERFLOW", 40)),
+            pool_timeout=float(app.config.get("DB_POOL_TIMEOUT", 10.0)),
+            busy_timeout_ms=int(app.config.get("DB_BUSY_TIMEOUT_MS", 10000)),
         )
         app.extensions["database"] = AppDatabase(engine)
 
@@ -42,6 +44,11 @@ class Database:
             session = g.pop("_db_session", None)
             if session is not None:
                 session.close()
+
+    @staticmethod
+    def bind(app: Flask, engine: Engine) -> None:
+        """Make ``engine`` the database of ``app`` (tests point an app at a locked or missing one)."""
+        app.extensions["database"] = AppDatabase(engine)
 
     @staticmethod
     def _bound() -> AppDatabase:
@@ -81,11 +88,30 @@ class Database:
         self._bound().dispose()
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 40) -> Engine:
-    """Build an engine with sensible settings for SQLite (WAL, FKs, busy timeout) and Postgres."""
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 40,
+    pool_timeout: float = 10.0,
+    busy_timeout_ms: int = 10000,
+) -> Engine:
+    """Build an engine with sensible settings for SQLite (WAL, FKs, busy timeout) and Postgres.
+
+    The pool (``DB_POOL_SIZE`` + ``DB_MAX_OVERFLOW`` connections, ``DB_POOL_TIMEOUT`` to get one)
+    applies to both; a file SQLite database uses a queue pool too. Writers on SQLite queue for
+    the write lock for up to ``busy_timeout_ms`` (``DB_BUSY_TIMEOUT_MS``).
+    """
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+        memory = ":memory:" in url or "mode=memory" in url
+        if not memory:
+            from sqlalchemy.pool import QueuePool
+
+            kwargs.update(
+                poolclass=QueuePool, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+            )
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -94,7 +120,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 40) -> Eng
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             if ":memory:" not in url and "mode=memory" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
                 # WAL + NORMAL: durable against crashes of the app, no fsync on every commit.
@@ -109,5 +135,5 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 40) -> Eng
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=10)
+    kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
     return create_engine(url, **kwargs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from agent_runtime.contract import ErrorCode
@@ -37,6 +39,9 @@ class ApiError(PlaybookError):
         self.extra = dict(extra or {})
         """More fields of the envelope's ``error`` (e.g. the first decision of a 409)."""
 
+
+DATABASE_UNAVAILABLE = ErrorCode.DATABASE_UNAVAILABLE
+DATABASE_UNAVAILABLE_MESSAGE = "The database is not answering right now. Please try again in a moment."
 
 _STATUS_CODES: dict[int, ErrorCode] = {
     400: ErrorCode.INVALID_PAYLOAD,
@@ -98,6 +103,36 @@ def register_errorhandlers(app: Flask) -> None:
             return error_response(status, _STATUS_CODES.get(status, ErrorCode.HTTP_ERROR), message)
         return _page(status, message)
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database_unavailable(exc: Exception) -> Any:
+        # The database is down, unreachable, out of pooled connections or write-locked past
+        # DB_BUSY_TIMEOUT_MS: a temporary condition, not a bug.
+        app.logger.warning("path=<%s>, error=<%s> | database unavailable", request.path, type(exc).__name__)
+        if wants_json():
+            response = error_response(503, DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE)
+        else:
+            # The page must not need the database: show it as to a signed-out visitor.
+            from flask import g
+
+            from .extensions import login_manager
+
+            g._login_user = login_manager.anonymous_user()
+            response = app.make_response(
+                (
+                    render_template(
+                        "error.html",
+                        status=503,
+                        title="Temporarily unavailable",
+                        message=DATABASE_UNAVAILABLE_MESSAGE,
+                    ),
+                    503,
+                )
+            )
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         app.logger.exception("path=<%s> | unhandled error", request.path)
@@ -107,7 +142,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def _page(status: int, message: str) -> tuple[str, int]:
-    titles = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 413: "Too large"}
+    titles = {
+        401: "Please sign in",
+        403: "Not allowed",
+        404: "Not found",
+        413: "Too large",
+        429: "Too many attempts",
+    }
     return render_template(
         "error.html", status=status, title=titles.get(status, "Error"), message=message
     ), status

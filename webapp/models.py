@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -73,12 +74,30 @@ class User(UserMixin, Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Bumped at sign-out and at a password change: every session and remember-me cookie carries
+    # the generation it was issued under (Flask-Login's alternative id), so older ones stop working.
+    login_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     vendor: Mapped[Vendor] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return bool(self.active)
+
+    def get_id(self) -> str:
+        """Flask-Login's id for this login: ``"<user id>:<login generation>"``."""
+        return f"{self.id}:{self.login_generation or 0}"
+
+
+class RateLimitCounter(Base):
+    """A fixed-window counter of the login throttle (shared by every web app worker)."""
+
+    __tablename__ = "rate_limit_counter"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    # Epoch seconds when this window ends.
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class UserDesk(Base):

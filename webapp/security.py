@@ -1,20 +1,51 @@
-"""Request hygiene for cookie-authenticated writes: same-origin checks, JSON-only API bodies,
-cookie flags (``Secure`` whenever the request came over HTTPS)."""
+"""Request hygiene for cookie-authenticated writes: same-origin checks, JSON-only API bodies read
+and parsed before anything else, cookie flags (``Secure`` over HTTPS and in production) and the
+security headers every response carries."""
 
 from __future__ import annotations
 
+import tempfile
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from agent_runtime.contract import ErrorCode
+from agent_runtime.contract import (
+    TEXT_RULE_MESSAGE,
+    ErrorCode,
+    Limits,
+    PayloadError,
+    loads_json,
+    text_problem,
+)
 
 from .errors import ApiError
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_PREFIXES = ("/api/", "/agent/")
 UPLOAD_PATH = "/api/files"
+UPLOAD_FORM_OVERHEAD = 64 * 1024
+"""Room for the multipart boundaries around the file (as ``webapp.files.views``)."""
+SAVE_PATHS = ("/agent/save-playbook", "/api/playbooks/")
+CHAT_PATH = "/api/agent/run"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+"""No inline script or style, nothing from elsewhere, never framed (the Vue build satisfies it)."""
 
 
 def cookie_secure() -> bool:
@@ -57,7 +88,8 @@ def check_same_origin() -> None:
     parts = urlsplit(origin)
     if origin.rstrip("/") in allowed:
         return
-    if parts.netloc.lower() != request.host.lower():
+    # Scheme and host: http://host is another origin than https://host.
+    if parts.scheme.lower() != request.scheme.lower() or parts.netloc.lower() != request.host.lower():
         raise ApiError(403, ErrorCode.CROSS_SITE, "cross-site requests are not allowed")
 
 
@@ -73,6 +105,148 @@ def check_json_body() -> None:
         return
     if (has_body or request.mimetype) and request.mimetype != "application/json":
         raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
+
+
+def check_query_text() -> None:
+    """The contract's text rule for query strings too (``?session=%00`` would reach a Postgres
+    query as a NUL): refused with a 400 before anything reads them. (Form fields: the sign-in
+    view applies the rule itself.)"""
+    for key, value in request.args.items(multi=True):
+        if text_problem(key) or text_problem(value):
+            raise ApiError(400, ErrorCode.INVALID_PAYLOAD, f"a query parameter's {TEXT_RULE_MESSAGE}")
+
+
+def body_limit(path: str) -> int:
+    """The largest body a JSON API path takes: a save's, a chat turn's (with inline files), or an
+    invocation's."""
+    if path.startswith(SAVE_PATHS):
+        return Limits.MAX_SAVE_BYTES
+    if path == CHAT_PATH:
+        return Limits.MAX_CHAT_REQUEST_BYTES
+    return Limits.MAX_INVOCATION_BYTES
+
+
+def read_json_body() -> None:
+    """Read, size-check and parse an API write's body before anything takes a database connection.
+
+    Runs before the CSRF check and the views (both load the user from the database), so a client
+    trickling a body in holds a worker thread but never a pooled connection. The size limit holds
+    for a chunked body too: at most one byte past it is read before the 413. The parsed body is
+    ``g.json_body`` (``None`` when there was none); views read it with :func:`json_body`.
+
+    Raises:
+        ApiError: 413 for a body over the limit; 400 for one that is not JSON, nested too deep, or
+            holding text that breaks the contract's text rule.
+    """
+    if request.method not in UNSAFE_METHODS or not request.path.startswith(JSON_PREFIXES):
+        return
+    if request.path == UPLOAD_PATH and request.method == "POST":
+        _buffer_upload()
+        return
+    limit = body_limit(request.path)
+    too_large = ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the request body is larger than {limit} bytes")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+        # A chunked body: read at most limit + 1 bytes, so a larger one is refused, not truncated.
+        raw = _read_capped(request.environ["wsgi.input"], limit)
+        if raw is None:
+            raise too_large
+        request._cached_data = raw  # what request.get_data() returns from now on
+    else:
+        request.max_content_length = limit
+        try:
+            raw = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            raise too_large from None
+    if len(raw) > limit:
+        raise too_large
+    if not raw.strip():
+        g.json_body = None
+        return
+    try:
+        g.json_body = loads_json(raw)
+    except PayloadError as exc:
+        raise ApiError(400, exc.code, exc.message) from None
+
+
+def _buffer_upload() -> None:
+    """Receive a multipart upload in full (within the upload limit) before the user is loaded.
+
+    The body goes to a spooled temporary file (memory up to 1 MB, then disk) that replaces the
+    request's input, so the form is parsed later from it at local speed. Closed at teardown.
+
+    Raises:
+        ApiError: 413 ``FILE_TOO_LARGE`` as soon as the body is larger than the limit.
+    """
+    max_bytes = min(
+        int(current_app.config.get("ATTACH_MAX_FILE_BYTES", Limits.MAX_FILE_BYTES)), Limits.MAX_FILE_BYTES
+    )
+    limit = max_bytes + UPLOAD_FORM_OVERHEAD
+    too_large = ApiError(
+        413, ErrorCode.FILE_TOO_LARGE, f"the file is larger than {max_bytes // (1024 * 1024)} MB"
+    )
+    wsgi_env = request.environ
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise too_large
+    # The upload's own limit, not the app-wide one, for every later read (the CSRF check parses the
+    # form before the view does).
+    request.max_content_length = limit
+    if declared is None and not wsgi_env.get("wsgi.input_terminated"):
+        return  # no body
+    buffer = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - closed at teardown
+    g.upload_buffer = buffer
+    stream, size = wsgi_env["wsgi.input"], 0
+    while declared is None or size < declared:
+        want = 64 * 1024 if declared is None else min(64 * 1024, declared - size)
+        chunk = stream.read(min(want, limit + 1 - size))
+        if not chunk:
+            break
+        buffer.write(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+    buffer.seek(0)
+    wsgi_env["wsgi.input"] = buffer
+    wsgi_env["CONTENT_LENGTH"] = str(size)
+    wsgi_env.pop("HTTP_TRANSFER_ENCODING", None)
+    wsgi_env.pop("wsgi.input_terminated", None)
+
+
+def close_upload_buffer(_exc: BaseException | None) -> None:
+    """Teardown: close the buffered upload body, if any."""
+    buffer = g.pop("upload_buffer", None)
+    if buffer is not None:
+        buffer.close()
+
+
+def _read_capped(stream: Any, limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of ``stream``; ``None`` as soon as it has more."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, as :func:`read_json_body` parsed it.
+
+    Raises:
+        ApiError: 400 when the body is not a JSON object.
+    """
+    if "json_body" not in g:
+        read_json_body()
+    body = g.get("json_body")
+    if not isinstance(body, dict):
+        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body must be a JSON object")
+    return body
 
 
 def csrf_guard() -> None:
@@ -105,6 +279,23 @@ def secure_remember_cookie(response: Response) -> Response:
         if cookie.startswith(name + "=") and "; Secure" not in cookie:
             cookie += "; Secure"
         response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+def security_headers(response: Response) -> Response:
+    """The headers every response carries (and HSTS in production)."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    from .config import is_production
+
+    hsts = int(current_app.config.get("HSTS_SECONDS", 0) or 0)
+    if is_production(current_app.config) and hsts > 0:
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     return response
 
 

@@ -84,9 +84,7 @@ async def watch_stream(
             chunks: list[bytes] = []
             for item in read.entries:
                 if item.kind == "end":
-                    chunks.append(
-                        _ending(item.seq, thread_id, run_id, item.outcome, entry.canvas, item.data)
-                    )
+                    chunks.append(_ending(item.seq, thread_id, run_id, item.outcome, entry.canvas, item.data))
                     yield b"".join(chunks)
                     return
                 chunks.append(frame_from_data(item.seq, item.data))

@@ -11,7 +11,12 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import ONBOARDING, give_desks, login, shot
 
 BUILD_TIMEOUT_MS = 90_000
-SAVED_POSITION = "JSON.parse(sessionStorage.getItem('playbookBuilder.session') || '{}').lastEventId"
+# The builder keeps its tab state per user: "playbookBuilder.session.<the user's storage key>".
+SAVED_SESSION = (
+    "JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)"
+    ".find((k) => k.startsWith('playbookBuilder.session.')) || '') || '{}')"
+)
+SAVED_POSITION = SAVED_SESSION + ".lastEventId"
 
 READ_CANVAS = """() => {
   const text = (el, sel) => (el.querySelector(sel)?.textContent ?? '').trim();
@@ -143,7 +148,7 @@ def test_reload_mid_build_reattaches_and_catches_up(page: Any, user: dict[str, A
     # The page keeps the build-log position its canvas is complete up to.
     page.wait_for_function(SAVED_POSITION + " > 0")
     before = page.evaluate(READ_CANVAS)
-    stored = page.evaluate("() => JSON.parse(sessionStorage.getItem('playbookBuilder.session'))")
+    stored = page.evaluate("() => " + SAVED_SESSION)
     assert stored["session_id"] and stored["token"] and stored["resumable"] is True
 
     with page.expect_request(lambda req: req.url.endswith("/watch")) as watch:

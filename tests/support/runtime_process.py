@@ -239,6 +239,7 @@ def start_runtime(
     env.update(
         {
             "AGENT_SIGNING_SECRET": RUNTIME_SECRET,
+            "APP_ENV": "development",  # a test secret; production refuses it
             "PORT": str(port),
             "HOST": "127.0.0.1",
             "MODEL_PROVIDER": "offline",

@@ -73,12 +73,15 @@ def script_text(payload: dict[str, Any], default: str) -> str:
 
 def agui_frame(event: dict[str, Any], event_id: int | None = None) -> bytes:
     """One AG-UI SSE frame, encoded the way the runtime's ``ag_ui`` encoder does."""
-    from ag_ui.core import RunErrorEvent, RunFinishedEvent, RunStartedEvent
+    from ag_ui.core import RunErrorEvent, RunFinishedEvent, RunStartedEvent, StateSnapshotEvent
     from ag_ui.encoder import EventEncoder
 
-    model = {"RUN_STARTED": RunStartedEvent, "RUN_FINISHED": RunFinishedEvent, "RUN_ERROR": RunErrorEvent}[
-        event["type"]
-    ]
+    model = {
+        "RUN_STARTED": RunStartedEvent,
+        "RUN_FINISHED": RunFinishedEvent,
+        "RUN_ERROR": RunErrorEvent,
+        "STATE_SNAPSHOT": StateSnapshotEvent,
+    }[event["type"]]
     data = EventEncoder().encode(model.model_validate(event)).encode()
     return (f"id: {event_id}\n".encode() if event_id is not None else b"") + data
 
@@ -116,6 +119,9 @@ class StubRuntime:
         self.record = record
         self.default_script = default_script
         self.requests: list[StubRequest] = []
+        self.canvases: dict[str, dict[str, Any]] = {}
+        """Session id → canvas: a ``watch`` for that session answers RUN_STARTED, a STATE_SNAPSHOT
+        of it and RUN_FINISHED (what the web app reads when it saves a session's canvas)."""
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -134,6 +140,7 @@ class StubRuntime:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.canvases.clear()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -214,6 +221,23 @@ class StubRuntime:
             await self._json(writer, 404, {"error": {"code": "NOT_FOUND", "message": "no such path"}})
             return True
         payload = request.payload
+        canvas = self.canvases.get(str(payload.get("session_id")))
+        if payload.get("action") == "watch" and canvas is not None:
+            run = {"threadId": str(payload["session_id"]), "runId": f"run-{time.monotonic_ns()}"}
+            snapshot = {"phase": "refinement", "canvas": canvas, "version": 1}
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            for event in (
+                {"type": "RUN_STARTED", **run},
+                {"type": "STATE_SNAPSHOT", "snapshot": snapshot},
+                {"type": "RUN_FINISHED", **run, "outcome": {"type": "success"}},
+            ):
+                await self._chunk(writer, agui_frame(event), request)
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            request.finished = True
+            return True
         text = script_text(payload, self.default_script)
         script = parse_script(text)
         codes = dict(_CODE_WORD.findall(text))

@@ -57,7 +57,7 @@ _OWNED = and_(
     _SESSIONS.c.user_id == bindparam("b_uid"),
     _SESSIONS.c.vendor_id == bindparam("b_vid"),
     _SESSIONS.c.agent_type == bindparam("b_typ"),
-    principal_clause(bindparam("b_uid"), bindparam("b_vid"), bindparam("b_active")),
+    principal_clause(bindparam("b_uid"), bindparam("b_vid"), bindparam("b_active"), bindparam("b_gen")),
 )
 _RECORD_RUN = update(_SESSIONS).where(_OWNED).values(last_run_at=bindparam("b_now_dt"))
 _TAKE_LEASE = (
@@ -145,7 +145,16 @@ class LeaseKeeper:
 
     # -- opening ---------------------------------------------------------------------------------
 
-    def open(self, sid: str, *, user_id: int, vendor_id: int, agent_type: str, lease: bool) -> str | None:
+    def open(
+        self,
+        sid: str,
+        *,
+        user_id: int,
+        vendor_id: int,
+        agent_type: str,
+        lease: bool,
+        login_generation: int = 0,
+    ) -> str | None:
         """Check the session is this user's and record the run; with ``lease``, take the chat lease.
 
         Returns:
@@ -163,6 +172,7 @@ class LeaseKeeper:
             "b_vid": vendor_id,
             "b_typ": agent_type,
             "b_active": True,
+            "b_gen": login_generation,
             "b_now_dt": utcnow(),
         }
         stmt = _RECORD_RUN
@@ -173,7 +183,7 @@ class LeaseKeeper:
         def take(conn: Connection) -> ApiError | None:
             if conn.execute(stmt, params).rowcount == 1:
                 return None
-            return self._refusal(conn, sid, user_id, vendor_id, agent_type)
+            return self._refusal(conn, sid, user_id, vendor_id, agent_type, login_generation)
 
         try:
             refusal = self._with_connection(take)
@@ -188,10 +198,16 @@ class LeaseKeeper:
             self._track(holder, sid)
         return holder
 
-    def _refusal(self, conn: Connection, sid: str, user_id: int, vendor_id: int, agent_type: str) -> ApiError:
+    def _refusal(
+        self, conn: Connection, sid: str, user_id: int, vendor_id: int, agent_type: str, login_generation: int
+    ) -> ApiError:
         """Why :meth:`open` changed no row (the refusal path: a second query is fine here)."""
-        user = conn.execute(select(_USERS.c.active, _USERS.c.vendor_id).where(_USERS.c.id == user_id)).first()
-        if user is None or not user.active:
+        user = conn.execute(
+            select(_USERS.c.active, _USERS.c.vendor_id, _USERS.c.login_generation).where(
+                _USERS.c.id == user_id
+            )
+        ).first()
+        if user is None or not user.active or user.login_generation != login_generation:
             return ApiError(401, ErrorCode.UNAUTHENTICATED, "sign in first")
         if user.vendor_id != vendor_id:
             return ApiError(403, ErrorCode.IDENTITY_MISMATCH, "the session token belongs to someone else")

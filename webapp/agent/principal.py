@@ -14,9 +14,10 @@ not loaded first: for the streaming endpoints the user id comes from the signed 
 ``resume_interrupt`` (whose audit needs the person's e-mail) — falls back to Flask-Login's own
 loading.
 
-If the user loader ever checks more than "this user exists and is active" (e.g. a per-user
-session generation for revocation), :func:`principal_clause` must check the same, or the
-streaming endpoints would accept what the loader refuses.
+The user loader also checks the login generation (revocation at sign-out and password change,
+``webapp.auth``): the cookie's id is ``"<user id>:<generation>"``, the principal carries both, and
+:func:`principal_clause` checks the same generation, so the streaming endpoints refuse what the
+loader refuses.
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ class StreamPrincipal:
     is_active = True
     is_anonymous = False
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int, login_generation: int = 0) -> None:
         self.id = user_id
+        self.login_generation = login_generation
 
     def get_id(self) -> str:
-        """Flask-Login's id string."""
-        return str(self.id)
+        """Flask-Login's id string (``webapp.models.User.get_id``)."""
+        return f"{self.id}:{self.login_generation}"
 
 
 def seed_stream_principal() -> None:
@@ -60,9 +62,12 @@ def seed_stream_principal() -> None:
         return
     if (request.view_args or {}).get("action") in _LOADED_USER_ACTIONS:
         return
+    from ..auth import parse_login_id
+
     raw = session.get("_user_id")
-    if isinstance(raw, str) and raw.isdigit():
-        g._login_user = StreamPrincipal(int(raw))
+    parsed = parse_login_id(raw) if isinstance(raw, str) else None
+    if parsed is not None:
+        g._login_user = StreamPrincipal(*parsed)
 
 
 def install(app: Flask) -> None:
@@ -72,12 +77,21 @@ def install(app: Flask) -> None:
         hooks.insert(0, seed_stream_principal)
 
 
-def principal_clause(user_id: Any, vendor_id: Any, active: Any = True) -> ColumnElement[bool]:
-    """SQL: the user exists in this vendor and may sign in (what the user loader checks).
+def principal_clause(
+    user_id: Any, vendor_id: Any, active: Any = True, login_generation: Any = 0
+) -> ColumnElement[bool]:
+    """SQL: the user exists in this vendor and may sign in with this login (what the loader checks).
 
     The arguments are values or bind parameters (the stream's statement is built once).
     """
-    return exists().where(and_(User.id == user_id, User.vendor_id == vendor_id, User.active == active))
+    return exists().where(
+        and_(
+            User.id == user_id,
+            User.vendor_id == vendor_id,
+            User.active == active,
+            User.login_generation == login_generation,
+        )
+    )
 
 
 def load_signed_in_user(db_session: Session, user_id: int, vendor_id: int) -> None:

@@ -32,6 +32,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..files.service import resolve_turn_files
 from ..models import AgentSession
+from ..security import json_body
 from ..transports import Transport, UpstreamError, UpstreamRequest
 from . import principal
 from .disconnect import client_socket, monitor
@@ -94,7 +95,7 @@ def create_session(agent_type: str) -> Any:
     """
     if agent_type not in agent_types(current_app.config):
         raise ApiError(404, ErrorCode.UNKNOWN_AGENT_TYPE, f"unknown agent type: {agent_type[:40]!r}")
-    body = request.get_json(silent=True) if request.content_length else None
+    body = g.get("json_body")  # read and parsed before the user was loaded (webapp.security)
     existing = body.get("session_id") if isinstance(body, dict) else None
     if isinstance(body, dict) and body.get("playbook_id") is not None:
         raise ApiError(
@@ -117,8 +118,13 @@ def create_session(agent_type: str) -> Any:
         db.session.rollback()
         logger.info("session_id=<%s>, user_id=<%s> | draft reopened", sid, current_user.id)
         return jsonify({"session_id": sid, "agent_url": "/api/agent", "token": token})
-    sid, token = mint_session(db.session, codec(), current_user, agent_type)
-    db.session.commit()
+    user = current_user._get_current_object()
+    db.session.close()  # end the user loader's read: on SQLite a read cannot become a write
+    with db.new_session() as session:
+        # Take SQLite's write lock up front, so concurrent mints queue on busy_timeout.
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        sid, token = mint_session(session, codec(), user, agent_type)
+        session.commit()
     logger.info(
         "session_id=<%s>, user_id=<%s>, agent_type=<%s> | session minted", sid, current_user.id, agent_type
     )
@@ -171,16 +177,10 @@ def run_action(sid: str, action: str) -> Any:
 
 
 def _json_body(limit: int = Limits.MAX_INVOCATION_BYTES) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
-    request.max_content_length = limit
-    try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body must be a JSON object")
-    return body
+    # Read, size-checked (webapp.security.body_limit gives this path's limit) and parsed before
+    # the user was loaded: webapp.security.read_json_body.
+    del limit
+    return json_body()
 
 
 def _status_for(code: ErrorCode) -> int:
@@ -220,6 +220,8 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         principal.load_signed_in_user(db.session, user_id, claims.vid)
     needs_who = isinstance(payload, ResumeInterruptPayload) or files is not None
     who = current_context() if needs_who else None
+    # Read before the rollback below (which expires a loaded user's attributes).
+    login_generation = int(getattr(current_user, "login_generation", 0) or 0)
 
     if "_db_session" in g:  # end the read of the user: the lease's write must not race its snapshot
         db.session.rollback()
@@ -228,7 +230,12 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
     # lease (for a turn) and last_run_at together.
     keeper = lease_keeper()
     holder = keeper.open(
-        sid, user_id=user_id, vendor_id=claims.vid, agent_type=claims.typ, lease=action in LEASED_ACTIONS
+        sid,
+        user_id=user_id,
+        vendor_id=claims.vid,
+        agent_type=claims.typ,
+        lease=action in LEASED_ACTIONS,
+        login_generation=login_generation,
     )
     engine = db.engine
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from agent_runtime.contract import ErrorCode, Limits, PlaybookSpec
 
+from ..agent.snapshot import read_session_canvas
 from ..audit import current_context
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AgentSession, Module, Playbook, PlaybookVersion, Task, User
+from ..security import json_body
 from .ids import decode_id, encode_id
 from .service import delete_playbook, load_playbook, replace_playbook, save_playbook, to_spec_dict
 from .versions import diff_specs, to_markdown
@@ -30,17 +31,9 @@ SAVE_FIELDS = frozenset({"playbook", "idempotency_key", "session_id"})
 
 
 def _json_body(limit: int) -> dict[str, Any]:
-    """Read a JSON object no larger than ``limit`` bytes (413 before parsing anything bigger)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, f"the body is larger than {limit} bytes")
-    request.max_content_length = limit
-    try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError:
-        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "the body must be a JSON object")
-    return body
+    """The JSON object body, read and size-checked (``limit``) before the user was loaded."""
+    del limit  # webapp.security.body_limit applies the same limit to these paths
+    return json_body()
 
 
 def _spec(data: Any) -> PlaybookSpec:
@@ -79,12 +72,26 @@ def save() -> Any:
         raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "playbook is required")
     spec = _spec(body["playbook"])
     source = body.get("session_id")
-    if source is not None:
-        row = db.session.get(AgentSession, str(source)) if isinstance(source, str) else None
-        if row is None or row.vendor_id != current_user.vendor_id:
-            raise ApiError(403, ErrorCode.SESSION_MISMATCH, "session_id is not one of your sessions")
     vendor_id, user_id = current_user.vendor_id, current_user.id
     audit = current_context()
+    if source is not None:
+        row = db.session.get(AgentSession, str(source)) if isinstance(source, str) else None
+        if row is None or row.vendor_id != current_user.vendor_id or row.user_id != current_user.id:
+            raise ApiError(403, ErrorCode.SESSION_MISMATCH, "session_id is not one of your sessions")
+        # Save what the user's own session holds, as the runtime has it — not what the page sent.
+        sid, agent_type = row.sid, row.agent_type
+        db.session.close()  # no pooled connection while the runtime answers
+        canvas = read_session_canvas(
+            current_app.extensions["agent_transport"],
+            current_app.extensions["token_codec"],
+            sid=sid,
+            user_id=user_id,
+            vendor_id=vendor_id,
+            agent_type=agent_type,
+        )
+        spec = _spec(canvas)
+        if not spec.modules:
+            raise ApiError(409, ErrorCode.NOTHING_TO_SAVE, "this session has no playbook yet")
     linked = (
         db.session.scalar(
             select(Playbook.id)

@@ -47,8 +47,6 @@ _LEGACY_SESSION_FILE = "session.json"
 _STATE_CACHE_SIZE = 4096
 
 
-
-
 class FileStore(SessionStore):
     """Sessions as files in one folder (a journal append per turn: cheap enough to run inline)."""
 

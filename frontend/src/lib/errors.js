@@ -66,6 +66,20 @@ export function explainError(err) {
       action: 'retry',
     }
   }
+  if (code === ErrorCode.NOTHING_TO_SAVE) {
+    return {
+      title: 'Nothing to save yet',
+      message: 'Ask the assistant for a playbook first; Save stores what this conversation built.',
+      action: 'none',
+    }
+  }
+  if (code === ErrorCode.DATABASE_UNAVAILABLE) {
+    return {
+      title: 'Saving is unavailable right now',
+      message: 'The database is not answering. Try again in a moment; your playbook is kept here.',
+      action: 'retry',
+    }
+  }
   if (code === ErrorCode.SESSION_BUSY || status === 409) {
     return {
       title: 'Still working on your last request',

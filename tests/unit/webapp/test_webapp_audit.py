@@ -321,8 +321,11 @@ def test_validation_noise_and_anonymous_calls_are_not_recorded(
 # ------------------------------------------------------------------------------------------------
 
 
-def test_save_edit_and_delete_are_rows_with_who_and_request(app: Flask, browser: Browser, user: dict) -> None:
+def test_save_edit_and_delete_are_rows_with_who_and_request(
+    app: Flask, browser: Browser, user: dict, stub: StubRuntime
+) -> None:
     session = browser.mint()
+    stub.canvases[session["session_id"]] = make_playbook(2, 1, 1)  # the session's canvas is what is saved
     extra = {"X-Request-Id": "save-1", "traceparent": TRACEPARENT}
     saved = browser.post_json(
         "/agent/save-playbook",

@@ -10,11 +10,21 @@ from pathlib import Path
 import pytest
 
 from webapp import create_app
-from webapp.config import DEV_SIGNING_SECRET, build_config, finalize, normalize_db_url, runtime_urls
+from webapp.config import (
+    DEV_SECRET_KEY,
+    DEV_SIGNING_SECRET,
+    build_config,
+    finalize,
+    normalize_db_url,
+    runtime_urls,
+)
 from webapp.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
-GOOD = {"SECRET_KEY": "k" * 40, "AGENT_SIGNING_SECRET": "s" * 40}
+# Random-looking (secrets.token_urlsafe(36)); fixed so the tests are repeatable.
+REAL_KEY = "p7Qm2LxV9sKd4RtY8wNc1HbZ6fJe3GaU5oTi0EvWkXy"
+REAL_SIGNING = "Zr4Tq8Wm1Ys6Kp3Hd9Lx2Nc7Vb5Jf0Gu4Ea8Qo1Ri6St"
+GOOD = {"SECRET_KEY": REAL_KEY, "AGENT_SIGNING_SECRET": REAL_SIGNING}
 
 
 def test_environment_is_read_and_the_mapping_wins() -> None:
@@ -29,10 +39,15 @@ def test_environment_is_read_and_the_mapping_wins() -> None:
     "overrides",
     [
         {},
-        {"SECRET_KEY": "short", "AGENT_SIGNING_SECRET": "s" * 40},
-        {"SECRET_KEY": "k" * 40},
-        {"SECRET_KEY": "k" * 40, "AGENT_SIGNING_SECRET": "s" * 40 + ",tooshort"},
-        {"SECRET_KEY": "k" * 40, "AGENT_SIGNING_SECRET": DEV_SIGNING_SECRET},
+        {"SECRET_KEY": "short", "AGENT_SIGNING_SECRET": REAL_SIGNING},
+        {"SECRET_KEY": REAL_KEY},
+        {"SECRET_KEY": REAL_KEY, "AGENT_SIGNING_SECRET": REAL_SIGNING + ",tooshort"},
+        {"SECRET_KEY": REAL_KEY, "AGENT_SIGNING_SECRET": DEV_SIGNING_SECRET},
+        # Long enough but not random: issue 10 found production accepting these.
+        {"SECRET_KEY": "a" * 32, "AGENT_SIGNING_SECRET": REAL_SIGNING},
+        {"SECRET_KEY": REAL_KEY, "AGENT_SIGNING_SECRET": "s" * 40},
+        {"SECRET_KEY": "changeme" * 5, "AGENT_SIGNING_SECRET": REAL_SIGNING},
+        {"SECRET_KEY": DEV_SECRET_KEY, "AGENT_SIGNING_SECRET": REAL_SIGNING},
     ],
 )
 def test_production_refuses_without_real_secrets(overrides: dict) -> None:
@@ -102,7 +117,9 @@ def test_log_level_comes_from_the_environment(tmp_path: Path, monkeypatch: pytes
     before = webapp_logger.level
     monkeypatch.setenv("LOG_LEVEL", "debug")
     try:
-        app = create_app({"APP_ENV": "testing", "TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+        app = create_app(
+            {"APP_ENV": "testing", "TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+        )
         assert app.config["LOG_LEVEL"] == "debug"
         assert webapp_logger.level == logging.DEBUG
         app.extensions["database"].dispose()

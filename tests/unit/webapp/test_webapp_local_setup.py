@@ -52,6 +52,8 @@ def test_local_setup_is_idempotent_and_creates_the_demo_login(tmp_path: Path) ->
         vendor = conn.execute(sql("select vendor_id from users where email='demo@example.com'")).scalar()
     engine.dispose()
     # The playbook library's demo policies for the demo vendor (POLICIES_DIR defaults to var/policies).
-    assert (tmp_path / "var" / "policies" / str(vendor) / "security-policy.md").read_text().startswith(
-        "# Security Policy"
+    assert (
+        (tmp_path / "var" / "policies" / str(vendor) / "security-policy.md")
+        .read_text()
+        .startswith("# Security Policy")
     )

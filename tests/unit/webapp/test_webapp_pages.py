@@ -45,8 +45,9 @@ def test_builder_needs_login(anonymous: Browser) -> None:
     assert anonymous.client.get("/builder").status_code == 302
 
 
-def test_healthz_reports_database_and_runtime(app: Flask, stub: StubRuntime) -> None:
-    body = app.test_client().get("/healthz").get_json()
+def test_healthz_reports_database_and_runtime(app: Flask, browser: Browser, stub: StubRuntime) -> None:
+    # Signed in: the runtimes by address (anonymous callers get only the flags).
+    body = browser.client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["database"]["ok"] is True
     assert body["runtime"]["ok"] is True and body["runtime"]["runtimes"][stub.url]["status"] == "Healthy"
     app.extensions["agent_transport"].urls = ["http://127.0.0.1:9"]

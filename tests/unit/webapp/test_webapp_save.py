@@ -149,8 +149,9 @@ def test_a_save_that_fails_half_way_leaves_no_rows(
     assert save(browser, make_playbook(2, 2, 2)).status_code == 201  # the key was not burnt
 
 
-def test_source_session_is_recorded(app: Flask, browser: Browser) -> None:
+def test_source_session_is_recorded(app: Flask, browser: Browser, stub: Any) -> None:
     session = browser.mint()
+    stub.canvases[session["session_id"]] = make_playbook(1, 1, 1)
     body = save(browser, make_playbook(1, 1, 1), session_id=session["session_id"]).get_json()
     with app.app_context():
         assert (
@@ -236,3 +237,38 @@ def test_bulk_insert_uses_few_statements(app: Flask) -> None:
     inserts = [s for s in statements if s.startswith("INSERT")]
     assert len(inserts) == 6, inserts  # playbook, modules, tasks, steps, its first version, audit
     assert counts(app) == (1, 12, 120, 600)
+
+
+def test_a_save_with_a_session_stores_that_sessions_canvas_not_the_pages(
+    app: Flask, browser: Browser, stub: Any
+) -> None:
+    """Issue 10: a page holding another vendor's canvas (a shared tab) cannot save it."""
+    session = browser.mint()
+    stub.canvases[session["session_id"]] = make_playbook(2, 1, 1, title="Mine, from my session")
+    foreign = make_playbook(3, 1, 1, title="Another vendor's plan")
+    response = save(browser, foreign, key="shared-tab", session_id=session["session_id"])
+    assert response.status_code == 201, response.get_data(as_text=True)
+    with app.app_context():
+        stored = db.session.get(Playbook, response.get_json()["playbook_id_decoded"])
+        assert stored is not None and stored.title == "Mine, from my session" and len(stored.modules) == 2
+    watch = [r.payload for r in stub.invocations if r.payload.get("action") == "watch"]
+    assert watch and watch[-1]["session_id"] == session["session_id"]
+
+
+def test_a_save_naming_a_colleagues_session_is_refused(
+    app: Flask, browser: Browser, user: dict, stub: Any
+) -> None:
+    colleague = add_user(app, vendor=user["vendor"])
+    other = Browser(app.test_client())
+    assert other.login(colleague["email"], colleague["password"]).status_code == 302
+    theirs = other.mint()
+    stub.canvases[theirs["session_id"]] = make_playbook(1, 1, 1)
+    response = save(browser, make_playbook(1, 1, 1), key="k-colleague", session_id=theirs["session_id"])
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "SESSION_MISMATCH"
+
+
+def test_a_session_with_nothing_on_its_canvas_has_nothing_to_save(browser: Browser, stub: Any) -> None:
+    session = browser.mint()
+    stub.canvases[session["session_id"]] = {"title": "", "description": "", "modules": []}
+    response = save(browser, make_playbook(1, 1, 1), key="k-empty", session_id=session["session_id"])
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "NOTHING_TO_SAVE"

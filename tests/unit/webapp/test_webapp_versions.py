@@ -7,9 +7,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.support.runtime_stub import StubRuntime
 from tests.support.webapp_harness import Browser, add_user
 from webapp.extensions import db
 from webapp.models import AuditEvent, Playbook, PlaybookVersion
@@ -40,10 +42,21 @@ def playbook(
     }
 
 
+_STUB: list[StubRuntime] = []
+
+
+@pytest.fixture(autouse=True)
+def _session_canvases(stub: StubRuntime) -> None:
+    _STUB[:] = [stub]
+
+
 def save(browser: Browser, body: dict[str, Any], key: str, session_id: str | None = None) -> Any:
     payload: dict[str, Any] = {"playbook": body, "idempotency_key": key}
     if session_id:
         payload["session_id"] = session_id
+        # A save from a session stores that session's canvas (read from the runtime, issue 10):
+        # the stub runtime holds what the page shows.
+        _STUB[0].canvases[session_id] = body
     return browser.post_json("/agent/save-playbook", payload)
 
 
