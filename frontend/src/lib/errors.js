@@ -73,13 +73,6 @@ export function explainError(err) {
       action: 'none',
     }
   }
-  if (code === ErrorCode.DATABASE_UNAVAILABLE) {
-    return {
-      title: 'Saving is unavailable right now',
-      message: 'The database is not answering. Try again in a moment; your playbook is kept here.',
-      action: 'retry',
-    }
-  }
   if (code === ErrorCode.SESSION_BUSY || status === 409) {
     return {
       title: 'Still working on your last request',
@@ -149,7 +142,7 @@ export function explainError(err) {
   if (code === ErrorCode.DATABASE_UNAVAILABLE) {
     return {
       title: 'Playbook Builder is busy',
-      message: 'It could not start your request just now. Try again in a moment.',
+      message: 'The database is not answering just now. Try again in a moment; your work is kept here.',
       action: 'retry',
     }
   }

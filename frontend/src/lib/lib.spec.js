@@ -28,7 +28,6 @@ describe('explainError', () => {
     [{ status: 413 }, 'That is too long', 'none'],
     [{ status: 429 }, 'Too many requests', 'retry'],
     [{ status: 409, code: 'NOTHING_TO_SAVE' }, 'Nothing to save yet', 'none'],
-    [{ status: 503, code: 'DATABASE_UNAVAILABLE' }, 'Saving is unavailable right now', 'retry'],
     [{ status: 502 }, 'The assistant is unavailable', 'retry'],
     [{ code: 'MODEL_ERROR', kind: 'run', message: 'x' }, 'The assistant ran into a problem', 'retry'],
     [{ code: 'STREAM_INTERRUPTED', kind: 'network' }, 'The connection dropped', 'reconnect'],
