@@ -29,6 +29,11 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 FAILING_IMPACTS = {"serious", "critical"}
 
 _RUN = """async (tags) => {
+  // A message that appeared a moment ago is still fading in (a 0.2 s rise): judge its colours as
+  // they end, not mid-fade. Endless animations (a typing cursor, a spinner) are left alone.
+  for (const a of document.getAnimations()) {
+    if (a.effect && a.effect.getComputedTiming().endTime !== Infinity) a.finish();
+  }
   const results = await window.axe.run(document, {
     runOnly: { type: 'tag', values: tags },
     resultTypes: ['violations'],

@@ -25,7 +25,7 @@ def test_stopping_the_app_shuts_its_builders_down(tmp_path: Path) -> None:
     shut: list[bool] = []
     shutdown = builds.shutdown
     builds.shutdown = lambda: (shut.append(True), shutdown())[1]  # type: ignore[method-assign]
-    with TestClient(app) as client:
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:  # stats answer loopback only
         assert client.get("/ping").status_code == 200
         assert client.get("/_runtime/stats").json()["sessions"] == 0
         assert shut == []
