@@ -222,6 +222,13 @@ class ErrorCode(StrEnum):
     """The request waits for another desk (the requester's card keeps waiting)."""
     APPROVAL_DECIDED = "APPROVAL_DECIDED"
     """Someone decided first; ``error.decision`` says what."""
+    # The canvas as a living document (issue 11): direct edits, undo and redo.
+    VERSION_CONFLICT = "VERSION_CONFLICT"
+    """An edit's ``base_version`` is not the canvas's current version; the current snapshot precedes it."""
+    BUILD_IN_PROGRESS = "BUILD_IN_PROGRESS"
+    """Direct edits, undo and redo wait until the build finishes (or is stopped)."""
+    NOTHING_TO_UNDO = "NOTHING_TO_UNDO"
+    NOTHING_TO_REDO = "NOTHING_TO_REDO"
     # Start-up only (never on the wire).
     CONFIG_INVALID = "CONFIG_INVALID"
 
