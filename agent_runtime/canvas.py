@@ -26,6 +26,7 @@ from agent_runtime.contract import (
     ToolName,
 )
 from agent_runtime.errors import AgentRuntimeError
+from agent_runtime.history import CanvasHistory
 
 __all__ = ["Canvas", "CanvasError"]
 
@@ -63,6 +64,7 @@ class Canvas:
         lock: Re-entrant lock guarding every read and write.
         phase: Where the playbook is in its life.
         version: Incremented by every change (``suggest_replies`` does not change anything).
+        history: Its undo/redo steps (:mod:`agent_runtime.history`).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class Canvas:
             self._playbook = _validate(PlaybookSpec, playbook)
         self.phase = Phase(phase)
         self.version = int(version)
+        self.history = CanvasHistory(self.state())
 
     # ------------------------------------------------------------------------------------------
     # Reading
@@ -118,17 +121,40 @@ class Canvas:
             return self._playbook.modules[index].model_copy(deep=True)
 
     def snapshot(self) -> dict[str, Any]:
-        """The ``STATE_SNAPSHOT`` body: ``{"phase", "canvas", "version"}`` (JSON-able)."""
+        """The ``STATE_SNAPSHOT`` body: ``{"phase", "canvas", "version", "history"}`` (JSON-able).
+
+        ``history`` is ``{"can_undo", "can_redo"}``.
+        """
         with self.lock:
-            return {
-                "phase": self.phase.value,
-                "canvas": self._playbook.model_dump(mode="json"),
-                "version": self.version,
-            }
+            state = self.state()
+            return {**state, "version": self.version, "history": self.history.flags(state)}
+
+    def state(self) -> dict[str, Any]:
+        """What undo restores: ``{"phase", "canvas"}`` (JSON-able, a fresh copy)."""
+        with self.lock:
+            return {"phase": self.phase.value, "canvas": self._playbook.model_dump(mode="json")}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Put back a :meth:`state` (undo, redo, an edit) as a new version.
+
+        A ``building`` phase is never restored (no builder runs it): it becomes ``refinement``.
+
+        Raises:
+            CanvasError: ``INVALID_TOOL_ARGS`` when the state does not validate.
+        """
+        playbook = _validate(PlaybookSpec, state.get("canvas") or {})
+        phase = Phase(state.get("phase", Phase.EMPTY))
+        with self.lock:
+            self._playbook = playbook
+            self.phase = Phase.REFINEMENT if phase == Phase.BUILDING else phase
+            self.version += 1
 
     def to_dict(self) -> dict[str, Any]:
-        """The durable form for the session store (same shape as :meth:`snapshot`)."""
-        return self.snapshot()
+        """The durable form for the session store: :meth:`snapshot` plus ``undo_history``."""
+        with self.lock:
+            data = self.snapshot()
+            data["undo_history"] = self.history.to_dict(self.state())
+            return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Canvas:
@@ -141,7 +167,9 @@ class Canvas:
             phase = Phase(data.get("phase", Phase.EMPTY))
         except ValueError:
             raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "unknown phase in stored canvas") from None
-        return cls(data.get("canvas") or None, phase=phase, version=int(data.get("version", 0)))
+        canvas = cls(data.get("canvas") or None, phase=phase, version=int(data.get("version", 0)))
+        canvas.history = CanvasHistory.from_dict(data.get("undo_history"), canvas.state())
+        return canvas
 
     def summary_for_prompt(self) -> str:
         """A compact description of the canvas for the orchestrator's system prompt.
@@ -192,7 +220,9 @@ class Canvas:
         if not isinstance(args, dict):
             raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "tool arguments must be a JSON object")
         parsed = _validate(schema, args)
-        handler = _HANDLERS[ToolName(tool)]
+        handler = _HANDLERS.get(ToolName(tool))
+        if handler is None:  # undo/redo: not an edit of the canvas (see agent_runtime.history)
+            raise CanvasError(CanvasError.UNKNOWN_TOOL, f"{tool} is not a canvas edit")
         with self.lock:
             return handler(self, parsed)
 
@@ -319,15 +349,7 @@ class Canvas:
         return self._changed({"ok": True, "task_indices": list(range(start, len(tasks)))})
 
     def _add_task_step(self, args: Any) -> dict[str, Any]:
-        self._check_module_index(args.module_index)
-        tasks = self._playbook.modules[args.module_index].tasks
-        if not 0 <= args.task_index < len(tasks):
-            raise CanvasError(
-                CanvasError.NOT_FOUND,
-                f"module {args.module_index} has no task {args.task_index} "
-                f"(it has {len(tasks)} tasks, zero-based)",
-            )
-        steps = tasks[args.task_index].steps
+        steps = self._task(args.module_index, args.task_index).steps
         if len(steps) >= Limits.MAX_STEPS_PER_TASK:
             raise CanvasError(CanvasError.LIMIT, f"a task has at most {Limits.MAX_STEPS_PER_TASK} steps")
         steps.append(args.step.model_copy())
@@ -338,6 +360,21 @@ class Canvas:
         self._playbook.modules[args.module_index].tasks = [t.model_copy(deep=True) for t in args.tasks]
         return self._changed({"ok": True, "tasks": len(args.tasks)})
 
+    def _update_task(self, args: Any) -> dict[str, Any]:
+        task = self._task(args.module_index, args.task_index)
+        if args.title is None and args.description is None:
+            raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "give a title, a description or both")
+        if args.title is not None:
+            task.title = args.title
+        if args.description is not None:
+            task.description = args.description
+        return self._changed({"ok": True, "module_index": args.module_index, "task_index": args.task_index})
+
+    def _remove_task(self, args: Any) -> dict[str, Any]:
+        self._task(args.module_index, args.task_index)
+        removed = self._playbook.modules[args.module_index].tasks.pop(args.task_index)
+        return self._changed({"ok": True, "removed": removed.title})
+
     def _suggest_replies(self, args: Any) -> dict[str, Any]:
         return {"ok": True}
 
@@ -346,6 +383,16 @@ class Canvas:
     def _changed(self, result: dict[str, Any]) -> dict[str, Any]:
         self.version += 1
         return result
+
+    def _task(self, module_index: int, task_index: int) -> Any:
+        self._check_module_index(module_index)
+        tasks = self._playbook.modules[module_index].tasks
+        if not 0 <= task_index < len(tasks):
+            raise CanvasError(
+                CanvasError.NOT_FOUND,
+                f"module {module_index} has no task {task_index} (it has {len(tasks)} tasks, zero-based)",
+            )
+        return tasks[task_index]
 
     def _check_module_index(self, index: int) -> None:
         count = len(self._playbook.modules)
@@ -368,6 +415,8 @@ _HANDLERS = {
     ToolName.ADD_TASK_STEP: Canvas._add_task_step,
     ToolName.SET_MODULE_TASKS: Canvas._set_module_tasks,
     ToolName.SUGGEST_REPLIES: Canvas._suggest_replies,
+    ToolName.UPDATE_TASK: Canvas._update_task,
+    ToolName.REMOVE_TASK: Canvas._remove_task,
 }
 
 

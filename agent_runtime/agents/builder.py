@@ -46,6 +46,7 @@ from agent_runtime.agents.orchestrator import normalized_args
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import BUDGET_REASON, Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
+from agent_runtime.canvas_edits import commit_step
 from agent_runtime.contract import CustomEventName, ModuleStatus, Phase, ToolErrorCode
 from agent_runtime.documents import source_for_module
 from agent_runtime.events import factory
@@ -414,6 +415,7 @@ class BuildManager:
         try:
             with canvas.lock:
                 canvas.set_phase(Phase.REFINEMENT)
+                commit_step(canvas, "build")  # the whole build (and the turn that started it): one undo step
                 snapshot = with_usage(canvas.snapshot(), entry.usage)
                 events: list[BaseEvent] = [factory.state_snapshot(snapshot)]
                 if not cancelled:

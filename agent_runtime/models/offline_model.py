@@ -199,6 +199,7 @@ class OfflineModel(Model):
                 str(context.get("phase", "empty")),
                 context.get("handoff_context"),
                 context.get("attachments"),
+                context.get("history"),
             )
         replies = list(replies)
         with self._lock:

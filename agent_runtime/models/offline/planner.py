@@ -13,6 +13,7 @@ from agent_runtime.contract import Limits, ModuleStatus, Phase, ToolName
 
 from ._documents import document_outline_turn, wants_document_outline
 from ._edits import BUSY_MESSAGE, EditPlan, WorkingCanvas, is_pleasantry, parse_edits
+from ._history import history_request, history_turn
 from ._outline import build_outline, has_content
 from ._text import clip, significant
 from ._types import Reply, call
@@ -165,6 +166,7 @@ def plan_turn(
     phase: str,
     handoff_context: str | None = None,
     attachments: list[dict[str, Any]] | None = None,
+    history: dict[str, Any] | None = None,
 ) -> list[Reply]:
     """The orchestrator's replies for one turn.
 
@@ -174,10 +176,14 @@ def plan_turn(
         phase: The session's phase at the start of the turn.
         handoff_context: The router's summary, used when the prompt itself says little.
         attachments: This turn's attached documents (name, title, outline, phrases).
+        history: ``{can_undo, can_redo}`` of the canvas ("undo", "revert that", "redo").
 
     Returns:
         Replies in order; the last one has no tool calls.
     """
+    undo_redo = history_request(prompt)
+    if undo_redo is not None:
+        return history_turn(undo_redo, history, str(phase))
     canvas = canvas or {}
     modules = canvas.get("modules") or []
     building = str(phase) == Phase.BUILDING.value
