@@ -294,7 +294,9 @@ def _canvas_changes(rec: Recorder) -> None:
     assert _code(during) == "BUILD_IN_PROGRESS"
     rec.call("stop-build-for-edits", _body(runtime, sid, token, "stop"))
     fresh_sid, fresh_token = runtime.new_session()
-    assert _code(rec.call("undo-nothing", _body(runtime, fresh_sid, fresh_token, "undo"))) == "NOTHING_TO_UNDO"
+    assert (
+        _code(rec.call("undo-nothing", _body(runtime, fresh_sid, fresh_token, "undo"))) == "NOTHING_TO_UNDO"
+    )
 
 
 def _refusals(rec: Recorder) -> None:
