@@ -50,13 +50,15 @@ export function useCanvasEdits(ctx, reload) {
   /** A destructive edit waiting for the person's confirmation: {title, message, confirmLabel, run}. */
   const confirming = ref(null)
 
-  /** Why the canvas cannot be changed by hand right now ('' when it can). */
+  /**
+   * Why the canvas cannot be changed by hand right now ('' when it can). A change in flight does not
+   * disable the controls (that would drop the keyboard focus); `send` waits for it instead.
+   */
   const blockedReason = computed(() => {
     if (!store.hasCanvas && !store.history.can_undo && !store.history.can_redo) return 'Nothing on the canvas yet'
     if (store.isBuilding) return 'Wait for the build to finish (or stop it)'
     if (store.chatRunning || store.resuming || store.stopping) return 'Wait for the assistant to finish'
     if (store.pendingInterrupts.length) return 'Answer the approval request first'
-    if (pending.value) return 'Working…'
     if (!ctx.session) return 'Not connected yet'
     return ''
   })

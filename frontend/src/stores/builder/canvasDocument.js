@@ -347,6 +347,8 @@ export function useCanvasDocument(conversation) {
     if (PHASES.includes(saved.phase)) phase.value = saved.phase
     version.value = Number.isFinite(saved.version) ? saved.version : null
     progress.value = saved.progress ?? null
+    const h = saved.history
+    history.value = h && typeof h === 'object' ? { can_undo: h.can_undo === true, can_redo: h.can_redo === true } : NO_HISTORY
   }
 
   /** Back to an empty canvas. */

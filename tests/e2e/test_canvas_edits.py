@@ -1,0 +1,119 @@
+"""Direct edits, undo and redo on the canvas (issue 11) in a real browser against the real web app,
+runtime and database: rename in place, undo, redo, Ctrl+Z, reorder, add and rename a task, delete —
+each an ``edit`` on the current version, the canvas always the runtime's answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.e2e.accessibility import VARIANTS, audit
+from tests.e2e.conftest import login
+from tests.e2e.test_builder import outline
+
+SHOTS = Path("/work/wt/shots")
+
+
+def titles(page: Any) -> list[str]:
+    return [
+        t.strip()
+        for t in page.locator(".module-title").evaluate_all(
+            "(els) => els.map((e) => e.childNodes[1].textContent)"
+        )
+    ]
+
+
+def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dict[str, Any]) -> None:
+    login(page, user)
+    outline(page)
+    undo, redo = page.get_by_test_id("undo"), page.get_by_test_id("redo")
+    notice = page.get_by_test_id("edit-notice")
+    expect(undo).to_be_enabled()
+    expect(redo).to_be_disabled()
+    before = titles(page)
+    assert len(before) >= 3
+
+    # Rename module 2 in place: the pencil opens a field; Enter saves.
+    second = page.get_by_test_id("module-1")
+    second.get_by_test_id("rename-module").click()
+    field = second.get_by_test_id("rename-module-input")
+    expect(field).to_be_focused()
+    field.fill("Kickoff call")
+    field.press("Enter")
+    expect(notice).to_have_text("Renamed module 2.")
+    expect(second.locator(".module-title")).to_contain_text("Kickoff call")
+    expect(second.get_by_test_id("rename-module")).to_be_focused()  # the keyboard stays where it was
+    renamed = titles(page)
+
+    undo.click()
+    expect(notice).to_have_text("Undone.")
+    assert titles(page) == before
+    expect(redo).to_be_enabled()
+    redo.click()
+    expect(notice).to_have_text("Redone.")
+    assert titles(page) == renamed
+
+    # Ctrl+Z outside a text field undoes the canvas; inside the composer it is the text's own.
+    page.get_by_test_id("composer").fill("draft text")
+    page.get_by_test_id("composer").press("Control+z")
+    expect(page.get_by_test_id("composer")).not_to_have_value("draft text")  # the field's own undo
+    assert titles(page) == renamed
+    page.get_by_test_id("playbook-title").click()
+    page.keyboard.press("Control+z")
+    expect(notice).to_have_text("Undone.")
+    assert titles(page) == before
+    page.keyboard.press("Control+Shift+Z")
+    expect(notice).to_have_text("Redone.")
+    assert titles(page) == renamed
+
+    # Reorder with the keyboard: focus follows the module that moved.
+    first = page.get_by_test_id("module-0")
+    first.get_by_test_id("move-down").focus()
+    page.keyboard.press("Enter")
+    expect(notice).to_have_text("Moved module 1 to position 2.")
+    assert titles(page)[:2] == [renamed[1], renamed[0]]
+    expect(page.get_by_test_id("module-1").get_by_test_id("move-down")).to_be_focused()
+
+    # Add a task to module 1, then rename it in place.
+    target = page.get_by_test_id("module-0")
+    target.get_by_test_id("add-task").click()
+    target.get_by_test_id("add-task-input").fill("Send the agenda")
+    target.get_by_test_id("add-task-input").press("Enter")
+    expect(target.get_by_test_id("task")).to_have_count(1)
+    target.get_by_test_id("rename-task").click()
+    target.get_by_test_id("rename-task-input").fill("Send the agenda a day before")
+    target.get_by_test_id("rename-task-input").press("Enter")
+    expect(target.get_by_test_id("task")).to_have_text("Send the agenda a day before")
+    expect(target.get_by_test_id("rename-task")).to_be_focused()
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "canvas-edit-controls.png"), full_page=False)
+    problems = audit(page, "canvas-edits", variants=VARIANTS)
+
+    # Delete module 3 after confirming; "Keep it" first changes nothing.
+    count = len(titles(page))
+    third = page.get_by_test_id("module-2")
+    third.get_by_test_id("delete-module").click()
+    dialog = page.get_by_test_id("confirm-dialog")
+    expect(dialog).to_contain_text("Delete module 3?")
+    page.screenshot(path=str(SHOTS / "canvas-delete-confirm.png"))
+    problems += audit(page, "canvas-delete-confirm", variants=VARIANTS[:1])
+    dialog.get_by_role("button", name="Keep it").click()
+    assert len(titles(page)) == count
+    third.get_by_test_id("delete-module").click()
+    page.get_by_test_id("confirm-dialog").get_by_role("button", name="Delete module").click()
+    expect(notice).to_have_text("Deleted module 3.")
+    assert len(titles(page)) == count - 1
+
+    # The chat word works too, and the canvas is the runtime's (a reload shows the same).
+    after_delete = titles(page)
+    page.keyboard.press("Control+z")
+    expect(notice).to_have_text("Undone.")
+    assert len(titles(page)) == count
+    page.reload()
+    expect(page.locator(".module-title").first).to_be_visible()
+    expect(page.get_by_test_id("redo")).to_be_enabled()
+    assert len(titles(page)) == count and titles(page) != after_delete
+    assert problems == [], "\n".join(problems)
