@@ -4,6 +4,7 @@ each an ``edit`` on the current version, the canvas always the runtime's answer.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.accessibility import VARIANTS, audit
 from tests.e2e.conftest import login
-from tests.e2e.test_builder import outline
+from tests.e2e.test_builder import BUILD_TIMEOUT_MS, outline, send, wait_idle
 
 SHOTS = Path("/work/wt/shots")
 
@@ -76,17 +77,49 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     assert titles(page)[:2] == [renamed[1], renamed[0]]
     expect(page.get_by_test_id("module-1").get_by_test_id("move-down")).to_be_focused()
 
-    # Add a task to module 1, then rename it in place.
+    # Building: the controls wait, and Ctrl+Z says why (the build's stream is held at its start).
+    held: list[Any] = []
+    page.route("**/watch", lambda route: held.append(route))
+    with page.expect_request("**/watch", timeout=BUILD_TIMEOUT_MS):  # the turn ended; its watch waits here
+        send(page, "Build it")
+    expect(page.get_by_test_id("phase")).to_have_text(re.compile("Building"))
+    expect(undo).to_be_disabled()
+    expect(page.get_by_test_id("module-0").get_by_test_id("move-down")).to_be_disabled()
+    page.get_by_test_id("playbook-title").click()
+    page.keyboard.press("Control+z")
+    expect(notice).to_have_text("Wait for the build to finish (or stop it).")
+    assert held, "the build's stream was not opened"
+    for route in held:
+        route.continue_()
+    page.unroute("**/watch")
+    wait_idle(page)
+    expect(page.get_by_test_id("phase")).to_have_text("Ready for review", timeout=BUILD_TIMEOUT_MS)
+
+    # One undo takes back the whole build; redo brings it back.
+    tasks = page.locator('[data-testid="task"]')
+    built = tasks.count()
+    assert built > 0
+    undo.click()
+    expect(notice).to_have_text("Undone.")
+    expect(tasks).to_have_count(0)
+    redo.click()
+    expect(tasks).to_have_count(built)
+
+    # Add a task to a built module, then rename it in place.
     target = page.get_by_test_id("module-0")
+    own = target.get_by_test_id("task")
+    had = own.count()
     target.get_by_test_id("add-task").click()
     target.get_by_test_id("add-task-input").fill("Send the agenda")
     target.get_by_test_id("add-task-input").press("Enter")
-    expect(target.get_by_test_id("task")).to_have_count(1)
-    target.get_by_test_id("rename-task").click()
-    target.get_by_test_id("rename-task-input").fill("Send the agenda a day before")
-    target.get_by_test_id("rename-task-input").press("Enter")
-    expect(target.get_by_test_id("task")).to_have_text("Send the agenda a day before")
-    expect(target.get_by_test_id("rename-task")).to_be_focused()
+    expect(notice).to_have_text("Added a task to module 1.")
+    expect(own).to_have_count(had + 1)
+    last = own.nth(had)
+    last.get_by_test_id("rename-task").click()
+    last.get_by_test_id("rename-task-input").fill("Send the agenda a day before")
+    last.get_by_test_id("rename-task-input").press("Enter")
+    expect(last.locator(".task-title")).to_have_text("Send the agenda a day before")
+    expect(last.get_by_test_id("rename-task")).to_be_focused()
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "canvas-edit-controls.png"), full_page=False)
