@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.accessibility import VARIANTS, audit
+from tests.e2e.accessibility import LAPTOP, PHONE, VARIANTS, audit
 from tests.e2e.conftest import login
 from tests.e2e.test_builder import BUILD_TIMEOUT_MS, outline, send, wait_idle
 
@@ -122,8 +122,16 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     expect(last.get_by_test_id("rename-task")).to_be_focused()
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "canvas-edit-controls.png"), full_page=False)
+    page.screenshot(path=str(SHOTS / "canvas-task-renamed.png"))
+    page.get_by_test_id("canvas").evaluate("(el) => { el.scrollTop = 0 }")
+    page.screenshot(path=str(SHOTS / "canvas-edit-controls.png"))
     problems = audit(page, "canvas-edits", variants=VARIANTS)
+    page.set_viewport_size(PHONE)  # on a phone, on the Canvas tab
+    page.get_by_role("tab", name=re.compile("Canvas")).click()
+    page.screenshot(path=str(SHOTS / "canvas-edit-controls-phone.png"))
+    problems += audit(page, "canvas-edits-canvas-tab", variants=VARIANTS[2:])
+    page.get_by_role("tab", name=re.compile("Chat")).click()
+    page.set_viewport_size(LAPTOP)
 
     # Delete module 3 after confirming; "Keep it" first changes nothing.
     count = len(titles(page))
