@@ -149,6 +149,13 @@ class Canvas:
             self.phase = Phase.REFINEMENT if phase == Phase.BUILDING else phase
             self.version += 1
 
+    def adopt(self, other: Canvas) -> None:
+        """Take ``other``'s playbook and phase (validated: an edit tried on a copy) as a new version."""
+        with self.lock, other.lock:
+            self._playbook = other._playbook
+            self.phase = other.phase
+            self.version += 1
+
     def to_dict(self) -> dict[str, Any]:
         """The durable form for the session store: :meth:`snapshot` plus ``undo_history``."""
         with self.lock:

@@ -44,7 +44,7 @@ def apply_edit(canvas: Canvas, ops: Sequence[EditOp], label: str = "edit") -> No
                 trial.apply(op.tool, dict(op.args))
             except CanvasError as exc:
                 raise CanvasError(exc.code, f"op {number} ({op.tool}): {exc.message}") from None  # type: ignore[arg-type]
-        canvas.restore(trial.state())
+        canvas.adopt(trial)
         canvas.history.commit(canvas.state(), label)
 
 
