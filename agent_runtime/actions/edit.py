@@ -20,6 +20,7 @@ Streams (exactly one terminal event):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -59,19 +60,16 @@ class CanvasChange:
             control = entry.begin_turn(run_id)
         except RequestRefused as exc:
             return _answer(entry, started, exc)
-        try:
-            label = self._change(entry, payload)
-        except AgentRuntimeError as exc:
-            entry.end_turn(control)
-            logger.info(
-                "session_id=<%s>, action=<%s>, code=<%s> | canvas change refused", sid, action, exc.code
-            )
-            return _answer(entry, started, exc)
-        try:
-            keeper = self._services.keeper
-            if keeper.store.durable:
-                await store_io(keeper.store, keeper.orchestrator, entry)  # what persist writes through
-            await store_io(keeper.store, keeper.persist_quietly, entry)
+        try:  # the session is free again however this ends (a refusal, a cancelled request)
+            try:
+                # Off the event loop: diffing a large canvas for the undo history takes milliseconds.
+                label = await asyncio.to_thread(self._change, entry, payload)
+            except AgentRuntimeError as exc:
+                logger.info(
+                    "session_id=<%s>, action=<%s>, code=<%s> | canvas change refused", sid, action, exc.code
+                )
+                return _answer(entry, started, exc)
+            await self._persist(entry)
             with entry.canvas.lock:  # watchers get it in order with everything else logged
                 snapshot = with_usage(entry.canvas.snapshot(), entry.usage)
                 seq = entry.ephemeral.append([factory.state_snapshot(snapshot)])
@@ -90,6 +88,17 @@ class CanvasChange:
             frame(seq, factory.state_snapshot(snapshot)),
             frame(entry.ephemeral.next_id(), factory.run_finished(sid, run_id)),
         )
+
+    async def _persist(self, entry: SessionEntry) -> None:
+        """Store the session (a store outage is logged; the change stands, as after a chat turn)."""
+        keeper = self._services.keeper
+        try:
+            if keeper.store.durable:  # persist writes through the orchestrator's session manager
+                await store_io(keeper.store, keeper.orchestrator, entry)
+        except Exception:
+            logger.exception("session_id=<%s> | could not open the session's store", entry.session_id)
+            return
+        await store_io(keeper.store, keeper.persist_quietly, entry)
 
     def _change(self, entry: SessionEntry, payload: ChangePayload) -> str:
         """Apply the change under the canvas lock; returns its label.

@@ -101,8 +101,8 @@ export function useCanvasEdits(ctx, reload) {
       },
     })
     const result = await handle.done
+    pending.value = null // also after a reset meanwhile: the next session starts with nothing in flight
     if (!live()) return false
-    pending.value = null
     reload.persist()
     if (result.outcome === 'success') {
       notice.value = { kind: 'ok', text: done }
