@@ -76,7 +76,7 @@ export function useCanvasEdits(ctx, reload) {
    */
   async function send(action, extra, done) {
     if (pending.value || !ctx.session) return false
-    if (blockedReason.value && blockedReason.value !== '') {
+    if (blockedReason.value) {
       notice.value = { kind: 'error', text: `${blockedReason.value}.` }
       return false
     }
