@@ -186,7 +186,8 @@ class Canvas:
         with self.lock:
             book = self._playbook
             if not book.modules and not book.title:
-                return f"Phase: {self.phase.value}. The canvas is empty: there is no playbook yet."
+                lines = [f"Phase: {self.phase.value}. The canvas is empty: there is no playbook yet."]
+                return "\n".join(lines + self._person_notes())
             lines = [f'Playbook: "{book.title or "(untitled)"}"']
             if book.description:
                 lines.append(f"Description: {_shorten(book.description)}")
@@ -202,7 +203,12 @@ class Canvas:
                 if module.reason:
                     line += f" (reason: {_shorten(module.reason)})"
                 lines.append(line)
-            return "\n".join(lines)
+            return "\n".join(lines + self._person_notes())
+
+    def _person_notes(self) -> list[str]:
+        """The person's own changes (direct edits, undo, redo) since the agent's last turn."""
+        notes = self.history.notes
+        return ["Changed by the person since your last turn: " + "; ".join(notes) + "."] if notes else []
 
     # ------------------------------------------------------------------------------------------
     # Writing

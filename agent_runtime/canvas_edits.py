@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from agent_runtime.canvas import Canvas, CanvasError
-from agent_runtime.contract import EditOp
+from agent_runtime.contract import EditOp, ToolName
 
-__all__ = ["apply_edit", "commit_step", "undo", "redo", "describe_ops"]
+__all__ = ["apply_edit", "close_turn", "commit_step", "undo", "redo", "describe_ops"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,15 @@ def commit_step(canvas: Canvas, label: str) -> bool:
     """Record the canvas's changes since the last step as one undo step; ``False`` if none."""
     with canvas.lock:
         return canvas.history.commit(canvas.state(), label)
+
+
+def close_turn(canvas: Canvas, label: str, *, building: bool) -> None:
+    """The end of a chat turn: its changes are one undo step (unless a build it started runs on:
+    then they are one step with the build), and the agent has now seen the person's own changes."""
+    with canvas.lock:
+        if not building:
+            canvas.history.commit(canvas.state(), label)
+        canvas.history.notes = []
 
 
 def apply_edit(canvas: Canvas, ops: Sequence[EditOp], label: str = "edit") -> None:
@@ -73,6 +83,30 @@ def redo(canvas: Canvas) -> str:
 
 
 def describe_ops(ops: Sequence[EditOp]) -> str:
-    """A short label for an edit, e.g. ``edit: update_module, move_module``."""
-    names = list(dict.fromkeys(op.tool for op in ops))
-    return "edit: " + ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+    """An edit in words (numbers as people count), e.g. ``renamed module 2 to “Kickoff call”``."""
+    words = [_describe(op.tool, op.args) for op in ops[:3]]
+    more = len(ops) - len(words)
+    return "; ".join(words) + (f"; and {more} more change{'s' if more > 1 else ''}" if more > 0 else "")
+
+
+def _describe(tool: str, args: dict[str, Any]) -> str:
+    module = f"module {int(args.get('module_index', 0)) + 1}"
+    task = f"task {int(args.get('task_index', 0)) + 1} of {module}"
+    title = args.get("title")
+    named = f" to “{title}”" if isinstance(title, str) else ""
+    renamed = "renamed" if named else "changed the description of"
+    described = {
+        ToolName.UPDATE_MODULE: f"{renamed} {module}{named}",
+        ToolName.UPDATE_TASK: f"{renamed} {task}{named}",
+        ToolName.UPDATE_PLAYBOOK: f"{renamed} the playbook{named}",
+        ToolName.MOVE_MODULE: f"moved module {int(args.get('from_index', 0)) + 1} to position "
+        f"{int(args.get('to_index', 0)) + 1}",
+        ToolName.REMOVE_MODULE: f"removed {module}",
+        ToolName.REMOVE_TASK: f"removed {task}",
+        ToolName.ADD_MODULE: f"added a module “{title}”",
+        ToolName.ADD_TASKS: f"added {len(args.get('tasks') or [])} task(s) to {module}",
+        ToolName.ADD_TASK_STEP: f"added a step to {task}",
+        ToolName.SET_MODULE_TASKS: f"replaced the tasks of {module}",
+        ToolName.SET_PLAYBOOK_OUTLINE: "replaced the outline",
+    }
+    return described.get(ToolName(tool), tool)

@@ -39,6 +39,8 @@ __all__ = ["CanvasHistory", "HistoryError", "MAX_HISTORY_BYTES"]
 
 logger = logging.getLogger(__name__)
 
+MAX_NOTES = 10
+"""The person's own changes kept for the agent's next turn (the most recent ones)."""
 MAX_HISTORY_BYTES = 2 * 1024 * 1024
 """The patches a history keeps, undo and redo together (JSON bytes); the oldest undo steps go first."""
 _FORMAT = 1
@@ -99,6 +101,8 @@ class CanvasHistory:
         self._redo: list[_Step] = []
         self._max_steps = max_steps
         self._max_bytes = max_bytes
+        self.notes: list[str] = []
+        """What the person changed by hand (edits, undo, redo) since the agent's last turn."""
 
     # ------------------------------------------------------------------ reading
 
@@ -166,6 +170,10 @@ class CanvasHistory:
         self._trim()
         return copy.deepcopy(after), step.label
 
+    def note(self, text: str) -> None:
+        """Remember a change the person made by hand, for the agent's next turn."""
+        self.notes = [*self.notes, text[:300]][-MAX_NOTES:]
+
     def _trim(self) -> None:
         while len(self._undo) > self._max_steps:
             self._undo.popleft()
@@ -185,6 +193,7 @@ class CanvasHistory:
             "undo": [s.to_dict() for s in self._undo],
             "redo": [s.to_dict() for s in self._redo],
             "tip": [] if state == self._tip else _patch(state, self._tip),
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -201,6 +210,7 @@ class CanvasHistory:
             history._tip = _apply(state, tip) if tip else copy.deepcopy(state)
             history._undo = deque(_Step.of(list(s["patch"]), str(s.get("label", ""))) for s in data["undo"])
             history._redo = [_Step.of(list(s["patch"]), str(s.get("label", ""))) for s in data["redo"]]
+            history.notes = [str(n)[:300] for n in data.get("notes") or []][-MAX_NOTES:]
         except (KeyError, TypeError, ValueError, *_PATCH_ERRORS):
             logger.warning("the stored undo history is unreadable; starting an empty one")
             return cls(state)

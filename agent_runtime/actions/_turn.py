@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from agent_runtime.agents.registry import ORCHESTRATOR
 from agent_runtime.approvals.pending import PendingInterrupt
 from agent_runtime.budget import BUDGET_REASON, Budget, armed
-from agent_runtime.canvas_edits import commit_step
+from agent_runtime.canvas_edits import close_turn
 from agent_runtime.contract import ErrorCode
 from agent_runtime.errors import AgentRuntimeError, RunFault
 from agent_runtime.events import factory
@@ -177,8 +177,7 @@ class TurnRunner:
                 if poller is not None:
                     poller.cancel()
                 build = entry.build
-                if build is None or not build.running:  # a build's changes are one step with it
-                    commit_step(entry.canvas, label)  # this turn's changes: one undo step
+                close_turn(entry.canvas, label, building=build is not None and build.running)
                 try:
                     await store_io(keeper.store, keeper.persist_quietly, entry)
                 finally:

@@ -119,10 +119,11 @@ class CanvasChange:
                     "an approval request is waiting; answer it (or send a message) first",
                     ErrorCode.SESSION_BUSY,
                 )
-            if isinstance(payload, UndoPayload):
-                return f"undo {undo(canvas)}"
-            if isinstance(payload, RedoPayload):
-                return f"redo {redo(canvas)}"
+            if isinstance(payload, UndoPayload | RedoPayload):
+                undoing = isinstance(payload, UndoPayload)
+                label = undo(canvas) if undoing else redo(canvas)
+                canvas.history.note(f"{'undid' if undoing else 'redid'} a change ({label})")
+                return f"{payload.action} {label}"
             if payload.base_version != canvas.version:
                 raise RequestRefused(
                     f"the canvas changed (version {canvas.version}, the edit was made on "
@@ -134,6 +135,7 @@ class CanvasChange:
                 apply_edit(canvas, payload.ops, label)
             except CanvasError as exc:
                 raise RequestRefused(exc.message, ErrorCode.INVALID_PAYLOAD) from None
+            canvas.history.note(label)
             return label
 
 

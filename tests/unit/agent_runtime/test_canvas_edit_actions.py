@@ -168,22 +168,30 @@ def test_chat_words_undo_and_redo(make_harness: Any) -> None:
     )
 
 
-def test_the_agent_sees_a_direct_edit_on_its_next_turn(make_harness: Any) -> None:
+def test_the_agent_sees_the_persons_changes_on_its_next_turn_only(make_harness: Any) -> None:
     outline = {
         "title": "Onboarding",
         "description": "",
         "modules": [{"title": "Kickoff"}, {"title": "Review"}],
     }
+    note = "Changed by the person since your last turn: "
 
-    def sees_rename(messages: Any, tools: Any, system_prompt: str | None) -> None:
+    def sees_changes(messages: Any, tools: Any, system_prompt: str | None) -> None:
         assert system_prompt is not None and "1. Welcome call [pending" in system_prompt
-        assert '"history":{"can_undo":true,"can_redo":false}' in system_prompt
+        assert note + "renamed module 1 to “Welcome call”; undid a change (moved module 2 to position 1)" in (
+            system_prompt
+        )
+        assert '"history":{"can_undo":true,"can_redo":true}' in system_prompt
+
+    def sees_no_news(messages: Any, tools: Any, system_prompt: str | None) -> None:
+        assert system_prompt is not None and note not in system_prompt
 
     orchestrator = ScriptedModel(
         [
             Step(tool_calls=(("set_playbook_outline", outline),)),
             Step(text="Done."),
-            Step(text="Ok.", check=sees_rename),
+            Step(text="Ok.", check=sees_changes),
+            Step(text="Ok.", check=sees_no_news),
         ]
     )
     router = ScriptedModel(
@@ -192,8 +200,12 @@ def test_the_agent_sees_a_direct_edit_on_its_next_turn(make_harness: Any) -> Non
     models = ScriptedModels({"router": [router], "orchestrator": [orchestrator]})
     harness = make_harness(models)
     version = _state(harness.chat("onboarding"))["version"]
-    harness.action("edit", **_rename(version, 0, "Welcome call"))
+    renamed = _state(harness.action("edit", **_rename(version, 0, "Welcome call")))
+    move = {"tool": "move_module", "args": {"from_index": 1, "to_index": 0}}
+    harness.action("edit", base_version=renamed["version"], ops=[move])
+    harness.action("undo")
     harness.chat("what do you think?")
+    harness.chat("and now?")
     models.assert_complete()
 
 

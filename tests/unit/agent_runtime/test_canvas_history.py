@@ -105,10 +105,12 @@ def test_the_durable_form_round_trips_with_pending_changes() -> None:
     apply_edit(canvas, [_op("remove_module", module_index=1)])
     undo(canvas)
     canvas.apply("update_playbook", {"title": "Pending"})  # not a step yet (a build running, say)
+    canvas.history.note("removed module 2")
 
     stored = json.loads(json.dumps(canvas.to_dict()))
     again = Canvas.from_dict(stored)
     assert again.snapshot() == canvas.snapshot()
+    assert again.summary_for_prompt().endswith("since your last turn: removed module 2.")
     assert undo(again) == "changes" and undo(again) == "chat"
     assert again.state()["canvas"]["modules"] == []
 
