@@ -148,7 +148,7 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     expect(notice).to_have_text("Deleted module 3.")
     assert len(titles(page)) == count - 1
 
-    # The chat word works too, and the canvas is the runtime's (a reload shows the same).
+    # Ctrl+Z brings it back, and the canvas is the runtime's (a reload shows the same).
     after_delete = titles(page)
     page.keyboard.press("Control+z")
     expect(notice).to_have_text("Undone.")
@@ -157,4 +157,14 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     expect(page.locator(".module-title").first).to_be_visible()
     expect(page.get_by_test_id("redo")).to_be_enabled()
     assert len(titles(page)) == count and titles(page) != after_delete
+
+    # The words work too: "redo" in the chat deletes it again, "revert that" brings it back.
+    send(page, "redo")
+    wait_idle(page)
+    expect(page.locator(".module-title")).to_have_count(count - 1)
+    assert titles(page) == after_delete
+    send(page, "revert that")
+    wait_idle(page)
+    expect(page.locator(".module-title")).to_have_count(count)
+    expect(page.get_by_test_id("msg-assistant").last).to_contain_text("undid the last change")
     assert problems == [], "\n".join(problems)
