@@ -36,6 +36,16 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     before = titles(page)
     assert len(before) >= 3
 
+    # Undo the outline itself: the empty canvas keeps Redo (and drops the outline's suggestions).
+    undo.click()
+    expect(page.get_by_text("Your playbook will appear here")).to_be_visible()
+    expect(page.get_by_test_id("suggestions")).to_have_count(0)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "canvas-empty-after-undo.png"))
+    redo.click()
+    expect(page.locator(".module-title")).to_have_count(len(before))
+    assert titles(page) == before
+
     # Rename module 2 in place: the pencil opens a field; Enter saves.
     second = page.get_by_test_id("module-1")
     second.get_by_test_id("rename-module").click()

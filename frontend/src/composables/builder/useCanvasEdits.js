@@ -105,6 +105,7 @@ export function useCanvasEdits(ctx, reload) {
     if (!live()) return false
     reload.persist()
     if (result.outcome === 'success') {
+      if (!store.hasCanvas) store.suggestions = [] // the assistant's chips were for a canvas that is gone
       notice.value = { kind: 'ok', text: done }
       return true
     }
