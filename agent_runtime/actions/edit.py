@@ -28,7 +28,7 @@ from ag_ui.core import BaseEvent
 
 from agent_runtime.canvas import CanvasError
 from agent_runtime.canvas_edits import apply_edit, describe_ops, redo, undo
-from agent_runtime.contract import EditPayload, ErrorCode, RedoPayload, UndoPayload
+from agent_runtime.contract import EDIT_TOOLS, EditPayload, ErrorCode, RedoPayload, UndoPayload
 from agent_runtime.errors import AgentRuntimeError, RequestRefused
 from agent_runtime.events import factory
 from agent_runtime.events.sse import frame
@@ -130,6 +130,10 @@ class CanvasChange:
                     f"version {payload.base_version}); here is the current canvas",
                     ErrorCode.VERSION_CONFLICT,
                 )
+            for number, op in enumerate(payload.ops):
+                if op.tool not in EDIT_TOOLS:
+                    why = f"op {number}: {op.tool!r} is not a tool a direct edit may use"
+                    raise RequestRefused(why, ErrorCode.INVALID_PAYLOAD)
             label = describe_ops(payload.ops)
             try:
                 apply_edit(canvas, payload.ops, label)

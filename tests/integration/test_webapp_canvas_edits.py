@@ -113,23 +113,22 @@ def test_bad_edits_are_refused_by_the_web_app_and_other_users_get_403(app: Flask
         ({"token": token, "base_version": 0, "ops": []}, "ops"),
         ({"token": token, "base_version": 0, "ops": [op] * 51}, "ops"),
         ({"token": token, "base_version": -1, "ops": [op]}, "base_version"),
-        (
-            {"token": token, "base_version": 0, "ops": [{"tool": "build_modules", "args": {}}]},
-            "build_modules",
-        ),
-        (
-            {
-                "token": token,
-                "base_version": 0,
-                "ops": [{**op, "args": {"module_index": 0, "title": "x" * 201}}],
-            },
-            "title",
-        ),
+        ({"token": token, "base_version": 0, "ops": [{"tool": "x" * 51, "args": {}}]}, "tool"),
+        ({"token": token, "base_version": 0, "ops": [{"tool": "update_module", "args": []}]}, "args"),
     ):
         refused = owner.post_json(path, body)
         assert refused.status_code == 400, refused.get_data()
         error = refused.get_json()["error"]
         assert error["code"] == "INVALID_PAYLOAD" and why in error["message"]
+    # An op the tool's own schema refuses: the runtime answers, with the current canvas.
+    turn = owner.post_json("/api/agent/run", {"session_id": sid, "token": token, "prompt": ONBOARDING})
+    outline = state(frames_of(turn))
+    too_long = {**op, "args": {"module_index": 0, "title": "x" * 201}}
+    for bad in ({"tool": "build_modules", "args": {}}, too_long):
+        body = {"token": token, "base_version": outline["version"], "ops": [bad]}
+        frames = frames_of(owner.post_json(path, body))
+        assert frames[-1].type == "RUN_ERROR" and frames[-1].event["code"] == "INVALID_PAYLOAD"
+        assert state(frames) == outline
 
     stranger = signed_in(app, add_user(app))
     for action, extra in (("edit", {"base_version": 0, "ops": [op]}), ("undo", {}), ("redo", {})):

@@ -138,12 +138,22 @@ def test_a_stale_base_version_is_refused_with_the_current_snapshot(make_harness:
     assert _state(frames) == current
 
 
-def test_edits_are_not_tools_the_agent_only_may_use(make_harness: Any) -> None:
+def test_bad_ops_are_refused_with_the_current_canvas(make_harness: Any) -> None:
     harness = make_harness(None)
-    version = _state(harness.chat(PROMPT))["version"]
-    for tool in ("build_modules", "suggest_replies", "undo_last_change"):
-        frames = harness.action("edit", base_version=version, ops=[{"tool": tool, "args": {}}])
-        assert types_of(frames) == ["RUN_ERROR"] and _error(frames) == ErrorCode.INVALID_PAYLOAD
+    current = _state(harness.chat(PROMPT))
+    version = current["version"]
+    for op, why in (
+        ({"tool": "build_modules", "args": {}}, "op 0: 'build_modules' is not a tool a direct edit may use"),
+        ({"tool": "suggest_replies", "args": {"replies": ["x"]}}, "is not a tool a direct edit may use"),
+        ({"tool": "undo_last_change", "args": {}}, "is not a tool a direct edit may use"),
+        ({"tool": "update_module", "args": {"module_index": 0, "title": ""}}, "op 0 (update_module): title"),
+        ({"tool": "update_module", "args": {"module_index": 0, "name": "X"}}, "op 0 (update_module): name"),
+    ):
+        frames = harness.action("edit", base_version=version, ops=[op])
+        check_stream(frames)
+        assert types_of(frames) == REFUSED and _error(frames) == ErrorCode.INVALID_PAYLOAD
+        assert why in frames[-1].event["message"]
+        assert _state(frames) == current  # the tool's own schema, as for the agent's calls
 
 
 def test_chat_words_undo_and_redo(make_harness: Any) -> None:
