@@ -1,12 +1,13 @@
 """Auditing the person's own changes to a builder canvas: direct edits, undo and redo.
 
-``POST /api/agent/run/<sid>/edit|undo|redo`` are proxied like any out-of-band action (validated by
-the contract's payload schemas — an edit's ops by the agents' own tool schemas — and size-limited
-before anything else); each one that reaches the runtime becomes one audit row when its stream
-ends: ``draft.edit`` / ``draft.undo`` / ``draft.redo`` with outcome ``accepted`` or
-``refused:<code>`` (``VERSION_CONFLICT``, ``BUILD_IN_PROGRESS``, ``NOTHING_TO_UNDO``, …) and, for
-an edit, what it did (tool and indices per op, the base version). A chat turn's canvas changes are
-the assistant's and are not rows; these are the person's hand on the draft, like a save.
+``POST /api/agent/run/<sid>/edit|undo|redo`` are proxied like any out-of-band action (the body
+size-limited and validated by the contract's payload schemas first: 1–50 ops, each a tool name and
+an args object; the runtime validates each op with the tool's own schema); each one that reaches
+the runtime becomes one audit row when its stream ends: ``draft.edit`` / ``draft.undo`` /
+``draft.redo`` with outcome ``accepted`` or ``refused:<code>`` (``VERSION_CONFLICT``,
+``BUILD_IN_PROGRESS``, ``NOTHING_TO_UNDO``, …) and, for an edit, what it did (tool and indices per
+op, the base version). A chat turn's canvas changes are the assistant's and are not rows; these are
+the person's hand on the draft, like a save.
 """
 
 from __future__ import annotations
