@@ -130,7 +130,9 @@ def list_drafts() -> Any:
                     "phase": r.phase,
                     "version": r.canvas_version,
                     "updated_at": r.updated_at.isoformat() if r.updated_at else None,
-                    "playbook_id": encode_id(linked[r.sid]) if r.sid in linked else None,
+                    "playbook_id": encode_id(r.playbook_id)
+                    if r.playbook_id is not None
+                    else (encode_id(linked[r.sid]) if r.sid in linked else None),
                 }
                 for r in rows
             ]
