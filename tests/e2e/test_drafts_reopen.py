@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.accessibility import PHONE, audit
 from tests.e2e.conftest import ONBOARDING, login, shot
 from tests.e2e.test_builder import BUILD_TIMEOUT_MS, READ_CANVAS, send, wait_idle
 from tests.support.runtime_process import RuntimeProcess, start_runtime
@@ -231,15 +232,26 @@ def test_a_saved_playbook_refined_with_the_assistant_keeps_one_id_and_its_versio
     assert page.problems.errors == []
 
 
-def test_a_draft_is_deleted_after_confirming(page: Any, user: dict[str, Any]) -> None:
+def test_a_draft_is_deleted_after_confirming(new_page: Any, user: dict[str, Any]) -> None:
+    first = new_page(label="first")
+    login(first, user)
+    send(first, ONBOARDING)
+    wait_idle(first)
+    sid = first.evaluate(STORED, "session")["session_id"]
+    first.get_by_test_id("drafts").click()
+    here = first.locator(f'[data-testid="draft"][data-session-id="{sid}"]')
+    expect(here).to_contain_text("Open here")
+    expect(here.get_by_test_id("draft-delete")).to_have_count(0)  # "New playbook" discards this one
+    problems = audit(first, "builder-drafts")  # axe: both sizes, both colour schemes
+
+    page = new_page(label="second")  # the same person elsewhere
     login(page, user)
-    send(page, ONBOARDING)
-    wait_idle(page)
-    sid = page.evaluate(STORED, "session")["session_id"]
     page.get_by_test_id("drafts").click()
     row = page.locator(f'[data-testid="draft"][data-session-id="{sid}"]')
-    expect(row).to_contain_text("Open here")
     row.get_by_test_id("draft-delete").click()
+    expect(page.get_by_test_id("confirm-dialog")).to_contain_text("Delete this draft?")
+    problems += audit(page, "builder-drafts-delete", variants=(("phone", PHONE, "light"),))
+    assert problems == []
     page.get_by_role("button", name="Keep it").click()
     expect(row).to_be_visible()
     row.get_by_test_id("draft-delete").click()
@@ -247,3 +259,5 @@ def test_a_draft_is_deleted_after_confirming(page: Any, user: dict[str, Any]) ->
     expect(row).to_have_count(0)
     expect(page.get_by_test_id("drafts-empty")).to_be_visible()
     assert _api(page, "GET", "/api/drafts")["data"]["drafts"] == []
+    refused = _api(page, "POST", "/api/agent/copilot/session", {"session_id": sid})
+    assert refused["status"] == 403  # a deleted draft cannot be reopened

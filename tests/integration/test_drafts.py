@@ -152,7 +152,7 @@ def test_a_saved_playbook_reopens_with_the_assistant_and_its_saves_are_versions(
     )
     assert (third.get_json()["playbook_id"], third.get_json()["version"]) == (playbook_id, 3)
     listed = browser.client.get("/playbooks").get_data(as_text=True)
-    assert listed.count("Vendor onboarding") == 1
+    assert listed.count("pb-card\"") == 1 and listed.count(">Vendor onboarding<") == 1
 
     versions = browser.client.get(f"/api/playbooks/{playbook_id}/versions").get_json()
     assert [v["version"] for v in versions["versions"]] == [3, 2, 1]
@@ -214,3 +214,16 @@ def test_reopening_refuses_what_is_not_a_playbook_of_the_vendor_and_a_new_sessio
     )
     assert saved.status_code == 201 and saved.get_json()["playbook_id"] != playbook_id
     assert saved.get_json()["version"] == 1
+
+
+def test_a_draft_reset_by_new_playbook_leaves_the_list(app: Flask) -> None:
+    browser = signed_in(app, add_user(app))
+    session = browser.mint()
+    base = {"session_id": session["session_id"], "token": session["token"]}
+    snapshot(browser.post_json("/api/agent/run", {**base, "prompt": ONBOARDING}))
+    assert [d["session_id"] for d in browser.client.get("/api/drafts").get_json()["drafts"]] == [
+        session["session_id"]
+    ]
+    reset = browser.post_json(f"/api/agent/run/{session['session_id']}/reset", {"token": session["token"]})
+    assert snapshot(reset)["phase"] == "empty"
+    assert browser.client.get("/api/drafts").get_json()["drafts"] == []  # nothing left to come back to

@@ -101,6 +101,10 @@ def list_drafts() -> Any:
                 AgentSession.vendor_id == current_user.vendor_id,
                 AgentSession.deleted_at.is_(None),
                 AgentSession.updated_at.is_not(None),
+                # Nothing on the canvas (only the router answered, or "New playbook" reset it):
+                # nothing to come back to.
+                AgentSession.phase.is_not(None),
+                AgentSession.phase != "empty",
             )
             .order_by(AgentSession.updated_at.desc())
             .limit(50)

@@ -35,6 +35,7 @@ describe('DraftsPanel', () => {
     expect(rows[0].text()).toContain('Saved playbook')
     expect(rows[1].text()).toContain('Open here')
     expect(rows[1].find('[data-testid="draft-open"]').exists()).toBe(false)
+    expect(rows[1].find('[data-testid="draft-delete"]').exists()).toBe(false) // "New playbook" discards it
     expect(wrapper.find('[role="dialog"]').attributes('aria-labelledby')).toBe('drafts-title')
   })
 
@@ -46,11 +47,11 @@ describe('DraftsPanel', () => {
 
   it('deletes only after the person confirms', async () => {
     const wrapper = await mountPanel()
-    await wrapper.findAll('[data-testid="draft-delete"]')[2].trigger('click')
+    await wrapper.findAll('[data-testid="draft-delete"]')[1].trigger('click')
     expect(wrapper.find('[data-testid="confirm-dialog"]').text()).toContain('“Older”')
     await wrapper.find('[data-testid="confirm-dialog"] .btn-secondary').trigger('click') // Keep it
     expect(api.deleteDraft).not.toHaveBeenCalled()
-    await wrapper.findAll('[data-testid="draft-delete"]')[2].trigger('click')
+    await wrapper.findAll('[data-testid="draft-delete"]')[1].trigger('click')
     await wrapper.find('[data-testid="confirm"]').trigger('click')
     await flushPromises()
     expect(api.deleteDraft).toHaveBeenCalledWith('a')

@@ -80,6 +80,12 @@ export function useConversation() {
       .filter((m) => (m?.role === 'user' || m?.role === 'assistant') && typeof m.content === 'string' && m.content)
       .map((m) => ({ id: String(m.id), role: m.role, text: m.content, streaming: false }))
     if (!shown.length) return
+    // What this page already knows of a message (the files a user message carried) stays with it.
+    const local = messages.value.filter((m) => m.role === 'user' && m.files?.length)
+    for (const msg of shown) {
+      const i = local.findIndex((m) => m.role === msg.role && m.text.trim() === msg.text.trim())
+      if (i >= 0) msg.files = local.splice(i, 1)[0].files
+    }
     messages.value = [...shown, ...messages.value.filter((m) => m.role === 'approval')]
   }
 
