@@ -152,7 +152,7 @@ def test_a_saved_playbook_reopens_with_the_assistant_and_its_saves_are_versions(
     )
     assert (third.get_json()["playbook_id"], third.get_json()["version"]) == (playbook_id, 3)
     listed = browser.client.get("/playbooks").get_data(as_text=True)
-    assert listed.count("pb-card\"") == 1 and listed.count(">Vendor onboarding<") == 1
+    assert listed.count('pb-card"') == 1 and listed.count(">Vendor onboarding<") == 1
 
     versions = browser.client.get(f"/api/playbooks/{playbook_id}/versions").get_json()
     assert [v["version"] for v in versions["versions"]] == [3, 2, 1]
