@@ -6,9 +6,9 @@ token it signed over the session id and the playbook's digest
 checks the seed token, then — holding the session's turn, so no chat turn runs meanwhile — that
 the session is empty (no canvas, no conversation, never stored), and puts the playbook on the
 canvas: modules with tasks ``built``, those without ``pending`` (so "build it" builds them),
-phase ``refinement``, version 1. The session goes straight to the orchestrator (no router turn)
-with a handoff context that says what was reopened, and is stored at once, so another runtime or
-a restart continues it.
+phase ``refinement``, version 1. The session goes straight to the orchestrator (no router turn:
+its system prompt describes the canvas as every turn's does), and is stored at once, so another
+runtime or a restart continues it.
 
 Its stream: ``RUN_STARTED``, ``STATE_SNAPSHOT``, ``CUSTOM portal.done``, ``RUN_FINISHED``; a
 refused seed is one ``RUN_ERROR`` (``TOKEN_*``/``SESSION_MISMATCH`` for a bad seed token,
@@ -83,11 +83,6 @@ async def seed_session(services: Services, claims: TokenClaims, payload: SeedPay
         with entry.canvas.lock:
             entry.canvas = seeded
         entry.active_domain = "playbooks"
-        title = payload.playbook.title or "Untitled playbook"
-        entry.handoff_context = (
-            f'The person reopened their saved playbook "{title}" to refine it with you. It is on the '
-            "canvas as saved; change only what they ask for."
-        )
         await asyncio.to_thread(keeper.orchestrator, entry)  # the stored session needs its agent
         await asyncio.to_thread(keeper.persist, entry)
     finally:
