@@ -152,3 +152,16 @@ def test_a_seed_is_refused_for_a_session_that_already_has_content(make_harness: 
     assert _types(harness.run(_seed_body(harness, sid=OTHER_SID), OTHER_SID))[-1] == "RUN_FINISHED"
     twice = harness.run(_seed_body(harness, sid=OTHER_SID), OTHER_SID)
     assert _types(twice) == ["RUN_ERROR"] and twice[0].event["code"] == "CONFLICT"
+
+
+def test_a_seed_waits_for_no_turn_a_turn_in_flight_refuses_it(make_harness: Any) -> None:
+    harness = make_harness(None)
+    claims = harness.services.codec.verify(harness.token())
+    entry = harness.services.keeper.open(claims, create=True)
+    control = entry.begin_turn("run_held")  # a chat turn holds the session (the gap a seed could race)
+    try:
+        refused = harness.run(_seed_body(harness))
+        assert _types(refused) == ["RUN_ERROR"] and refused[0].event["code"] == "SESSION_BUSY"
+    finally:
+        entry.end_turn(control)
+    assert _types(harness.run(_seed_body(harness)))[-1] == "RUN_FINISHED"  # once it is free
