@@ -165,3 +165,27 @@ def test_a_seed_waits_for_no_turn_a_turn_in_flight_refuses_it(make_harness: Any)
     finally:
         entry.end_turn(control)
     assert _types(harness.run(_seed_body(harness)))[-1] == "RUN_FINISHED"  # once it is free
+
+
+def test_the_transcript_is_the_text_of_prompts_and_replies_with_ids_by_position() -> None:
+    from types import SimpleNamespace
+
+    from agent_runtime.actions.transcript import transcript
+    from agent_runtime.agents.registry import ORCHESTRATOR
+
+    messages = [
+        {"role": "user", "content": [{"text": "Onboard vendors"}, {"document": {"name": "sop"}}]},
+        {"role": "assistant", "content": [{"text": "Here is "}, {"toolUse": {"toolUseId": "t1"}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "ok"}]}}]},
+        {"role": "assistant", "content": [{"text": "  "}]},  # blank: not shown
+        {"role": "user", "content": [{"interruptResponse": {"interruptId": "i", "response": {}}}]},
+        {"role": "assistant", "content": [{"text": "an outline."}, {"text": "Build it?"}]},
+    ]
+    agent = SimpleNamespace(messages=messages, conversation_manager=SimpleNamespace(removed_message_count=4))
+    entry = SimpleNamespace(agents={ORCHESTRATOR: (agent, None)})
+    assert transcript(entry) == [  # type: ignore[arg-type]
+        {"id": "msg-4", "role": "user", "content": "Onboard vendors"},
+        {"id": "msg-5", "role": "assistant", "content": "Here is"},
+        {"id": "msg-9", "role": "assistant", "content": "an outline.\nBuild it?"},
+    ]
+    assert transcript(SimpleNamespace(agents={})) == []  # type: ignore[arg-type]
