@@ -132,6 +132,8 @@ def test_a_saved_playbook_reopens_with_the_assistant_and_its_saves_are_versions(
     assert draft["title"] == "Vendor onboarding"
     joined = snapshot(other.post_json(f"/api/agent/run/{sid}/watch", {"token": session["token"]}))
     assert joined["phase"] == "refinement"
+    # Joining only looked: the draft's last change stays what it was.
+    assert other.client.get("/api/drafts").get_json()["drafts"] == [draft]
     assert [m["title"] for m in joined["canvas"]["modules"]] == ["Kickoff", "Contracts", "Security Review"]
     assert {m["status"] for m in joined["canvas"]["modules"]} == {"built"}
     assert joined["canvas"]["modules"][0]["tasks"][0]["steps"][0]["title"] == "Send the invite"

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from flask_login import current_user, login_required
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 
 from agent_runtime.contract import Action, ErrorCode
 
@@ -78,14 +78,24 @@ class DraftRecorder:
             }
 
     def closed(self, result: StreamResult) -> None:
-        """One UPDATE with what the stream left on the canvas."""
+        """One UPDATE with what the stream left on the canvas — when it changed (a watch that only
+        looked, e.g. another tab joining, does not make the draft's last change newer)."""
         if self._state is None:
             return
+        state = self._state
         with self._engine.begin() as conn:
             conn.execute(
                 update(AgentSession)
-                .where(AgentSession.sid == self._sid)
-                .values(**self._state, updated_at=utcnow())
+                .where(
+                    AgentSession.sid == self._sid,
+                    or_(
+                        AgentSession.updated_at.is_(None),
+                        AgentSession.canvas_version.is_distinct_from(state["canvas_version"]),
+                        AgentSession.phase.is_distinct_from(state["phase"]),
+                        AgentSession.title.is_distinct_from(state["title"]),
+                    ),
+                )
+                .values(**state, updated_at=utcnow())
             )
 
 
