@@ -163,7 +163,8 @@ def test_a_saved_playbook_refined_with_the_assistant_keeps_one_id_and_its_versio
     playbook_id = _saved_playbook(e2e_webapp, user)
     login(page, user)
     page.goto("/playbooks")
-    page.get_by_role("link", name="Refine Vendor onboarding with the assistant").click()
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("link", name="Vendor onboarding"))
+    card.get_by_role("link", name="Refine with the assistant").click()
     page.wait_for_url(re.compile(r"/builder/?$"))  # the address no longer asks to open it
     expect(page.locator('[data-testid^="module-"]')).to_have_count(3)
     expect(page.get_by_test_id("phase")).to_have_text("Ready for review")
