@@ -23,7 +23,7 @@ from tests.support.runtime_process import RuntimeProcess, start_runtime
 SHOTS = Path("/work/wt/shots")
 # Slower than the other browser tests' runtime, so a build surely still runs while a second browser
 # opens its draft (the re-attach is then checked in the watch's own bytes, not assumed).
-LATENCY_MS = "300"
+LATENCY_MS = "200"
 STORED = (
     "(name) => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)"
     ".find((k) => k.startsWith('playbookBuilder.' + name + '.')) || '') || '{}')"
