@@ -171,6 +171,9 @@ def test_a_saved_playbook_refined_with_the_assistant_keeps_one_id_and_its_versio
     canvas = page.evaluate(READ_CANVAS)
     assert [m["title"] for m in canvas["modules"]] == ["Kickoff", "Contracts", "Security Review"]
     assert canvas["modules"][0]["tasks"] == [{"title": "Book the call", "steps": ["Send the invite"]}]
+    expect(page.get_by_test_id("msg-notice")).to_contain_text("Opened “Vendor onboarding” (version 1)")
+    expect(page.locator(".save-hint")).to_have_count(0)  # not "Not saved yet": it is the saved one
+    _shot(page, "refine-opened")
 
     send(page, "add a module about customer notification")
     expect(page.locator('[data-testid^="module-"]')).to_have_count(4, timeout=30_000)

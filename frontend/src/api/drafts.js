@@ -17,6 +17,7 @@ function session(data, status) {
     token: data.token,
     agent_url: data.agent_url || '/api/agent',
     ...(data.playbook_id ? { playbook_id: data.playbook_id } : {}),
+    ...(Number.isFinite(data.version) ? { version: data.version } : {}),
   }
 }
 

@@ -38,6 +38,14 @@ export function useDraftOpening(ctx, reload, chat, session, api = defaultApi) {
     if (playbookId) store.save.playbookId = playbookId
     reload.persist()
     await chat.startWatch({ fresh: true })
+    if (playbookId && ctx.session?.session_id === next.session_id) {
+      // The canvas is the saved playbook as it is: nothing unsaved yet; and the chat says what opened.
+      store.save.savedRevision = store.revision
+      const version = Number.isFinite(next.version) ? ` (version ${next.version})` : ''
+      const title = store.canvas.title || 'your playbook'
+      store.addNotice(`Opened “${title}”${version}. Tell me what to change; saving adds a new version.`)
+      reload.persist()
+    }
     return true
   }
 

@@ -123,7 +123,11 @@ describe('opening a draft or a saved playbook in this tab', () => {
     await started
     expect(store.canvas.modules.map((m) => m.title)).toEqual(['Kickoff'])
     expect(store.save.playbookId).toBe('Xy3k')
-    expect(store.messages).toEqual([]) // nothing said yet in the new session
+    expect(store.unsaved).toBe(false) // the canvas is the saved playbook as it is
+    // Nothing was said in the new session yet: the chat says what was opened.
+    expect(store.messages.map((m) => [m.role, m.text])).toEqual([
+      ['notice', 'Opened “Vendor onboarding” (version 2). Tell me what to change; saving adds a new version.'],
+    ])
   })
 
   it('an empty transcript leaves the conversation; a non-empty one replaces it but keeps approval cards', () => {
