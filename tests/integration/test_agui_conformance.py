@@ -4,10 +4,11 @@ A real runtime (``python -m agent_runtime``, offline model) is driven through th
 scenarios — first turn, edit, build, watches that join (``MESSAGES_SNAPSHOT`` first; mid-build,
 after it, of a seeded session), from the turn's closing snapshot, from every id of a build and
 after a ``Last-Event-ID`` reconnect, stop during a chat turn and during a build, approval
-interrupt and resume, reset, a saved playbook seeded into a session, refusals — and the raw bytes of each response are
-kept. ``frontend/scripts/verify-agui-streams.mjs`` then runs each through ``@ag-ui/client``'s own
-``HttpAgent`` pipeline (SSE parsing, ``enforceEvents``, ``verifyEvents``, event application) and
-``@ag-ui/core``'s schemas; any stream it rejects fails the test.
+interrupt and resume, reset, a saved playbook seeded into a session, refusals — and the raw
+bytes of each response are kept. ``frontend/scripts/verify-agui-streams.mjs`` then runs each
+through ``@ag-ui/client``'s own ``HttpAgent`` pipeline (SSE parsing, ``enforceEvents``,
+``verifyEvents``, event application) and ``@ag-ui/core``'s schemas; any stream it rejects fails
+the test.
 
 Resumed watches are also checked against the session's event log (the watch that covers the
 whole build): each replays exactly the log after its resume point, announcing the builders open
