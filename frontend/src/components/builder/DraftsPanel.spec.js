@@ -58,6 +58,17 @@ describe('DraftsPanel', () => {
     expect(wrapper.findAll('[data-testid="draft"]').map((r) => r.find('.draft-title').text())).toEqual(['Newest', 'Here'])
   })
 
+  it('keeps the keyboard inside the panel', async () => {
+    const wrapper = await mountPanel()
+    const buttons = wrapper.findAll('button')
+    const last = buttons.at(-1).element
+    last.focus()
+    await wrapper.find('[role="dialog"]').trigger('keydown', { key: 'Tab' })
+    expect(document.activeElement).toBe(buttons[0].element) // wrapped to the close button
+    await wrapper.find('[role="dialog"]').trigger('keydown', { key: 'Tab', shiftKey: true })
+    expect(document.activeElement).toBe(last)
+  })
+
   it('closes on Escape and says so when there are no drafts', async () => {
     api.listDrafts.mockResolvedValueOnce([])
     const wrapper = await mountPanel()
