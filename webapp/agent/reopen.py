@@ -36,7 +36,7 @@ from ..playbooks.service import load_playbook, to_spec_dict
 from ..transports import Transport, UpstreamBroken, UpstreamError, UpstreamRequest
 from .drafts import DraftRecorder
 from .sessions import mint_session
-from .snapshot import MAX_SNAPSHOT_BYTES, _event
+from .snapshot import MAX_SNAPSHOT_BYTES, frame_event
 
 __all__ = ["reopen_playbook"]
 
@@ -127,7 +127,7 @@ def _seed(transport: Transport, sid: str, payload: bytes, recorder: DraftRecorde
             buffer += chunk.replace(b"\r\n", b"\n")
             while b"\n\n" in buffer:
                 block, buffer = buffer.split(b"\n\n", 1)
-                event = _event(block) or {}
+                event = frame_event(block) or {}
                 if event.get("type") == "RUN_FINISHED":
                     return
                 if event.get("type") == "RUN_ERROR":
