@@ -189,3 +189,18 @@ def test_the_transcript_is_the_text_of_prompts_and_replies_with_ids_by_position(
         {"id": "msg-9", "role": "assistant", "content": "an outline.\nBuild it?"},
     ]
     assert transcript(SimpleNamespace(agents={})) == []  # type: ignore[arg-type]
+
+
+def test_a_seeded_module_without_tasks_is_built_when_asked(make_harness: Any) -> None:
+    harness = make_harness(None)
+    harness.run(_seed_body(harness))
+    turn = harness.chat("build it")
+    check_stream(turn)
+    assert [f for f in turn if f.type == "STATE_SNAPSHOT"][-1].event["snapshot"]["phase"] == "building"
+    watched = harness.action("watch", last_event_id=turn[-1].id)
+    check_stream(watched)
+    started = [f.event["metadata"]["module_index"] for f in watched if f.type == "SUBAGENT_STARTED"]
+    assert started == [2]  # only "Review" (no tasks); the saved modules stay as they were
+    final = [f for f in watched if f.type == "STATE_SNAPSHOT"][-1].event["snapshot"]
+    assert final["phase"] == "refinement" and final["canvas"]["modules"][2]["tasks"]
+    assert final["canvas"]["modules"][0]["tasks"] == SAVED.model_dump(mode="json")["modules"][0]["tasks"]
