@@ -12,7 +12,8 @@ runtime or a restart continues it.
 
 Its stream: ``RUN_STARTED``, ``STATE_SNAPSHOT``, ``CUSTOM portal.done``, ``RUN_FINISHED``; a
 refused seed is one ``RUN_ERROR`` (``TOKEN_*``/``SESSION_MISMATCH`` for a bad seed token,
-``CONFLICT`` for a session that is not empty, ``SESSION_BUSY`` while a turn runs).
+``CONFLICT`` for a session that is not empty, ``SESSION_BUSY`` while a turn runs, ``INTERNAL``
+when the session store cannot be written — the seed is then forgotten).
 """
 
 from __future__ import annotations
@@ -83,8 +84,14 @@ async def seed_session(services: Services, claims: TokenClaims, payload: SeedPay
         with entry.canvas.lock:
             entry.canvas = seeded
         entry.active_domain = "playbooks"
-        await asyncio.to_thread(keeper.orchestrator, entry)  # the stored session needs its agent
-        await asyncio.to_thread(keeper.persist, entry)
+        try:
+            await asyncio.to_thread(keeper.orchestrator, entry)  # the stored session needs its agent
+            await asyncio.to_thread(keeper.persist, entry)
+        except Exception:
+            # Not stored: forget it here too, so the page's retry seeds a clean session.
+            logger.exception("session_id=<%s> | the seeded session could not be stored", claims.sid)
+            services.cache.delete(claims.sid)
+            raise RequestRefused("the session could not be stored; try again", ErrorCode.INTERNAL) from None
     finally:
         entry.end_turn(control)
     logger.info(
