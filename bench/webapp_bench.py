@@ -267,7 +267,7 @@ def start_webapp(worker_class: str, database_url: str, stub_url: str, secret: st
             "WEBAPP_PORT": str(port),
             "WEB_WORKER_CLASS": worker_class,
             "WEB_CONCURRENCY": "1",
-            "WEB_THREADS": "1700",
+            "WEB_THREADS": "1700" if worker_class != "uvicorn" else "32",
             "WEB_ACCESS_LOG": "",
             "LOG_LEVEL": "warning",
             "PYTHONPATH": str(ROOT),

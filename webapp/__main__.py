@@ -43,7 +43,9 @@ def _settings() -> dict[str, Any]:
     }
     # Both classes cap open connections per worker with worker_connections (gunicorn's default 1000).
     settings["worker_connections"] = int(os.environ.get("WEB_WORKER_CONNECTIONS", 4000))
-    if WORKER_CLASS != "gevent":
+    if WORKER_CLASS == "uvicorn":
+        settings["worker_class"] = "webapp.edge.EdgeWorker"
+    elif WORKER_CLASS != "gevent":
         settings["threads"] = int(os.environ.get("WEB_THREADS", 1000))
     return settings
 
@@ -79,6 +81,13 @@ def main() -> int:
 
         def load(self) -> Any:
             # Each worker builds its own app (pools, HTTP clients, the approvals worker) after the fork.
+            if WORKER_CLASS == "uvicorn":
+                from webapp.edge import create_asgi_app
+
+                return create_asgi_app(
+                    threads=int(os.environ.get("WEB_THREADS", 32)),
+                    opening_threads=int(os.environ.get("WEB_OPENING_THREADS", 2)),
+                )
             return create_app(SERVING)
 
     print(

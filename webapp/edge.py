@@ -1,0 +1,161 @@
+"""The ASGI edge: Flask answers every request; a stream's long relay runs on the event loop.
+
+``python -m webapp`` serves this with gunicorn's ``UvicornWorker`` (uvicorn: uvloop, httptools).
+Every request goes to the Flask (WSGI) app on a thread — a2wsgi's ``WSGIMiddleware`` — except the
+run proxy's streaming POSTs (``/api/agent/run…``), which take a shorter path:
+
+1. the body (a JSON document, at most the path's limit + 1 byte) is read on the loop;
+2. the Flask app runs on one of a few *opening* threads with that body and a
+   :class:`~webapp.agent.handoff.TicketBook` in its environ: everything that decides whether the
+   stream may start (sign-in, CSRF, token, lease, audit) happens there, unchanged, and its answer
+   is an ordinary response — an error envelope, or the stream's headers with a relay ticket;
+3. a ticket is relayed from the loop (:func:`~webapp.agent.handoff.relay`); anything else is sent
+   as Flask made it.
+
+A stream then costs a socket and a few objects, not a thread: thousands fit in one process, and a
+few opening threads take stream openings roughly in arrival order instead of hundreds of threads
+sharing the interpreter at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+from a2wsgi.wsgi import build_environ
+from flask import Flask
+from uvicorn_worker import UvicornWorker
+
+from .agent.handoff import ENVIRON_KEY, TICKET_HEADER, Message, Receive, Send, TicketBook, relay
+from .security import body_limit
+
+logger = logging.getLogger(__name__)
+
+STREAM_PREFIX = "/api/agent/run"
+_TICKET = TICKET_HEADER.lower().encode("latin-1")
+
+
+class EdgeApp:
+    """The ASGI application around the Flask app."""
+
+    def __init__(self, app: Flask, *, threads: int = 32, opening_threads: int = 6, blocking_threads: int = 4) -> None:
+        """Wrap ``app``.
+
+        Args:
+            app: The Flask app.
+            threads: Threads for every other request (pages, APIs, uploads).
+            opening_threads: Threads that run the stream path's Flask part (the "open").
+            blocking_threads: Threads for the relays' database work (lease release, observers).
+        """
+        self.app = app
+        self.tickets = TicketBook()
+        self.wsgi = WSGIMiddleware(_input_terminated(app), workers=threads)  # type: ignore[arg-type]
+        self.opening = ThreadPoolExecutor(opening_threads, thread_name_prefix="stream-open")
+        self.blocking = ThreadPoolExecutor(blocking_threads, thread_name_prefix="stream-db")
+        transport = app.extensions["agent_transport"]
+        opener = getattr(transport, "async_opener", None)
+        self.opener = opener() if callable(opener) else None
+        """None for a transport without an event-loop client (``agentcore``): its streams stay on
+        a thread each (a2wsgi's pool, sized by ``threads``)."""
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if (
+            self.opener is not None
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"].startswith(STREAM_PREFIX)
+        ):
+            await self._stream(scope, receive, send)
+            return
+        await self.wsgi(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.opener is not None:
+                    await self.opener.aclose()
+                self.opening.shutdown(wait=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _stream(self, scope: Message, receive: Receive, send: Send) -> None:
+        limit = body_limit(scope["path"]) + 1
+        body = bytearray()
+        more = True
+        while more and len(body) < limit:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = bool(message.get("more_body", False))
+        environ: dict[str, Any] = build_environ(scope, io.BytesIO(bytes(body[:limit])))  # type: ignore[arg-type]
+        if "CONTENT_LENGTH" not in environ:
+            environ["wsgi.input_terminated"] = True
+        environ[ENVIRON_KEY] = self.tickets
+        loop = asyncio.get_running_loop()
+        status, headers, chunks = await loop.run_in_executor(self.opening, self._call_flask, environ)
+        key = next((v for k, v in headers if k == _TICKET), None)
+        ticket = self.tickets.take(key.decode("latin-1")) if key is not None else None
+        if ticket is None:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"".join(chunks)})
+            return
+        headers = [(k, v) for k, v in headers if k not in (_TICKET, b"content-length")]
+        await relay(ticket, headers, receive, send, blocking=self.blocking)
+
+    def _call_flask(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+        """Run the Flask app to its (short) answer on an opening thread."""
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            started[:] = [status, headers]
+            return lambda _data: None  # the run proxy never calls write()
+
+        iterable = self.app(environ, start_response)  # type: ignore[arg-type]
+        try:
+            chunks = list(iterable)
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+        status, raw = started
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in raw]
+        return int(status.split(" ", 1)[0]), headers, chunks
+
+
+def _input_terminated(app: Flask) -> Any:
+    """Mark a body without ``Content-Length`` (chunked) as read to its end, as gunicorn does, so
+    Flask reads it (and its size limit holds) instead of seeing none."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if "CONTENT_LENGTH" not in environ:
+            environ["wsgi.input_terminated"] = True
+        return app(environ, start_response)  # type: ignore[arg-type]
+
+    return wsgi
+
+
+def create_asgi_app(app: Flask | None = None, **options: Any) -> EdgeApp:
+    """The edge around ``app`` (a serving app, built with the approvals worker, by default)."""
+    if app is None:
+        from . import create_app
+        from .__main__ import SERVING
+
+        app = create_app(SERVING)
+    return EdgeApp(app, **options)
+
+
+class EdgeWorker(UvicornWorker):  # type: ignore[misc]
+    """gunicorn's uvicorn worker for the edge: uvloop and httptools when installed, our lifespan."""
+
+    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "lifespan": "on"}
