@@ -42,7 +42,7 @@ _TICKET = TICKET_HEADER.lower().encode("latin-1")
 class EdgeApp:
     """The ASGI application around the Flask app."""
 
-    def __init__(self, app: Flask, *, threads: int = 32, opening_threads: int = 6, blocking_threads: int = 4) -> None:
+    def __init__(self, app: Flask, *, threads: int = 32, opening_threads: int = 2, blocking_threads: int = 4) -> None:
         """Wrap ``app``.
 
         Args:
