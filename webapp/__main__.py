@@ -1,21 +1,26 @@
 """``python -m webapp``: serve the app with gunicorn on ``WEBAPP_PORT``/``PORT`` (default 5000).
 
-The worker class is ``gthread`` with a large thread pool, chosen by measurement
-(``bench/webapp_bench.py`` → ``bench/results/webapp.json``: every frame of N streams held 30 s at one
-frame a second, opened at once, one attempt per level). On the shared 2-core box one gthread worker
-held 250 streams in both validation runs and 500 in one of them (the other run's p99 rose to 233 ms
-under the box's load, nginx's to 84 ms), at ~35–55 KB per open stream and ~3.5 ms of CPU per
-stream opened; gevent added 35–265 ms p99 at 250 (~15–25 KB per stream). Opening, not relaying, is
-the limit: 250 streams opened at once see a first-byte p99 of ~1.1 s.
-``WEB_WORKER_CLASS=gevent`` switches. A stream occupies one thread for its life, so ``WEB_THREADS``
-(default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``.
-``WEB_SERVER=werkzeug`` is a single-process development fallback.
+The default worker class is ``uvicorn`` (``webapp.edge.EdgeWorker``: gunicorn's ``UvicornWorker``
+running the ASGI edge, ``webapp/edge.py``), chosen by measurement (``bench/webapp_bench.py`` →
+``bench/results/webapp.json``: every frame of N streams held 30 s at one frame a second, opened at
+once, one attempt per level, nginx side by side). Flask still answers every request; a stream's
+long relay runs on the event loop instead of holding a thread, so one process holds over a
+thousand streams at ~30 KB each, and a stream opens for ~2.2 ms of CPU against gthread's ~4–5 ms
+(py-spy: gthread's hundreds of threads contending for the interpreter, per-stream threads, the
+lease pool's connection churn). ``WEB_THREADS`` (default 32) serves every other request;
+``WEB_OPENING_THREADS`` (default 2) run the stream path's Flask part, so openings are taken in
+arrival order rather than all at once; ``WEB_WORKER_CONNECTIONS`` caps open connections per worker
+(503 beyond).
+
+``WEB_WORKER_CLASS=gthread`` (a stream holds one of ``WEB_THREADS``, default 1000) and ``gevent``
+remain for comparison. ``WEB_SERVER=werkzeug`` is a single-process development fallback. Add
+processes with ``WEB_CONCURRENCY``.
 """
 
 import os
 import sys
 
-WORKER_CLASS = os.environ.get("WEB_WORKER_CLASS", "gthread")
+WORKER_CLASS = os.environ.get("WEB_WORKER_CLASS", "uvicorn")
 if WORKER_CLASS == "gevent" and os.environ.get("WEB_SERVER", "gunicorn") == "gunicorn":
     # Before anything else imports socket/ssl/threading.
     from gevent import monkey

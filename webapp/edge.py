@@ -30,8 +30,10 @@ from a2wsgi.wsgi import build_environ
 from flask import Flask
 from uvicorn_worker import UvicornWorker
 
+from agent_runtime.contract import Limits
+
 from .agent.handoff import ENVIRON_KEY, TICKET_HEADER, Message, Receive, Send, TicketBook, relay
-from .security import body_limit
+from .security import JSON_PREFIXES, UPLOAD_FORM_OVERHEAD, UPLOAD_PATH, body_limit
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,9 @@ _TICKET = TICKET_HEADER.lower().encode("latin-1")
 class EdgeApp:
     """The ASGI application around the Flask app."""
 
-    def __init__(self, app: Flask, *, threads: int = 32, opening_threads: int = 2, blocking_threads: int = 4) -> None:
+    def __init__(
+        self, app: Flask, *, threads: int = 32, opening_threads: int = 2, blocking_threads: int = 4
+    ) -> None:
         """Wrap ``app``.
 
         Args:
@@ -74,7 +78,21 @@ class EdgeApp:
         ):
             await self._stream(scope, receive, send)
             return
+        if scope["type"] == "http":
+            body, complete = await _read_body(scope, receive, self._cap(scope["path"]))
+            if body is None:
+                return  # the client left while sending
+            receive = _replay(body, complete, receive)
         await self.wsgi(scope, receive, send)  # type: ignore[arg-type]
+
+    def _cap(self, path: str) -> int:
+        """How much of a body to read on the loop: the path's limit + 1 byte (Flask refuses more)."""
+        if path == UPLOAD_PATH:
+            upload = min(int(self.app.config["ATTACH_MAX_FILE_BYTES"]), Limits.MAX_FILE_BYTES)
+            return upload + UPLOAD_FORM_OVERHEAD + 1
+        if path.startswith(JSON_PREFIXES):
+            return body_limit(path) + 1
+        return int(self.app.config.get("MAX_CONTENT_LENGTH") or Limits.MAX_SAVE_BYTES) + 1
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -89,16 +107,10 @@ class EdgeApp:
                 return
 
     async def _stream(self, scope: Message, receive: Receive, send: Send) -> None:
-        limit = body_limit(scope["path"]) + 1
-        body = bytearray()
-        more = True
-        while more and len(body) < limit:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = bool(message.get("more_body", False))
-        environ: dict[str, Any] = build_environ(scope, io.BytesIO(bytes(body[:limit])))  # type: ignore[arg-type]
+        body, _complete = await _read_body(scope, receive, body_limit(scope["path"]) + 1)
+        if body is None:
+            return
+        environ: dict[str, Any] = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
         if "CONTENT_LENGTH" not in environ:
             environ["wsgi.input_terminated"] = True
         environ[ENVIRON_KEY] = self.tickets
@@ -133,6 +145,37 @@ class EdgeApp:
         return int(status.split(" ", 1)[0]), headers, chunks
 
 
+async def _read_body(scope: Message, receive: Receive, cap: int) -> tuple[bytes | None, bool]:
+    """Read a request's body on the loop, up to ``cap`` bytes (a slow client then holds no thread).
+
+    Returns:
+        The bytes (None if the client disconnected) and whether that is the whole body. A body
+        declared larger than ``cap`` is not read here: Flask refuses it from its ``Content-Length``.
+    """
+    declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        return b"", False
+    body = bytearray()
+    more = True
+    while more and len(body) < cap:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, True
+        body += message.get("body", b"")
+        more = bool(message.get("more_body", False))
+    return bytes(body), not more
+
+
+def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """``receive`` that first gives the body already read, then the rest from the client."""
+    pending = [{"type": "http.request", "body": body, "more_body": not complete}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
+
+
 def _input_terminated(app: Flask) -> Any:
     """Mark a body without ``Content-Length`` (chunked) as read to its end, as gunicorn does, so
     Flask reads it (and its size limit holds) instead of seeing none."""
@@ -159,3 +202,8 @@ class EdgeWorker(UvicornWorker):  # type: ignore[misc]
     """gunicorn's uvicorn worker for the edge: uvloop and httptools when installed, our lifespan."""
 
     CONFIG_KWARGS = {"loop": "auto", "http": "auto", "lifespan": "on"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # gunicorn's worker_connections (WEB_WORKER_CONNECTIONS): more connections get a 503.
+        self.config.limit_concurrency = self.cfg.worker_connections

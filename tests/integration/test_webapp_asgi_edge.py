@@ -27,7 +27,12 @@ from webapp.agent.handoff import TICKET_HEADER
 
 
 def chat(session: dict[str, Any], prompt: str) -> dict[str, Any]:
-    return {"session_id": session["session_id"], "token": session["token"], "action": "chat", "prompt": prompt}
+    return {
+        "session_id": session["session_id"],
+        "token": session["token"],
+        "action": "chat",
+        "prompt": prompt,
+    }
 
 
 def _serve(url: str, runtime_url: str) -> tuple[AsgiLiveServer, Any, dict[str, Any]]:

@@ -253,7 +253,11 @@ async def relay(
     try:
         upstream = await ticket.opener.open(ticket.request)
     except BaseException as exc:
-        error = exc if isinstance(exc, UpstreamError) else UpstreamError(500, ErrorCode.INTERNAL, "internal error")
+        error = (
+            exc
+            if isinstance(exc, UpstreamError)
+            else UpstreamError(500, ErrorCode.INTERNAL, "internal error")
+        )
         if not isinstance(exc, UpstreamError):
             logger.error("%s | opening the upstream failed", ticket.log_context, exc_info=exc)
         else:
@@ -262,7 +266,9 @@ async def relay(
         if not isinstance(exc, Exception):
             raise
         body = _envelope(error.code, error.message)
-        kept = [(k, v) for k, v in headers if k not in (b"content-type", b"x-accel-buffering", b"cache-control")]
+        kept = [
+            (k, v) for k, v in headers if k not in (b"content-type", b"x-accel-buffering", b"cache-control")
+        ]
         await send(
             {
                 "type": "http.response.start",

@@ -54,7 +54,7 @@ class AsyncHttpUpstream:
             async for chunk in self._response.content.iter_any():
                 yield chunk
             self._completed = True
-        except (aiohttp.ClientError, OSError, ValueError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             raise UpstreamBroken(f"{type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
@@ -119,12 +119,12 @@ class AsyncHttpOpener:
                     )
                     continue
                 raise async_open_error(exc) from exc
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 raise async_open_error(exc) from exc
             if response.status != 200:
                 try:
                     body = await response.content.read(65536)
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError, OSError):
                     body = b""
                 finally:
                     response.close()
