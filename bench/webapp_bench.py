@@ -3,7 +3,8 @@
 Loopback only. A runtime stub (``tests/support/runtime_stub.py``, its own process) sends one frame a
 second on every stream, each stamped with its send time; the web app is served the production way
 (``python -m webapp``: gunicorn, ONE worker process) and an asyncio client (this process) holds the
-streams. For each worker class (``gthread``, ``gevent``) and each level N (250, 500, 1,000, 1,500):
+streams. For each worker class (``uvicorn`` — the ASGI edge, streams relayed on the event loop —,
+``gthread``, ``gevent``) and each level N (250, 500, 1,000, 1,500):
 
 * N streams are opened at once and held for ``--seconds`` (30 by default) at one frame a second;
 * EVERY frame of every stream is scored: latency = receive time − the stub's send time, p50/p99/max;
@@ -563,7 +564,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="web app benchmark")
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="stream counts, e.g. 250,500")
     parser.add_argument("--seconds", type=int, default=30, help="how long each level holds its streams")
-    parser.add_argument("--classes", default="gthread,gevent", help="gunicorn worker classes to compare")
+    parser.add_argument(
+        "--classes", default="uvicorn,gthread,gevent", help="gunicorn worker classes to compare"
+    )
     parser.add_argument("--skip-save", action="store_true", help="skip the save timing")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv if argv is not None else [])
@@ -669,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         seeder.extensions["agent_transport"].close()
         if drop:
             drop()
+    results["machine"]["load_avg_at_end"] = os.getloadavg()
     results["summary"] = summarize(results, classes, levels)
     results["summary"]["seconds"] = round(time.monotonic() - started, 1)
     out = Path(args.out)
