@@ -110,7 +110,7 @@ class EdgeApp:
         body, _complete = await _read_body(scope, receive, body_limit(scope["path"]) + 1)
         if body is None:
             return
-        environ: dict[str, Any] = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
+        environ: dict[str, Any] = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type,assignment]
         if "CONTENT_LENGTH" not in environ:
             environ["wsgi.input_terminated"] = True
         environ[ENVIRON_KEY] = self.tickets
