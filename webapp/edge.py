@@ -45,7 +45,13 @@ class EdgeApp:
     """The ASGI application around the Flask app."""
 
     def __init__(
-        self, app: Flask, *, threads: int = 32, opening_threads: int = 2, blocking_threads: int = 4
+        self,
+        app: Flask,
+        *,
+        threads: int = 32,
+        opening_threads: int = 2,
+        blocking_threads: int = 4,
+        relay_threads: int = 1000,
     ) -> None:
         """Wrap ``app``.
 
@@ -54,28 +60,25 @@ class EdgeApp:
             threads: Threads for every other request (pages, APIs, uploads).
             opening_threads: Threads that run the stream path's Flask part (the "open").
             blocking_threads: Threads for the relays' database work (lease release, observers).
+            relay_threads: Threads for streams of a transport without an event-loop client
+                (``agentcore``): one per such open stream, started only when used.
         """
         self.app = app
-        self.tickets = TicketBook()
+        self.tickets = TicketBook(relay_threads)
         self.wsgi = WSGIMiddleware(_input_terminated(app), workers=threads)  # type: ignore[arg-type]
         self.opening = ThreadPoolExecutor(opening_threads, thread_name_prefix="stream-open")
         self.blocking = ThreadPoolExecutor(blocking_threads, thread_name_prefix="stream-db")
         transport = app.extensions["agent_transport"]
         opener = getattr(transport, "async_opener", None)
         self.opener = opener() if callable(opener) else None
-        """None for a transport without an event-loop client (``agentcore``): its streams stay on
-        a thread each (a2wsgi's pool, sized by ``threads``)."""
+        """The transport's event-loop client; None for ``agentcore``, whose streams each wait on
+        a thread of ``relay_threads`` (never on the pool serving other requests)."""
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        if (
-            self.opener is not None
-            and scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"].startswith(STREAM_PREFIX)
-        ):
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(STREAM_PREFIX):
             await self._stream(scope, receive, send)
             return
         if scope["type"] == "http":
@@ -103,6 +106,7 @@ class EdgeApp:
                 if self.opener is not None:
                     await self.opener.aclose()
                 self.opening.shutdown(wait=False)
+                self.tickets.relay_pool.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

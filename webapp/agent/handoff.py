@@ -21,8 +21,8 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import Executor
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,7 +32,7 @@ from flask import request as flask_request
 from agent_runtime.contract import ErrorCode
 
 from ..audit import DecisionAudit, StreamResult
-from ..transports import UpstreamBroken, UpstreamError, UpstreamRequest
+from ..transports import Transport, UpstreamBroken, UpstreamError, UpstreamRequest, UpstreamStream
 from .relay import FrameBuffer, StreamObserver, run_error_frame
 
 logger = logging.getLogger(__name__)
@@ -89,12 +89,57 @@ class RelayTicket:
     result: StreamResult = field(default_factory=StreamResult)
 
 
-class TicketBook:
-    """One-use tickets of this process, by random id."""
+class ThreadedUpstream:
+    """A blocking upstream read from the loop: each chunk is awaited from a relay thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, upstream: UpstreamStream, pool: Executor) -> None:
+        self._upstream = upstream
+        self._pool = pool
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The upstream's chunks; a cancelled wait shuts its socket so the thread's read ends."""
+        loop = asyncio.get_running_loop()
+        chunks = iter(self._upstream)
+        while True:
+            try:
+                chunk = await loop.run_in_executor(self._pool, next, chunks, None)
+            except asyncio.CancelledError:
+                self._upstream.abort()
+                raise
+            if chunk is None:
+                return
+            yield chunk
+
+    async def aclose(self) -> None:
+        """Close it on a relay thread (closing may block on a half-read connection)."""
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._upstream.close)
+
+
+class ThreadedOpener:
+    """A transport without an event-loop client (``agentcore``) behind the async opener's face.
+
+    Its streams each wait on a thread of the edge's relay pool, never on the pool that serves
+    every other request.
+    """
+
+    def __init__(self, transport: Transport, pool: Executor) -> None:
+        self._transport = transport
+        self._pool = pool
+
+    async def open(self, request: UpstreamRequest) -> ThreadedUpstream:
+        """Open on a relay thread; ``UpstreamError`` as the transport raises it."""
+        loop = asyncio.get_running_loop()
+        upstream = await loop.run_in_executor(self._pool, self._transport.open, request)
+        return ThreadedUpstream(upstream, self._pool)
+
+
+class TicketBook:
+    """One-use tickets of this process, by random id (and the pool for blocking upstreams)."""
+
+    def __init__(self, relay_threads: int = 1000) -> None:
         self._tickets: dict[str, RelayTicket] = {}
         self._lock = threading.Lock()
+        self.relay_pool = ThreadPoolExecutor(relay_threads, thread_name_prefix="stream-relay")
 
     def issue(self, ticket: RelayTicket) -> str:
         """Keep ``ticket``; returns its id (for :data:`TICKET_HEADER`)."""
@@ -124,13 +169,15 @@ def handoff_response(
 ) -> Response | None:
     """The stream's headers with a relay ticket, when the ASGI edge serves this request; else None.
 
-    None also for a transport without an event-loop client (the stream stays on this thread).
+    A transport without an event-loop client (``agentcore``) is relayed through
+    :class:`ThreadedOpener`.
     """
     book = flask_request.environ.get(ENVIRON_KEY)
-    opener = getattr(transport, "async_opener", None)
-    if not isinstance(book, TicketBook) or not callable(opener):
+    if not isinstance(book, TicketBook):
         return None
-    ticket = RelayTicket(request, opener(), finish, observer=observer, audit=audit, log_context=log_context)
+    async_opener = getattr(transport, "async_opener", None)
+    opener = async_opener() if callable(async_opener) else ThreadedOpener(transport, book.relay_pool)
+    ticket = RelayTicket(request, opener, finish, observer=observer, audit=audit, log_context=log_context)
     return Response(status=200, headers={**STREAM_HEADERS, TICKET_HEADER: book.issue(ticket)})
 
 
