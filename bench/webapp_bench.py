@@ -278,7 +278,11 @@ def start_webapp(worker_class: str, database_url: str, stub_url: str, secret: st
         }
     )
     proc = Proc([sys.executable, "-m", "webapp"], env)
-    wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
+    except BaseException:
+        proc.stop()
+        raise
     return proc, port
 
 

@@ -203,11 +203,18 @@ def create_asgi_app(app: Flask | None = None, **options: Any) -> EdgeApp:
 
 
 class EdgeWorker(UvicornWorker):  # type: ignore[misc]
-    """gunicorn's uvicorn worker for the edge: uvloop and httptools when installed, our lifespan."""
+    """gunicorn's uvicorn worker for the edge: uvloop and httptools when installed, our lifespan.
 
-    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "lifespan": "on"}
+    uvicorn's own ``X-Forwarded-*`` handling is off: Flask's ``ProxyFix`` (``TRUSTED_PROXIES``)
+    stays the one place that decides the client's address and scheme, whatever the server.
+    """
+
+    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "lifespan": "on", "proxy_headers": False}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # gunicorn's worker_connections (WEB_WORKER_CONNECTIONS): more connections get a 503.
         self.config.limit_concurrency = self.cfg.worker_connections
+        # Cancel streams still open shortly before gunicorn's graceful timeout would kill the
+        # worker, so their relays release leases and close upstreams on the way out.
+        self.config.timeout_graceful_shutdown = max(1, int(self.cfg.graceful_timeout) - 2)
