@@ -330,10 +330,12 @@ async def relay(
         )
         await send({"type": "http.response.body", "body": body})
         return
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    pump = asyncio.ensure_future(job.pump(upstream, send))
-    gone = asyncio.ensure_future(_wait_disconnect(receive))
+    pump: asyncio.Future[None] | None = None
+    gone: asyncio.Future[None] | None = None
     try:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        pump = asyncio.ensure_future(job.pump(upstream, send))
+        gone = asyncio.ensure_future(_wait_disconnect(receive))
         await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
         if not pump.done():
             ticket.result.client_gone = True
@@ -341,12 +343,13 @@ async def relay(
             pump.cancel()
             await asyncio.gather(pump, return_exceptions=True)
     finally:
-        gone.cancel()
-        if not pump.done():
-            pump.cancel()
+        for task in (gone, pump):
+            if task is not None and not task.done():
+                task.cancel()
         await upstream.aclose()
         # Release the lease before the response's end: a client that has read to EOF can start its
-        # next turn at once and never meets its own lease.
+        # next turn at once and never meets its own lease. However the relay ended (even a send
+        # that failed), the lease is released and the observers are told.
         await asyncio.shield(job._off_loop(job.cleanup))
     if not ticket.result.client_gone:
         await send({"type": "http.response.body", "body": b"", "more_body": False})

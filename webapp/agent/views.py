@@ -271,17 +271,21 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         tracestate=request.headers.get("tracestate"),
     )
     log_context = f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>"
-    observer = Observers(
-        audit,
-        DraftRecorder(engine, sid),
-        # A turn that pauses becomes approval requests (issue 13); no database read for it here.
-        ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
-        if action in LEASED_ACTIONS
-        else None,
-    )
-    ticket = handoff_response(
-        upstream_request, transport(), finish, observer=observer, audit=audit, log_context=log_context
-    )
+    try:
+        observer = Observers(
+            audit,
+            DraftRecorder(engine, sid),
+            # A turn that pauses becomes approval requests (issue 13); no database read for it here.
+            ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
+            if action in LEASED_ACTIONS
+            else None,
+        )
+        ticket = handoff_response(
+            upstream_request, transport(), finish, observer=observer, audit=audit, log_context=log_context
+        )
+    except BaseException:
+        finish()
+        raise
     if ticket is not None:  # served by the ASGI edge: the event loop relays the stream
         return ticket
     try:

@@ -184,3 +184,24 @@ def test_a_ticket_is_used_once() -> None:
 def test_open_errors_map_as_the_blocking_transport(exc: BaseException, status: int, code: ErrorCode) -> None:
     error = async_open_error(exc)
     assert (error.status, error.code) == (status, code)
+
+
+def test_a_send_that_fails_still_releases_the_lease_and_closes_the_upstream() -> None:
+    finished: list[int] = []
+    upstream = ScriptedUpstream([FRAME], hang=True)
+    ticket = _ticket(Opener(upstream), finished, [])
+
+    async def go() -> None:
+        async def send(message: dict[str, Any]) -> None:
+            raise OSError("the client's socket is gone")
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.Event().wait()
+            return {}
+
+        with ThreadPoolExecutor(1) as blocking:
+            await relay(ticket, [], receive, send, blocking=blocking)
+
+    with pytest.raises(OSError):
+        asyncio.run(asyncio.wait_for(go(), 10))
+    assert finished == [0] and upstream.closed
