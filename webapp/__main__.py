@@ -1,26 +1,26 @@
 """``python -m webapp``: serve the app with gunicorn on ``WEBAPP_PORT``/``PORT`` (default 5000).
 
-The default worker class is ``uvicorn`` (``webapp.edge.EdgeWorker``: gunicorn's ``UvicornWorker``
-running the ASGI edge, ``webapp/edge.py``), chosen by measurement (``bench/webapp_bench.py`` →
-``bench/results/webapp.json``: every frame of N streams held 30 s at one frame a second, opened at
-once, one attempt per level, nginx side by side). Flask still answers every request; a stream's
-long relay runs on the event loop instead of holding a thread, so one process holds over a
-thousand streams at ~30 KB each, and a stream opens for ~2.2 ms of CPU against gthread's ~4–5 ms
-(py-spy: gthread's hundreds of threads contending for the interpreter, per-stream threads, the
-lease pool's connection churn). ``WEB_THREADS`` (default 32) serves every other request;
-``WEB_OPENING_THREADS`` (default 2) run the stream path's Flask part, so openings are taken in
-arrival order rather than all at once; ``WEB_WORKER_CONNECTIONS`` caps open connections per worker
-(503 beyond).
+The worker class is ``gthread`` with a large thread pool, chosen by measurement
+(``bench/webapp_bench.py`` → ``bench/results/webapp.json``: every frame of N streams held 30 s at one
+frame a second, opened at once, one attempt per level, nginx side by side). In the quietest run
+(load 1.7 → 0.3) gthread, ``uvicorn`` and gevent each held 500 streams and none held 1,000; at 500
+gthread added 3.4 ms p99 (uvicorn 28 ms, gevent 39 ms), so gthread stays the default.
 
-``WEB_WORKER_CLASS=gthread`` (a stream holds one of ``WEB_THREADS``, default 1000) and ``gevent``
-remain for comparison. ``WEB_SERVER=werkzeug`` is a single-process development fallback. Add
-processes with ``WEB_CONCURRENCY``.
+``WEB_WORKER_CLASS=uvicorn`` serves the ASGI edge (``webapp/edge.py``: gunicorn's UvicornWorker;
+Flask still answers every request, a stream's relay runs on the event loop, not a thread): half
+gthread's memory per open stream (~18 vs ~37 KB), a somewhat earlier first byte when many streams
+open at once, slow clients and open streams hold no thread (no ``WEB_THREADS`` ceiling), but a
+higher frame p99 while a rush of openings competes with the loop. ``WEB_OPENING_THREADS``
+(default 2) run its stream openings; ``WEB_THREADS`` (uvicorn default 32) every other request.
+``WEB_WORKER_CLASS=gevent`` switches to gevent. With gthread a stream occupies one thread for its
+life, so ``WEB_THREADS`` (default 1000) bounds the streams per worker process; add processes with
+``WEB_CONCURRENCY``. ``WEB_SERVER=werkzeug`` is a single-process development fallback.
 """
 
 import os
 import sys
 
-WORKER_CLASS = os.environ.get("WEB_WORKER_CLASS", "uvicorn")
+WORKER_CLASS = os.environ.get("WEB_WORKER_CLASS", "gthread")
 if WORKER_CLASS == "gevent" and os.environ.get("WEB_SERVER", "gunicorn") == "gunicorn":
     # Before anything else imports socket/ssl/threading.
     from gevent import monkey

@@ -1,4 +1,4 @@
-"""Issue 10 against the real web app server (``python -m webapp``: gunicorn, its default worker) on SQLite:
+"""Issue 10 against the real web app server (``python -m webapp``: gunicorn, gthread) on SQLite:
 slow bodies cannot starve the database pool, chunked bodies meet the size limit, and ``make run``'s
 SQLite holds 50 concurrent session mints."""
 

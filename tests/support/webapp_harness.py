@@ -320,9 +320,9 @@ class WebClient:
 
 
 class WebappProcess:
-    """``python -m webapp`` on a free loopback port (gunicorn, the production server; its default worker)."""
+    """``python -m webapp`` on a free loopback port (gunicorn, the production server)."""
 
-    def __init__(self, env: dict[str, str], *, worker_class: str = "uvicorn", workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str], *, worker_class: str = "gthread", workers: int = 1) -> None:
         import socket
         import subprocess
         import sys
