@@ -37,6 +37,7 @@ from ..transports import Transport, UpstreamError, UpstreamRequest
 from . import principal
 from .disconnect import client_socket, monitor
 from .drafts import DraftRecorder
+from .handoff import STREAM_HEADERS, handoff_response
 from .leases import LeaseKeeper, lease_engine
 from .relay import RelayStream
 from .reopen import reopen_playbook
@@ -50,12 +51,6 @@ bp.record_once(lambda state: principal.install(state.app))  # type: ignore[arg-t
 
 LEASED_ACTIONS = frozenset({Action.CHAT, Action.RESUME_INTERRUPT})
 """Actions that run a turn, so hold the session's chat lease while they stream."""
-
-STREAM_HEADERS = {
-    "Content-Type": "text/event-stream",
-    "Cache-Control": "no-cache, no-transform",
-    "X-Accel-Buffering": "no",
-}
 
 
 def codec() -> TokenCodec:
@@ -273,6 +268,24 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         traceparent=request.headers.get("traceparent"),
         tracestate=request.headers.get("tracestate"),
     )
+    log_context = f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>"
+    try:
+        observer = Observers(
+            audit,
+            DraftRecorder(engine, sid),
+            # A turn that pauses becomes approval requests (issue 13); no database read for it here.
+            ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
+            if action in LEASED_ACTIONS
+            else None,
+        )
+        ticket = handoff_response(
+            upstream_request, transport(), finish, observer=observer, audit=audit, log_context=log_context
+        )
+    except BaseException:
+        finish()
+        raise
+    if ticket is not None:  # served by the ASGI edge: the event loop relays the stream
+        return ticket
     try:
         upstream = transport().open(upstream_request)
     except UpstreamError as exc:
@@ -292,15 +305,8 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         on_finish=finish,
         monitor=monitor,
         client_sock=client_socket(request.environ),
-        log_context=f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>",
-        observer=Observers(
-            audit,
-            DraftRecorder(engine, sid),
-            # A turn that pauses becomes approval requests (issue 13); no database read for it here.
-            ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
-            if action in LEASED_ACTIONS
-            else None,
-        ),
+        log_context=log_context,
+        observer=observer,
     )
     response = Response(relay, status=200, headers=STREAM_HEADERS, direct_passthrough=True)
     return response
