@@ -40,6 +40,7 @@ from .drafts import DraftRecorder
 from .handoff import STREAM_HEADERS, handoff_response
 from .leases import LeaseKeeper, lease_engine
 from .relay import RelayStream
+from .reopen import reopen_playbook
 from .sessions import mint_session
 
 logger = logging.getLogger(__name__)
@@ -86,18 +87,15 @@ def create_session(agent_type: str) -> Any:
     """Mint ``{session_id, agent_url, token}``; no runtime call yet.
 
     With ``{"session_id": <a draft of the caller's>}`` the body asks for a fresh token for that draft
-    (to reopen it in any tab or browser); any other session is 403.
+    (to reopen it in any tab or browser); any other session is 403. With ``{"playbook_id": <the
+    vendor's saved playbook>}`` it starts a session on that playbook (:mod:`webapp.agent.reopen`).
     """
     if agent_type not in agent_types(current_app.config):
         raise ApiError(404, ErrorCode.UNKNOWN_AGENT_TYPE, f"unknown agent type: {agent_type[:40]!r}")
     body = g.get("json_body")  # read and parsed before the user was loaded (webapp.security)
     existing = body.get("session_id") if isinstance(body, dict) else None
     if isinstance(body, dict) and body.get("playbook_id") is not None:
-        raise ApiError(
-            501,
-            ErrorCode.NOT_IMPLEMENTED,
-            "reopening a saved playbook with the assistant is not available yet",
-        )
+        return reopen_playbook(agent_type, body["playbook_id"])  # "Refine with the assistant"
     if existing is not None:
         row = db.session.get(AgentSession, str(existing)[:100])
         if (
