@@ -52,6 +52,7 @@ _PAYLOADS: dict[str, type[BaseModel]] = {
     c.Action.EDIT: c.EditPayload,
     c.Action.UNDO: c.UndoPayload,
     c.Action.REDO: c.RedoPayload,
+    c.Action.SEED: c.SeedPayload,
 }
 
 _HEADER = (

@@ -33,6 +33,7 @@ from agent_runtime.actions.chat import ChatAction
 from agent_runtime.actions.control import reset_now, reset_stream, stop_now, stop_stream
 from agent_runtime.actions.edit import CanvasChange
 from agent_runtime.actions.resume import ResumeAction
+from agent_runtime.actions.seed import seed_session, seed_stream
 from agent_runtime.actions.watch import empty_watch_stream, watch_stream
 from agent_runtime.contract import (
     ChatPayload,
@@ -44,6 +45,7 @@ from agent_runtime.contract import (
     RedoPayload,
     ResetPayload,
     ResumeInterruptPayload,
+    SeedPayload,
     StopPayload,
     TokenClaims,
     TokenError,
@@ -59,9 +61,21 @@ __all__ = ["Dispatcher"]
 
 logger = logging.getLogger(__name__)
 
+_Payload = (
+    ChatPayload
+    | StopPayload
+    | ResetPayload
+    | WatchPayload
+    | ResumeInterruptPayload
+    | SeedPayload
+    | EditPayload
+    | UndoPayload
+    | RedoPayload
+)
+
 
 class Dispatcher:
-    """Routes authenticated invocations to the chat, watch, stop, reset, interrupt and canvas actions."""
+    """Routes authenticated invocations to chat, watch, stop, reset, interrupt, seed and canvas actions."""
 
     def __init__(self, services: Services) -> None:
         """Bind to the runtime's services."""
@@ -122,14 +136,7 @@ class Dispatcher:
 
     async def _start(
         self,
-        payload: ChatPayload
-        | StopPayload
-        | ResetPayload
-        | WatchPayload
-        | ResumeInterruptPayload
-        | EditPayload
-        | UndoPayload
-        | RedoPayload,
+        payload: _Payload,
         claims: TokenClaims,
     ) -> AsyncIterator[bytes]:
         services = self.services
@@ -142,7 +149,7 @@ class Dispatcher:
         if isinstance(payload, WatchPayload):
             watched = await self._open(claims, create=False)
             if watched is None:
-                return empty_watch_stream(claims.sid)
+                return empty_watch_stream(claims.sid, joining=payload.last_event_id is None)
             return watch_stream(watched, payload, settings.heartbeat_seconds)
         if isinstance(payload, EditPayload | UndoPayload | RedoPayload):
             changed = await self._open(claims, create=True)
@@ -172,4 +179,6 @@ class Dispatcher:
             controls = reset_now(dropped)
             await asyncio.to_thread(keeper.delete, claims.sid, dropped)
             return reset_stream(claims.sid, controls, settings.stop_wait_seconds)
+        if isinstance(payload, SeedPayload):  # the web app's "Refine with the assistant"
+            return seed_stream(await seed_session(services, claims, payload))
         return self._resume.open(await self._open(claims, create=False), payload)

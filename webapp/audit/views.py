@@ -37,6 +37,8 @@ ACTION_LABELS = {
     AuditAction.DRAFT_EDIT: "Canvas edited directly",
     AuditAction.DRAFT_UNDO: "Canvas change undone",
     AuditAction.DRAFT_REDO: "Canvas change redone",
+    "playbook.reopen": "Playbook reopened with the assistant",
+    "draft.delete": "Draft deleted",
     # names written before migration 0002 (rows are never rewritten)
     "playbook.saved": "Playbook saved",
     "playbook.edited": "Playbook edited",

@@ -9,7 +9,8 @@ export const Action = Object.freeze({
   "RESUME_INTERRUPT": "resume_interrupt",
   "EDIT": "edit",
   "UNDO": "undo",
-  "REDO": "redo"
+  "REDO": "redo",
+  "SEED": "seed"
 })
 
 export const CustomEventName = Object.freeze({
