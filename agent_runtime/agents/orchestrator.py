@@ -64,7 +64,7 @@ _STRUCTURAL = frozenset(
 )
 
 
-_TASK_EDITS = frozenset({ToolName.ADD_TASKS, ToolName.ADD_TASK_STEP, ToolName.SET_MODULE_TASKS})
+_TASK_EDITS = frozenset({ToolName.ADD_TASK_STEP, ToolName.SET_MODULE_TASKS})
 """Task edits the orchestrator makes on the person's request (a selected task, "task 2 of module 1")."""
 
 

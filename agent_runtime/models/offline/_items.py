@@ -6,8 +6,8 @@ detailed", "rename task 2 of module 1 to …", "remove task 2 of module 1"). "Th
 selected module/task" mean what the person selected on the canvas (``WorkingCanvas.selected``);
 "it" with nothing selected is left to the other parsers (it means the playbook there).
 
-Task edits go through the canvas tools the orchestrator has: ``add_tasks``, ``add_task_step`` and
-``set_module_tasks`` (the module's whole task list, to rename or remove one task). What "more
+Task edits go through the canvas tools the orchestrator has: ``add_task_step`` and
+``set_module_tasks`` (the module's whole task list, to add, rename or remove one task). What "more
 detailed" adds is data (``data/edits/detail.yaml``).
 """
 
@@ -478,9 +478,7 @@ def _add_task(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
             "the most a module can have."
         )
         return True
-    task = {"title": title, "description": "", "steps": []}
-    tasks.append(copy.deepcopy(task))
-    plan.calls.append(call(ToolName.ADD_TASKS.value, module_index=module, tasks=[task]))
+    _set_tasks(plan, state, module, [*copy.deepcopy(tasks), {"title": title, "description": "", "steps": []}])
     plan.messages.append(f"Added the task **{title}** to **{state.titles[module]}**.")
     return True
 
