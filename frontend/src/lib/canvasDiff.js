@@ -161,7 +161,7 @@ export function diffCanvas(before, after) {
       lines.push({ kind: 'renamed', scope: 'module', module: n, title: text(b.title), from: text(a.title), label: `Renamed module ${n + 1} — ${text(a.title)} → ${text(b.title)}` })
     }
     if (text(a.description) !== text(b.description)) {
-      lines.push({ kind: 'changed', scope: 'module', module: n, title: text(b.title), detail: 'description', label: `Updated module ${n + 1} — ${text(b.title)}: description` })
+      lines.push({ kind: 'changed', scope: 'module', module: n, title: text(b.title), detail: 'new description', label: `Updated module ${n + 1} — ${text(b.title)}: new description` })
     }
     if (inner.lines.length > TASK_LINES_PER_MODULE || (inner.lines.length && list(a.tasks).length === 0)) {
       lines.push(folded(inner.lines, a, b, n))

@@ -46,7 +46,7 @@ describe('diffCanvas', () => {
     const after = structuredClone(BASE)
     after.modules[2].description += ' It covers: the checklist.'
     const d = diffCanvas(BASE, after)
-    expect(labels(d)).toEqual(['Updated module 3 — Documents: description'])
+    expect(labels(d)).toEqual(['Updated module 3 — Documents: new description'])
     expect(d.modules).toEqual([2])
   })
 

@@ -16,9 +16,9 @@ describe('ChangeSummary', () => {
     expect(details.get('summary').text()).toBe('3 changes')
     expect(details.attributes('open')).toBeUndefined()
     expect(w.findAll('[data-testid="change-item"]').map((li) => li.text())).toEqual([
-      'Added: Added module 8 — Customer Notification',
-      'Renamed: Renamed module 2 — Kickoff → Kickoff Call',
-      'Removed: Removed module 5 — Training',
+      'Added module 8 — Customer Notification',
+      'Renamed module 2 — Kickoff → Kickoff Call',
+      'Removed module 5 — Training',
     ])
     expect(mount(ChangeSummary, { props: { changes: CHANGES.slice(0, 1) } }).get('summary').text()).toBe('1 change')
   })

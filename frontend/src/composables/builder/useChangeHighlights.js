@@ -1,5 +1,5 @@
 // "See what changed": after every STATE_SNAPSHOT the modules and tasks that changed since the
-// previous one are highlighted for a few seconds; when a run (a chat turn, a build's watch, an
+// previous one are highlighted for a few seconds (not a first outline: all of it is new); when a run (a chat turn, a build's watch, an
 // approval's continuation) ends, its changes are listed under its last assistant reply (the
 // "3 changes" summary); and the canvas selection follows the item it names as the canvas changes
 // under it (or clears when that item is gone). Installed once by the page.
@@ -53,9 +53,10 @@ export function useChangeHighlights({ store, focus = useCanvasFocusStore(), setT
         if (run) run.canvas = copy(now)
         return
       }
+      const fresh = !settled.modules?.length // a first outline: all of it is new, nothing to point at
       const diff = diffCanvas(settled, now)
       settled = copy(now)
-      if (!diff.modules.length && !diff.tasks.length) return
+      if (fresh || (!diff.modules.length && !diff.tasks.length)) return
       focus.highlight(diff.modules, diff.tasks)
       clearTimer(timer)
       timer = setTimer(() => focus.clearHighlights(), HIGHLIGHT_MS)
@@ -72,6 +73,7 @@ export function useChangeHighlights({ store, focus = useCanvasFocusStore(), setT
       if (!run) return
       const { canvas, from } = run
       run = null
+      if (!canvas.modules?.length) return // a first outline: the reply itself lists it
       const { changes } = diffCanvas(canvas, store.canvas)
       if (!changes.length) return
       const reply = store.messages.slice(from).reverse().find((m) => m.role === 'assistant')

@@ -77,6 +77,7 @@ describe('useChangeHighlights', () => {
     await b.send('Onboard new clients')
     await vi.waitFor(() => expect(store.busy).toBe(false))
     expect(server.callsTo('/api/agent/run')[0].body.ui_context.selected).toBeUndefined()
+    expect(focus.changedModules).toEqual([]) // a first outline: everything is new, nothing is pointed at
 
     focus.toggle(2)
     await b.send('make this more detailed')
@@ -87,8 +88,8 @@ describe('useChangeHighlights', () => {
     expect(focus.changedModules).toEqual([2])
     expect(focus.changedTasks).toEqual([])
     const reply = store.messages.find((m) => m.id === 'm2')
-    expect(reply.changes).toEqual([{ kind: 'changed', label: 'Updated module 3 — Documents: description' }])
-    expect(store.messages.find((m) => m.id === 'm1').changes).toHaveLength(5) // the title and four modules
+    expect(reply.changes).toEqual([{ kind: 'changed', label: 'Updated module 3 — Documents: new description' }])
+    expect(store.messages.find((m) => m.id === 'm1').changes).toBeUndefined() // a first outline: its reply lists it
     expect(focus.selection).toEqual({ module_index: 2, task_index: null }) // still there: nothing moved
 
     const last = timers.at(-1)
