@@ -9,6 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from tests.e2e.accessibility import audit
 from tests.e2e.conftest import RESULTS, login
 from tests.e2e.test_builder import outline, send, wait_idle
 
@@ -76,6 +77,7 @@ def test_select_module_3_edit_only_it_and_see_what_changed(page: Any, user: dict
     )
     picture(page, "change-highlight")
     expect(chip).to_have_text(f"Editing: Module 3 — {before[2]['title']}")  # the selection stays
+    assert audit(page, "builder-selection") == []  # selected, highlighted, summary open; both schemes
 
     # The highlight fades after a few seconds; the selection still steers the next message.
     expect(third).not_to_have_attribute("data-changed", "true", timeout=10_000)
