@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from agent_runtime.contract import PlaybookSpec
+from agent_runtime.contract import ModuleStatus, PlaybookSpec
 from agent_runtime.messages import parse_context
 from agent_runtime.models.scripted import ScriptedModel, Step
 from agent_runtime.selection import Selection, resolve_selection
-from tests.support.sse import check_stream, text_of
+from tests.support.sse import check_stream, text_of, tool_calls
 from tests.unit.agent_runtime.conftest import SID, ScriptedModels
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
@@ -137,3 +137,61 @@ def test_the_offline_model_changes_the_selected_module_only(make_harness: Any) -
     stale = chat(harness, "remove this", {"selected": {"module_index": 12}})
     assert [f.event["snapshot"] for f in stale if f.type == "STATE_SNAPSHOT"][-1]["canvas"] == after
     assert "no longer matches the canvas" in text_of(stale)
+
+
+class _Build:
+    """A build handle that is running."""
+
+    running = True
+
+
+def _entry() -> Any:
+    from agent_runtime.canvas import Canvas
+    from agent_runtime.session.cache import SessionEntry
+    from agent_runtime.session.ephemeral import EphemeralState
+
+    canvas = Canvas(PLAYBOOK)
+    canvas.set_module_status(0, ModuleStatus.BUILT)
+    canvas.apply("add_tasks", {"module_index": 0, "tasks": [{"title": "Greet"}]})
+    canvas.set_module_status(1, ModuleStatus.BUILDING)
+    return SessionEntry(SID, 1, 1, "copilot", canvas, EphemeralState(SID))
+
+
+def test_the_orchestrator_leaves_the_tasks_of_a_module_being_built_to_its_builder() -> None:
+    from agent_runtime.agents.orchestrator import OrchestratorApplier
+    from agent_runtime.canvas import CanvasError
+
+    entry = _entry()
+    entry.build = _Build()
+    applier = OrchestratorApplier(entry, builds=None)  # type: ignore[arg-type]
+    before = entry.canvas.snapshot()
+    step = {"module_index": 1, "task_index": 0, "step": {"title": "Record the call"}}
+    with pytest.raises(CanvasError) as refused:
+        applier.apply("t1", "add_task_step", step)
+    assert refused.value.code == "BUILD_RUNNING" and entry.canvas.snapshot() == before
+    with pytest.raises(CanvasError):
+        applier.apply("t2", "set_module_tasks", {"module_index": 2, "tasks": [{"title": "Prepare"}]})
+    # A built module's tasks are the person's to change, build or no build.
+    applier.apply("t3", "set_module_tasks", {"module_index": 0, "tasks": [{"title": "Welcome them"}]})
+    assert entry.canvas.module(0).tasks[0].title == "Welcome them"
+    entry.build = None
+    applier.apply("t4", "set_module_tasks", {"module_index": 2, "tasks": [{"title": "Prepare"}]})
+    assert entry.canvas.module(2).tasks[0].title == "Prepare"
+
+
+def test_on_the_bedrock_path_the_selection_reaches_the_model_and_is_acted_on(
+    bedrock: Any, make_harness: Any, tmp_path: Any
+) -> None:
+    fake, harness = bedrock()
+    offline = make_harness(None, DATA_DIR=str(tmp_path / "offline"))
+    for h in (harness, offline):
+        chat(h, ONBOARDING, None)
+    selected = {"selected": {"module_index": 1}}
+    got, expected = (
+        chat(harness, "rename this to Kickoff call", selected),
+        chat(offline, "rename this to Kickoff call", selected),
+    )
+    assert tool_calls(got) == tool_calls(expected)
+    assert tool_calls(got)[0] == ("update_module", {"module_index": 1, "title": "Kickoff call"})
+    system = fake.by_role("orchestrator")[-1].system_text
+    assert "## What the person selected" in system and "(module_index 1)" in system
