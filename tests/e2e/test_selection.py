@@ -84,3 +84,34 @@ def test_select_module_3_edit_only_it_and_see_what_changed(page: Any, user: dict
     page.get_by_test_id("selection-clear").click()
     expect(chip).to_have_count(0)
     assert page.problems.errors == []
+
+
+def test_select_a_task_of_a_built_module_and_add_a_step_to_it(page: Any, user: dict[str, Any]) -> None:
+    login(page, user)
+    outline(page)
+    send(page, "build it")
+    expect(page.get_by_test_id("phase")).to_have_text("Ready for review", timeout=90_000)
+    wait_idle(page)
+    before = page.evaluate(READ_MODULES)
+
+    second = page.get_by_test_id("module-1")
+    task = second.get_by_test_id("task").nth(1)
+    task.get_by_test_id("select-task").click()
+    name = task.locator(".task-title > span").text_content().strip()
+    expect(page.get_by_test_id("selection-chip")).to_have_text(f"Editing: Task 2 of Module 2 — {name}")
+    expect(task).to_have_class(re.compile(r"\bis-selected\b"))
+
+    send(page, "add a step about recording the call")
+    wait_idle(page)
+    after = page.evaluate(READ_MODULES)
+    assert [m for i, m in enumerate(after) if i != 1] == [m for i, m in enumerate(before) if i != 1]
+    assert after[1]["tasks"][0] == before[1]["tasks"][0] and after[1]["tasks"][2:] == before[1]["tasks"][2:]
+    expect(task.get_by_test_id("step").last).to_have_text("Record the call")
+    expect(task).to_have_attribute("data-changed", "true")
+    summary = page.get_by_test_id("msg-assistant").last.get_by_test_id("change-summary")
+    summary.locator("summary").click()
+    expect(summary.get_by_test_id("change-item")).to_have_text(
+        [f"Updated task 2 of module 2 — {name} (1 step added)"]
+    )
+    picture(page, "task-selection-highlight")
+    assert page.problems.errors == []

@@ -131,7 +131,8 @@ function folded(lines, oldMod, newMod, m) {
  *   modules: number[], tasks: Array<[number, number]>,
  *   moduleMap: Map<number, number>, taskMaps: Map<number, Map<number, number>>,
  * }} `changes` in canvas order (indices: new positions; old ones for what was removed);
- *   `modules` / `tasks`: what to highlight (new positions); `moduleMap`: old module index → new;
+ *   `modules` / `tasks`: what to highlight (new positions; a module for a change of its own or a
+ *   build, tasks for theirs); `moduleMap`: old module index → new;
  *   `taskMaps`: old module index → (old task index → new).
  */
 export function diffCanvas(before, after) {
@@ -171,10 +172,9 @@ export function diffCanvas(before, after) {
     if (!lines.length && moved.has(o)) {
       lines.push({ kind: 'moved', scope: 'module', module: n, title: text(b.title), label: `Moved module — ${text(b.title)} (now ${n + 1})` })
     }
-    if (lines.length) {
-      modules.add(n)
-      for (const t of inner.highlighted) tasks.push([n, t])
-    }
+    // The card is highlighted for a change of its own (or a build); changed tasks on their own.
+    if (lines.some((line) => line.scope === 'module')) modules.add(n)
+    if (list(a.tasks).length) for (const t of inner.highlighted) tasks.push([n, t])
     perModule.push([n, lines])
   }
   newMods.forEach((b, n) => {
