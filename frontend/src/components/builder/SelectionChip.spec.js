@@ -67,6 +67,18 @@ describe('SelectionChip with the canvas', () => {
     dialog.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
     expect(focus.selection).not.toBeNull()
     dialog.remove()
+    const field = document.createElement('input')
+    document.body.appendChild(field)
+    field.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
+    expect(focus.selection).not.toBeNull() // a field's own Escape (cancel a rename) is left alone
+    field.remove()
+    const composer = document.createElement('textarea')
+    composer.id = 'composer-input'
+    document.body.appendChild(composer)
+    composer.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
+    expect(focus.selection).toBeNull()
+    composer.remove()
+    focus.select({ module_index: 0 })
     document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
     expect(focus.selection).toBeNull()
     await chip.vm.$nextTick()
