@@ -23,7 +23,7 @@ __all__ = ["BUSY_MESSAGE", "EditPlan", "WorkingCanvas", "is_pleasantry", "parse_
 _VERBS = (
     r"(?:add|insert|include|append|rename|retitle|call|name|change|update|set|remove|delete|drop|cut|"
     r"get rid of|take out|move|put|shift|bump|swap|switch|build|generate|flesh out|fill in|go ahead|"
-    r"start over)"
+    r"make|expand|start over)"
 )
 _CLAUSE_SPLIT = re.compile(
     r"(?:\s*[,;.!]+\s*(?:and\s+|then\s+|also\s+)*|\s+(?:and|then|also)\s+(?:then\s+|also\s+)?)"

@@ -224,3 +224,15 @@ def test_task_edits_wait_for_a_module_being_built() -> None:
 def test_the_detail_data_file_follows_its_schema() -> None:
     data = load_detail(DETAIL_FILE)
     assert data.covers_lead and len(set(data.steps)) == len(data.steps)
+
+
+def test_two_edits_of_the_selection_in_one_message() -> None:
+    canvas = make_canvas(built=True)
+    before = modules(canvas)
+    run(canvas, "rename this to Kickoff call and make it more detailed", {"module_index": 1, "task_index": 1})
+    task = changed_only(before, modules(canvas), 1)["tasks"][1]
+    assert task["title"] == "Kickoff call"
+    assert [s["title"] for s in task["steps"]] == [
+        *(s["title"] for s in before[1]["tasks"][1]["steps"]),
+        *load_detail().steps[:2],
+    ]
