@@ -23,10 +23,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from agent_runtime.contract import Limits, ModuleStatus, ToolName
+from agent_runtime.contract import Limits, ToolName
 
-from ._refs import NUMBER, NUMBERS, ORDINALS, RefError
-from ._text import clip, lower_first, significant, title_case
+from ._item_refs import (
+    DEICTIC,
+    DEICTIC_MODULE,
+    DEICTIC_TASK,
+    busy,
+    busy_text,
+    clean_title,
+    imperative,
+    item_ref,
+    selected_item,
+)
+from ._text import clip, lower_first, significant
 from ._types import call
 from .builder_plan import module_tasks
 
@@ -62,18 +72,6 @@ def load_detail(path: Path = DETAIL_FILE) -> DetailFile:
     return DetailFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-_DEICTIC = (
-    r"(?:this|that|it|here|this one|that one|the selected(?: one| item)?|the selection|the current one)"
-)
-_DEICTIC_MODULE = r"(?:this|that|the selected|the current)\s+(?:module|section|stage)"
-_DEICTIC_TASK = r"(?:this|that|the selected|the current)\s+task"
-_TASK_NUMBER = r"(?:task\s+#?(?P<n>" + NUMBER + r")|(?P<ord>" + "|".join([*ORDINALS, "last"]) + r")\s+task)"
-_OF_MODULE = r"(?:\s+(?:of|in|from|under|on)\s+(?P<mod>.+))?"
-_TASK_REF = re.compile(r"^(?:the\s+)?" + _TASK_NUMBER + _OF_MODULE + r"$", re.IGNORECASE)
-_MODULE_TASK_REF = re.compile(
-    r"^(?:the\s+)?(?P<mod>module\s+#?" + NUMBER + r")(?:'s)?\s+task\s+#?(?P<n>" + NUMBER + r")$",
-    re.IGNORECASE,
-)
 _DETAIL = re.compile(
     r"^(?:please\s+)?(?:make|get)\s+(?P<ref>.+?)\s+(?:a\s+(?:bit|little|lot)\s+|much\s+|even\s+)?more\s+"
     r"(?:detailed|specific|thorough|in-depth|in depth|concrete|complete)(?:\s+please)?$"
@@ -90,11 +88,11 @@ _RENAME = (
     ),
     re.compile(
         r"^(?:call|name)\s+(?P<ref>"
-        + _DEICTIC
+        + DEICTIC
         + "|"
-        + _DEICTIC_MODULE
+        + DEICTIC_MODULE
         + "|"
-        + _DEICTIC_TASK
+        + DEICTIC_TASK
         + r")\s+(?P<new>.+)$",
         re.IGNORECASE,
     ),
@@ -127,11 +125,11 @@ def _add_patterns(kind: str) -> tuple[re.Pattern[str], ...]:
             + r"?\s*(?P<what>.+?)(?:\s+"
             + _PLACE
             + r"\s+(?P<ref>"
-            + _DEICTIC
+            + DEICTIC
             + "|"
-            + _DEICTIC_MODULE
+            + DEICTIC_MODULE
             + "|"
-            + _DEICTIC_TASK
+            + DEICTIC_TASK
             + r"|(?:the\s+)?task\s+\S+(?:\s+of\s+module\s+\S+)?"
             r"|(?:the\s+)?module\s+\S+))?$",
             re.IGNORECASE,
@@ -141,117 +139,6 @@ def _add_patterns(kind: str) -> tuple[re.Pattern[str], ...]:
 
 _ADD_STEP = _add_patterns(r"step")
 _ADD_TASK = _add_patterns(r"task")
-_E_ENDINGS = frozenset(
-    "writ mak schedul shar prepar updat creat arrang clos us tak giv sav stor revis issu approv "
-    "configur releas archiv remov receiv invit complet compil describ defin measur secur captur "
-    "escalat validat rotat".split()
-)
-_KEEP_DOUBLE = ("ll", "ss", "ff", "zz")
-
-
-def _item(ref: str, state: WorkingCanvas, *, deictic_it: bool = True) -> tuple[int, int | None] | None:
-    """The module (and task) ``ref`` names, or ``None`` when it is not an item reference.
-
-    Raises:
-        RefError: It names the selection and there is none, or a task that does not exist.
-    """
-    text = " ".join(ref.lower().strip(" \"'“”.!?").split())
-    if re.fullmatch(_DEICTIC, text):
-        if text == "it" and state.selected is None and not deictic_it:
-            return None
-        return _selected(state, module_only=False)
-    if re.fullmatch(_DEICTIC_MODULE, text):
-        return _selected(state, module_only=True)[0], None
-    if re.fullmatch(_DEICTIC_TASK, text):
-        found = _selected(state, module_only=False)
-        if found[1] is None:
-            raise RefError(
-                "Select a task on the canvas first (or say which, for example “task 2 of module 1”)."
-            )
-        return found
-    match = _TASK_REF.match(text) or _MODULE_TASK_REF.match(text)
-    if match is None:
-        return None
-    mod_ref = match.groupdict().get("mod")
-    if mod_ref:
-        inner = _item(mod_ref, state)
-        module = inner[0] if inner is not None else state.resolve(mod_ref)
-    else:
-        module = _selected(state, module_only=True)[0]
-    return module, _task_index(match, state, module)
-
-
-def _task_index(match: re.Match[str], state: WorkingCanvas, module: int) -> int:
-    tasks = state.tasks[module]
-    count = len(tasks)
-    word = (match.groupdict().get("ord") or "").lower()
-    if word == "last":
-        number = count
-    elif word:
-        number = ORDINALS[word]
-    else:
-        token = match.group("n").lstrip("#").lower()
-        number = int(token) if token.isdigit() else NUMBERS[token]
-    if not 1 <= number <= count:
-        has = f"{count} task{'s' * (count != 1)}" if count else "no tasks yet"
-        raise RefError(f"**{state.titles[module]}** has {has} — there's no task {number}.")
-    return number - 1
-
-
-def _selected(state: WorkingCanvas, *, module_only: bool) -> tuple[int, int | None]:
-    """The selection, as it is after the edits so far in this message."""
-    chosen = state.selected
-    if chosen is None:
-        lead = "The selection on the page no longer matches the canvas. " if state.selection_note else ""
-        raise RefError(
-            f"{lead}Select a module or task on the canvas first, or say which one (for example “module 2”)."
-        )
-    original = int(chosen["module_index"])
-    if original not in state.numbering.origin:
-        raise RefError("The selected module was already removed.")
-    module = state.numbering.origin.index(original)
-    task = chosen.get("task_index")
-    if module_only or task is None:
-        return module, None
-    if not 0 <= int(task) < len(state.tasks[module]):
-        raise RefError("The selected task was already removed.")
-    return module, int(task)
-
-
-def _busy(state: WorkingCanvas, module: int) -> bool:
-    """Whether a running build owns this module's tasks."""
-    return state.building and state.statuses[module] in (ModuleStatus.PENDING, ModuleStatus.BUILDING)
-
-
-def _busy_text(state: WorkingCanvas, module: int) -> str:
-    return f"**{state.titles[module]}** is being built right now — ask again once its build finishes."
-
-
-def _clean_title(text: str) -> str:
-    text = text.strip().strip("\"'“”‘’ .!?")
-    text = re.sub(r"\s+(?:please|instead|for me|thanks)$", "", text, flags=re.IGNORECASE).strip("\"'“”‘’ .!?")
-    if text == text.lower():
-        text = title_case(text)
-    return clip(text)
-
-
-def _imperative(what: str) -> str:
-    """A step title from "recording the call" → "Record the call"."""
-    text = " ".join(what.strip(" \"'“”.!?").split())
-    text = re.sub(
-        r"^(?:(?:a|an|the)\s+step\s+(?:to|for)\s+|how\s+to\s+|to\s+)", "", text, flags=re.IGNORECASE
-    )
-    first, _, rest = text.partition(" ")
-    lower = first.lower()
-    if lower.endswith("ing") and len(lower) > 5:
-        base = lower[:-3]
-        if base in _E_ENDINGS:
-            base += "e"
-        elif len(base) > 2 and base[-1] == base[-2] and base[-2:] not in _KEEP_DOUBLE:
-            base = base[:-1]
-        first = base
-    text = f"{first} {rest}".strip()
-    return clip(text[:1].upper() + text[1:])
 
 
 def _set_tasks(plan: EditPlan, state: WorkingCanvas, module: int, tasks: list[dict[str, Any]]) -> None:
@@ -279,12 +166,12 @@ def _more_detail(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
     if match is None:
         return False
     ref = "this" if match.group("bare") else match.group("ref") or match.group("ref2") or match.group("ref3")
-    found = _item(ref, state)
+    found = item_ref(ref, state)
     if found is None:
         found = (state.resolve(ref), None)
     module, task = found
-    if _busy(state, module):
-        plan.problems.append(_busy_text(state, module))
+    if busy(state, module):
+        plan.problems.append(busy_text(state, module))
         return True
     title = state.titles[module]
     if task is not None:
@@ -337,10 +224,10 @@ def _rename_item(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
         match = pattern.match(clause)
         if match is None:
             continue
-        found = _item(match.group("ref"), state, deictic_it=False)
+        found = item_ref(match.group("ref"), state, deictic_it=False)
         if found is None:
             return False
-        new = _clean_title(match.group("new"))
+        new = clean_title(match.group("new"))
         if not new:
             return False
         module, task = found
@@ -350,8 +237,8 @@ def _rename_item(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
             plan.calls.append(call(ToolName.UPDATE_MODULE.value, module_index=module, title=new))
             plan.messages.append(f"Renamed **{old}** to **{new}**.")
             return True
-        if _busy(state, module):
-            plan.problems.append(_busy_text(state, module))
+        if busy(state, module):
+            plan.problems.append(busy_text(state, module))
             return True
         tasks = copy.deepcopy(state.tasks[module])
         old = tasks[task].get("title", "")
@@ -366,7 +253,7 @@ def _remove_item(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
     match = _REMOVE.match(clause)
     if match is None:
         return False
-    found = _item(match.group("ref"), state, deictic_it=False)
+    found = item_ref(match.group("ref"), state, deictic_it=False)
     if found is None:
         return False
     module, task = found
@@ -380,8 +267,8 @@ def _remove_item(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
         plan.calls.append(call(ToolName.REMOVE_MODULE.value, module_index=module))
         plan.messages.append(f"Removed **{title}**.")
         return True
-    if _busy(state, module):
-        plan.problems.append(_busy_text(state, module))
+    if busy(state, module):
+        plan.problems.append(busy_text(state, module))
         return True
     tasks = copy.deepcopy(state.tasks[module])
     if len(tasks) == 1:
@@ -399,11 +286,11 @@ def _remove_item(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
 def _target_for_add(match: re.Match[str], state: WorkingCanvas) -> tuple[int, int | None] | None:
     ref = match.group("ref")
     if ref:
-        found = _item(ref, state)
+        found = item_ref(ref, state)
         return found if found is not None else (state.resolve(ref), None)
     if state.selected is None:
         return None
-    return _selected(state, module_only=False)
+    return selected_item(state, module_only=False)
 
 
 def _add_step(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
@@ -420,8 +307,8 @@ def _add_step(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
             return True
         return False
     module, task = found
-    if _busy(state, module):
-        plan.problems.append(_busy_text(state, module))
+    if busy(state, module):
+        plan.problems.append(busy_text(state, module))
         return True
     tasks = state.tasks[module]
     if not tasks:
@@ -430,7 +317,7 @@ def _add_step(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
             "then add steps."
         )
         return True
-    step = _imperative(match.group("what"))
+    step = imperative(match.group("what"))
     if task is None:
         task = _best_task(tasks, step)
     name = tasks[task].get("title", "")
@@ -467,10 +354,10 @@ def _add_task(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
     if found is None:
         return False
     module = found[0]
-    if _busy(state, module):
-        plan.problems.append(_busy_text(state, module))
+    if busy(state, module):
+        plan.problems.append(busy_text(state, module))
         return True
-    title = _clean_title(_imperative(match.group("what")))
+    title = clean_title(imperative(match.group("what")))
     tasks = state.tasks[module]
     if len(tasks) >= Limits.MAX_TASKS_PER_MODULE:
         plan.problems.append(
