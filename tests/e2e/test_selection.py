@@ -68,6 +68,7 @@ def test_select_module_3_edit_only_it_and_see_what_changed(page: Any, user: dict
 
     expect(third).to_have_attribute("data-changed", "true")
     expect(page.locator('[data-changed="true"]')).to_have_count(1)
+    assert "changed-glow" in third.evaluate("(el) => getComputedStyle(el).animationName")
     reply = page.get_by_test_id("msg-assistant").last
     summary = reply.get_by_test_id("change-summary")
     expect(summary.locator("summary")).to_have_text("1 change")
@@ -79,8 +80,22 @@ def test_select_module_3_edit_only_it_and_see_what_changed(page: Any, user: dict
     expect(chip).to_have_text(f"Editing: Module 3 — {before[2]['title']}")  # the selection stays
     assert audit(page, "builder-selection") == []  # selected, highlighted, summary open; both schemes
 
-    # The highlight fades after a few seconds; the selection still steers the next message.
+    # The highlight fades after a few seconds.
     expect(third).not_to_have_attribute("data-changed", "true", timeout=10_000)
+
+    # A module named in the message wins over the selection; far down the canvas, it is scrolled to.
+    last = len(before) - 1
+    page.get_by_test_id("canvas").evaluate("(el) => el.scrollTo(0, 0)")
+    expect(page.get_by_test_id(f"module-{last}")).not_to_be_in_viewport()
+    send(page, f"make module {last + 1} more detailed")
+    wait_idle(page)
+    expect(page.get_by_test_id(f"module-{last}")).to_have_attribute("data-changed", "true")
+    expect(page.get_by_test_id(f"module-{last}")).to_be_in_viewport()
+    expect(page.get_by_test_id("msg-assistant").last.get_by_test_id("change-summary")).to_contain_text(
+        "1 change"
+    )
+    assert page.evaluate(READ_MODULES)[2] == after[2]
+
     page.get_by_test_id("selection-clear").click()
     expect(chip).to_have_count(0)
     assert page.problems.errors == []
@@ -101,6 +116,7 @@ def test_select_a_task_of_a_built_module_and_add_a_step_to_it(page: Any, user: d
     expect(page.get_by_test_id("selection-chip")).to_have_text(f"Editing: Task 2 of Module 2 — {name}")
     expect(task).to_have_class(re.compile(r"\bis-selected\b"))
 
+    page.emulate_media(reduced_motion="reduce")
     send(page, "add a step about recording the call")
     wait_idle(page)
     after = page.evaluate(READ_MODULES)
@@ -108,6 +124,9 @@ def test_select_a_task_of_a_built_module_and_add_a_step_to_it(page: Any, user: d
     assert after[1]["tasks"][0] == before[1]["tasks"][0] and after[1]["tasks"][2:] == before[1]["tasks"][2:]
     expect(task.get_by_test_id("step").last).to_have_text("Record the call")
     expect(task).to_have_attribute("data-changed", "true")
+    # Reduced motion: no animation, a plain outline for the few seconds.
+    assert task.evaluate("(el) => getComputedStyle(el).animationName") == "none"
+    assert task.evaluate("(el) => getComputedStyle(el).outlineStyle") == "solid"
     summary = page.get_by_test_id("msg-assistant").last.get_by_test_id("change-summary")
     summary.locator("summary").click()
     expect(summary.get_by_test_id("change-item")).to_have_text(
