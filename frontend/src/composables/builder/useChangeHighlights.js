@@ -42,6 +42,15 @@ export function useChangeHighlights({ store, focus = useCanvasFocusStore(), setT
     { flush: 'sync' },
   )
 
+  // A canvas put back after a reload changes nothing the page has seen: selecting starts from it.
+  const stopSelect = watch(
+    () => focus.selection,
+    () => {
+      shown = copy(store.canvas)
+    },
+    { flush: 'sync' },
+  )
+
   const stopFlash = watch(
     () => store.lastReconcile,
     (reconciled) => {
@@ -67,7 +76,9 @@ export function useChangeHighlights({ store, focus = useCanvasFocusStore(), setT
     () => store.busy,
     (busy) => {
       if (busy) {
+        // What this run changes is measured from here (also after a reload put a canvas back).
         if (!run) run = { canvas: copy(store.canvas), from: store.messages.length }
+        settled = copy(store.canvas)
         return
       }
       if (!run) return
@@ -83,6 +94,7 @@ export function useChangeHighlights({ store, focus = useCanvasFocusStore(), setT
 
   function stop() {
     stopFollow()
+    stopSelect()
     stopFlash()
     stopRuns()
     clearTimer(timer)

@@ -123,4 +123,22 @@ describe('useChangeHighlights', () => {
     store.resetAll()
     expect(focus.selection).toBeNull()
   })
+
+  it('after a reload put the canvas back, a selection follows and the first turn is highlighted', async () => {
+    install() // as the page does: in setup, before init() puts the saved canvas back
+    store.restore({ canvas: OUTLINE, phase: 'outline', version: 1 })
+    const server = installFakeServer({
+      'POST /api/agent/copilot/session': sessionRoute(),
+      'POST /api/agent/run': () => sseResponse(detailTurn()),
+    })
+    const b = useBuilder({ store, focus, sleep: () => Promise.resolve() })
+    await b.init()
+    focus.toggle(2)
+    await b.send('make this more detailed')
+    await vi.waitFor(() => expect(store.busy).toBe(false))
+    expect(server.callsTo('/api/agent/run')[0].body.ui_context.selected).toEqual({ module_index: 2 })
+    expect(focus.selection).toEqual({ module_index: 2, task_index: null })
+    expect(focus.changedModules).toEqual([2])
+    expect(store.messages.find((m) => m.id === 'm2').changes).toHaveLength(1)
+  })
 })
