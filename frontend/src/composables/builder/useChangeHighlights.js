@@ -35,9 +35,10 @@ export function useChangeHighlights({ store, focus = useCanvasFocusStore(), setT
         focus.clear()
         return
       }
+      if (!focus.selection) return // nothing to follow (selecting takes a fresh copy)
       const diff = diffCanvas(shown, now)
       shown = copy(now)
-      if (focus.selection) focus.select(followSelection(focus.selection, diff))
+      focus.select(followSelection(focus.selection, diff))
     },
     { flush: 'sync' },
   )
