@@ -33,6 +33,7 @@ from agent_runtime.events.translate import StreamTranslator
 from agent_runtime.models.conversation import close_conversation, fill_blank_reply
 from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
 from agent_runtime.models.failures import model_fault
+from agent_runtime.selection import SelectionCheck
 from agent_runtime.services import Services
 from agent_runtime.session.store import store_io
 from agent_runtime.strands_compat import clear_interrupts, is_paused_on_interrupt
@@ -57,6 +58,7 @@ async def run_orchestrator(
     handoff_context: str | None = None,
     emit: bool = True,
     documents: list[TurnDocument] | None = None,
+    selection: SelectionCheck | None = None,
 ) -> TurnOutcome:
     """Stream the orchestrator on ``prompt``.
 
@@ -69,6 +71,8 @@ async def run_orchestrator(
         emit: Stream text and tool calls (``False`` for a silent settle).
         documents: The files attached to this turn (shown in the system prompt; with Bedrock also
             sent as ``document`` blocks with the message).
+        selection: What the person selected on the canvas for this message (shown in the system
+            prompt), or why the page's selection was ignored.
 
     Whatever way the invocation ends early — stopped, out of budget, cancelled at the hard
     deadline (``CancelledError``), the model failed — the conversation is closed validly for the
@@ -102,6 +106,7 @@ async def run_orchestrator(
             cache=spec.conversation.cache and prompt_cache_supported(agent.model),
             documents=prompt_section(entry.documents, documents or []),
             attachments=context_attachments(documents or []),
+            selection=selection,
         ),
     )
     if documents and isinstance(prompt, str) and services.settings.model_provider == "bedrock":

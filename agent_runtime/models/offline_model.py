@@ -199,6 +199,8 @@ class OfflineModel(Model):
                 str(context.get("phase", "empty")),
                 context.get("handoff_context"),
                 context.get("attachments"),
+                selected=context.get("selected"),
+                selection_note=context.get("selection_note"),
             )
         replies = list(replies)
         with self._lock:
