@@ -50,6 +50,7 @@ from agent_runtime.contract import (
 from agent_runtime.errors import RequestRefused
 from agent_runtime.services import Services
 from agent_runtime.session.cache import SessionEntry
+from agent_runtime.session.store import store_io
 
 __all__ = ["Dispatcher"]
 
@@ -112,8 +113,12 @@ class Dispatcher:
         return entry
 
     async def _open(self, claims: TokenClaims, *, create: bool) -> SessionEntry | None:
-        """The session's entry, loaded from the store when this process lacks a fresh copy."""
-        return await asyncio.to_thread(self.services.keeper.open, claims, create=create)
+        """The session's entry, loaded from the store when this process lacks a fresh copy.
+
+        Inline for a local store (a ``stat`` when the cached copy is fresh), else in a thread.
+        """
+        keeper = self.services.keeper
+        return await store_io(keeper.store, keeper.open, claims, create=create)
 
     async def _start(
         self,

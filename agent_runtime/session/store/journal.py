@@ -312,8 +312,12 @@ class JournalSessionManager(SessionManager):
             self._on_commit(key, agent_record)
 
     def _append(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except FileNotFoundError:  # the folder is made when the agent is initialized; made again here
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, flags, 0o600)
         try:
             written = os.write(fd, data)
             if written != len(data):  # regular files write everything or fail; be explicit anyway
