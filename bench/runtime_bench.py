@@ -269,7 +269,7 @@ def in_process_turn_overhead() -> dict[str, Any]:
         env = {"AGENT_SIGNING_SECRET": SECRET, "SESSION_STORE": store, "DATA_DIR": folder.name}
         services = build_services(load_settings(env), tracker=_Tracker())
         if strands_files:
-            services.keeper.store = _strands_file_store(Path(folder.name) / "sessions")
+            services.writer.store = _strands_file_store(Path(folder.name) / "sessions")
         dispatcher = Dispatcher(services)
 
         async def turn() -> bytes:

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
-
-from agent_runtime.session.control import RunControl
+from typing import Any, Protocol
 
 __all__ = ["BUDGET_REASON", "Breach", "RunMeter", "Usage", "UsageLedger", "with_usage"]
 
 BUDGET_REASON = "budget"
 """The cancel reason of a run past its budget (the same value as ``agent_runtime.budget.BUDGET_REASON``)."""
+
+
+class Cancels(Protocol):
+    """What a meter stops when a budget is passed (a run's ``RunControl``)."""
+
+    def cancel(self, reason: str) -> bool:
+        """Cancel the run with ``reason``; ``False`` when it already was."""
 
 
 @dataclass
@@ -136,7 +141,7 @@ class RunMeter:
     ledger: UsageLedger
     kind: str
     """``turn`` or ``build``."""
-    control: RunControl
+    control: Cancels
     run_limit: int | None = None
     session_limit: int | None = None
     used: Usage = field(default_factory=Usage)
