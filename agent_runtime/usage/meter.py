@@ -12,19 +12,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-__all__ = ["BUDGET_REASON", "Breach", "RunMeter", "Usage", "UsageLedger", "with_usage"]
+from agent_runtime.budget import BUDGET_REASON, Cancellable
 
-BUDGET_REASON = "budget"
-"""The cancel reason of a run past its budget (the same value as ``agent_runtime.budget.BUDGET_REASON``)."""
-
-
-class Cancels(Protocol):
-    """What a meter stops when a budget is passed (a run's ``RunControl``)."""
-
-    def cancel(self, reason: str) -> bool:
-        """Cancel the run with ``reason``; ``False`` when it already was."""
+__all__ = ["Breach", "RunMeter", "Usage", "UsageLedger", "with_usage"]
 
 
 @dataclass
@@ -141,7 +133,7 @@ class RunMeter:
     ledger: UsageLedger
     kind: str
     """``turn`` or ``build``."""
-    control: Cancels
+    control: Cancellable
     run_limit: int | None = None
     session_limit: int | None = None
     used: Usage = field(default_factory=Usage)
