@@ -342,12 +342,18 @@ class JournalSessionManager(SessionManager):
             os.close(fd)
 
     def _replace(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".journal.", suffix=".tmp")
+        # Only called while the journal exists: a folder gone meanwhile is a reset, not made again.
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".journal.", suffix=".tmp")
+        except FileNotFoundError:
+            raise SessionGone(f"session {self.session_id} was deleted; not writing it back") from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, self.path)
+        except FileNotFoundError:
+            Path(tmp).unlink(missing_ok=True)
+            raise SessionGone(f"session {self.session_id} was deleted; not writing it back") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

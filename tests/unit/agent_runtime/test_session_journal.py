@@ -269,3 +269,20 @@ def test_a_session_reset_before_its_first_commit_is_not_written_back(store: File
     with pytest.raises(SessionGone):
         _commit(agent)
     assert not _journal(store).parent.exists() and store.read_agent_state(SID, AGENT_ID) is None
+
+
+def test_a_reset_racing_a_full_rewrite_is_not_undone(
+    store: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal was seen (another writer changed it: a full rewrite), then its folder vanished."""
+    agent = _agent(store, ["hello", "again"])
+    agent("hi")
+    _commit(agent)
+    agent("more")
+    journal = _journal(store)
+    seen = journal_module.stat_key(journal)
+    store.delete(SID)  # the reset lands between the check and the rewrite
+    monkeypatch.setattr(journal_module, "stat_key", lambda path: (0, 0, 0) if seen else None)
+    with pytest.raises(SessionGone):
+        _commit(agent)
+    assert not journal.parent.exists()
