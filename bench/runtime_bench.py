@@ -271,9 +271,11 @@ def in_process_turn_overhead() -> dict[str, Any]:
         if strands_files:
             services.writer.store = _strands_file_store(Path(folder.name) / "sessions")
         dispatcher = Dispatcher(services)
+        # The web app mints the tokens: minted before the clock starts, as in the HTTP figure.
+        sessions = iter([_session(codec) for _ in range(WARMUP + TURNS)])
 
         async def turn() -> bytes:
-            sid, token = _session(codec)
+            sid, token = next(sessions)
             body = {"session_id": sid, "token": token, "action": "chat", "prompt": ONBOARDING}
             stream = await dispatcher.dispatch(body, sid)
             raw = b"".join([chunk async for chunk in stream])
