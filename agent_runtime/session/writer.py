@@ -35,6 +35,7 @@ from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop
 from agent_runtime.session.store import SessionStore, commit
 from agent_runtime.session.store.journal import SessionGone
+from agent_runtime.strands_compat import hand_over_state
 
 __all__ = ["PORTAL_KEY", "SessionWriter", "check_identity", "portal_state"]
 
@@ -141,7 +142,7 @@ class SessionWriter:
             # Known as this entry's own before the write starts: an ``open`` that reads the store
             # while the write is finishing must not take it for another runtime's write.
             entry.written_stamps.append(state["stamp"])
-            agent.state.set(PORTAL_KEY, state)
+            hand_over_state(agent, PORTAL_KEY, state)  # built just now: no defensive copy
             commit(manager, agent)
             entry.revision, entry.stamp = state["revision"], state["stamp"]
         logger.debug("session_id=<%s>, revision=<%d> | session stored", entry.session_id, entry.revision)

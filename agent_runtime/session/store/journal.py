@@ -68,6 +68,7 @@ from strands.types.content import Message
 from strands.types.session import SessionAgent, decode_bytes_values
 
 from agent_runtime.errors import RunFault
+from agent_runtime.strands_compat import session_agent
 
 __all__ = [
     "COMPACT_AFTER",
@@ -192,9 +193,9 @@ def read_last_agent(path: Path) -> dict[str, Any] | None:
 
 
 def _agent_record(agent: Any) -> dict[str, Any]:
-    """The agent's persisted fields, through Strands' own ``SessionAgent.from_agent``."""
-    session_agent = SessionAgent.from_agent(agent)
-    return {f.name: getattr(session_agent, f.name) for f in dataclasses.fields(session_agent)}
+    """The agent's persisted fields: Strands' ``SessionAgent``, its state not deep-copied first."""
+    record = session_agent(agent)
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 class JournalSessionManager(SessionManager):
