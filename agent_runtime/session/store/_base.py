@@ -6,7 +6,7 @@ What is stored, per session (one Strands session, one agent — the orchestrator
 * Strands' interrupt state (the paused tool call) — persisted by Strands with the agent;
 * ``agent.state["portal"]`` — the runtime's durable part: canvas, version and phase, active
   domain, handoff context, pending interrupts with expiry, locked identity, a revision counter
-  (see :mod:`agent_runtime.persistence`);
+  (see :mod:`agent_runtime.session.writer`);
 * a **stop flag** — a tiny marker object next to the session (``stop.flag``) that a ``stop``
   landing on another runtime writes and a running turn polls (existence check only).
 
