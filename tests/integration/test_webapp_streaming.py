@@ -46,15 +46,14 @@ def chat(session: dict[str, Any], prompt: str) -> dict[str, Any]:
 
 def test_first_frame_arrives_before_the_turn_finishes(client: WebClient, stub: StubRuntime) -> None:
     session = client.mint()
-    started = time.monotonic()
-    with client.stream("/api/agent/run", chat(session, "frames=5 interval=0.4")) as response:
+    with client.stream("/api/agent/run", chat(session, "frames=5 gate=1")) as response:
         assert response.status_code == 200
         chunks = response.iter_raw()
-        first = next(chunks)
-        first_at = time.monotonic() - started
+        first = next(chunks)  # the stub holds frames 1-4 behind its gate until this arrived
+        held = stub.invocations[0].sent.count(b"\n\n")
+        stub.gate.set()
         rest = b"".join(chunks)
-    total = time.monotonic() - started
-    assert first.startswith(b"id: 0\n") and first_at < 0.5 and total > 1.5
+    assert held == 1 and first.startswith(b"id: 0\n") and first.count(b"\n\n") == 1
     assert hashlib.sha256(first + rest).hexdigest() == stub.invocations[0].sha256
 
 
@@ -159,17 +158,15 @@ def gunicorn_client(
 def test_gunicorn_streams_byte_exact_first_frame_early(gunicorn_client: WebClient, stub: StubRuntime) -> None:
     stub.reset()
     session = gunicorn_client.mint()
-    started = time.monotonic()
-    with gunicorn_client.stream(
-        "/api/agent/run", chat(session, "frames=4 interval=0.4 size=500")
-    ) as response:
+    with gunicorn_client.stream("/api/agent/run", chat(session, "frames=4 gate=1 size=500")) as response:
         assert response.headers["content-type"] == "text/event-stream"
         assert response.headers["x-accel-buffering"] == "no" and "content-encoding" not in response.headers
         chunks = response.iter_raw()
-        first = next(chunks)
-        first_at = time.monotonic() - started
+        first = next(chunks)  # arrives while the stub still holds frames 1-3 behind its gate
+        held = stub.invocations[0].sent.count(b"\n\n")
+        stub.gate.set()
         body = first + b"".join(chunks)
-    assert first_at < 0.5
+    assert held == 1 and first.count(b"\n\n") == 1
     assert hashlib.sha256(body).hexdigest() == stub.invocations[0].sha256
 
 

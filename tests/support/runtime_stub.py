@@ -4,7 +4,7 @@ It speaks just enough HTTP/1.1 (keep-alive, chunked responses) to answer ``POST 
 ``GET /ping`` like the real runtime, and is scripted per request through the chat prompt (or a
 default script for other actions)::
 
-    frames=1000 interval=0.001 size=200 die_after=5 partial=1 status=503 hold=1 delay=0.5
+    frames=1000 interval=0.001 size=200 die_after=5 partial=1 status=503 hold=1 delay=0.5 gate=1
 
 Each frame is ``id: n\\ndata: {"type":"CUSTOM","name":"stub","value":{"i":n,"t":<time_ns>,…}}\\n\\n`` and
 goes out as its own HTTP chunk.
@@ -127,6 +127,9 @@ class StubRuntime:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self.gate = threading.Event()
+        """``gate=1``: after its first frame a stream waits (up to 10 s) until the test sets this —
+        a barrier that proves a frame reached the client while the upstream still held the rest."""
 
     @property
     def url(self) -> str:
@@ -141,6 +144,7 @@ class StubRuntime:
         with self._lock:
             self.requests.clear()
             self.canvases.clear()
+        self.gate.clear()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -279,6 +283,8 @@ class StubRuntime:
                     request.closed_at = time.monotonic()
                     return False
                 await self._chunk(writer, frame(i, size), request)
+                if i == 0 and script.get("gate"):
+                    await asyncio.to_thread(self.gate.wait, 10)
                 if interval:
                     await asyncio.sleep(interval)
             if script.get("hold"):

@@ -107,7 +107,7 @@ def test_a_failed_tool_call_gets_a_short_apology_and_ends_the_turn() -> None:
 
 
 def test_latency_is_honoured_and_cancellable() -> None:
-    model = OfflineModel("orchestrator", latency_ms=2000)
+    model = OfflineModel("orchestrator", latency_ms=120_000)
     cancel = threading.Event()
 
     async def go() -> list[Any]:
@@ -121,7 +121,7 @@ def test_latency_is_honoured_and_cancellable() -> None:
     threading.Timer(0.05, cancel.set).start()
     started = time.monotonic()
     assert asyncio.run(go()) == []
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 30  # cancelled, not the two minutes of latency
 
 
 def test_router_answers_the_structured_output_tool() -> None:
