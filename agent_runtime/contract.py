@@ -17,6 +17,7 @@ See ``../shared/DESIGN.md`` §3, §5 and §7.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import time
@@ -56,6 +57,9 @@ __all__ = [
     "ResetPayload",
     "WatchPayload",
     "ResumeInterruptPayload",
+    "SeedPayload",
+    "SEED_SALT",
+    "seed_digest",
     "InvocationPayload",
     "parse_invocation",
     "PayloadError",
@@ -82,6 +86,8 @@ class Action(StrEnum):
     RESET = "reset"
     WATCH = "watch"
     RESUME_INTERRUPT = "resume_interrupt"
+    SEED = "seed"
+    """The web app starts a session on a saved playbook (never posted by a browser: not out-of-band)."""
 
 
 OUT_OF_BAND_ACTIONS: frozenset[str] = frozenset(
@@ -518,8 +524,24 @@ class ResumeInterruptPayload(_Invocation):
     ``decided_at``, ``trace_id``): the decision envelope of DESIGN §8, logged with the decision."""
 
 
+class SeedPayload(_Invocation):
+    """Start an empty session on a saved playbook (issue 11: "Refine with the assistant").
+
+    Only the web app sends it, once, right after minting the session; the browser cannot (it is
+    not an out-of-band action). ``seed_token`` is the web app's signature over the session id and
+    :func:`seed_digest` of ``playbook`` (:meth:`TokenCodec.mint_seed`), so the runtime takes the
+    canvas from nothing it cannot verify; it refuses a session that already has content.
+    """
+
+    action: Literal[Action.SEED] = Action.SEED
+    playbook: PlaybookSpec
+    seed_token: Token
+    playbook_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    """The saved playbook's opaque id (for the logs and the orchestrator's context)."""
+
+
 InvocationPayload = Annotated[
-    ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload,
+    ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload | SeedPayload,
     Field(discriminator="action"),
 ]
 _INVOCATION_ADAPTER: TypeAdapter[Any] = TypeAdapter(InvocationPayload)
@@ -528,7 +550,7 @@ _ACTIONS = frozenset(a.value for a in Action)
 
 def parse_invocation(
     data: Any,
-) -> ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload:
+) -> ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload | SeedPayload:
     """Validate an invocation body.
 
     Args:
@@ -575,6 +597,8 @@ def _describe(exc: ValidationError) -> str:
 
 TOKEN_SALT = "playbook-builder.agent-session.v1"
 """Purpose salt: a signature made for anything else never verifies as a session token."""
+SEED_SALT = "playbook-builder.session-seed.v1"
+"""Purpose salt of seed tokens (a session token never verifies as one, nor the other way round)."""
 TOKEN_TTL_SECONDS = 8 * 3600
 """Default lifetime: AgentCore's maximum session duration."""
 MIN_SECRET_CHARS = 32
@@ -661,6 +685,11 @@ class TokenCodec:
             salt=TOKEN_SALT,
             signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
         )
+        self._seed_serializer = URLSafeTimedSerializer(
+            list(reversed(keys)),
+            salt=SEED_SALT,
+            signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+        )
 
     @classmethod
     def from_setting(cls, value: str, *, max_age: int = TOKEN_TTL_SECONDS) -> TokenCodec:
@@ -707,6 +736,32 @@ class TokenCodec:
         if claims.exp <= int(time.time()):
             raise TokenError(ErrorCode.TOKEN_EXPIRED, "session token has expired")
         return claims
+
+    def mint_seed(self, *, sid: str, digest: str) -> str:
+        """Sign a seed: the web app vouches that ``sid`` starts on the playbook with ``digest``."""
+        return str(self._seed_serializer.dumps({"sid": sid, "digest": digest}))
+
+    def verify_seed(self, token: str, *, sid: str, digest: str, max_age: int = 300) -> None:
+        """Check a seed token made by :meth:`mint_seed` for ``sid`` and ``digest``, at most ``max_age`` s old.
+
+        Raises:
+            TokenError: ``TOKEN_EXPIRED``, ``TOKEN_INVALID``, or ``SESSION_MISMATCH`` for a seed of
+                another session or another playbook.
+        """
+        try:
+            data = self._seed_serializer.loads(token, max_age=max_age)
+        except SignatureExpired:
+            raise TokenError(ErrorCode.TOKEN_EXPIRED, "seed token has expired") from None
+        except BadSignature:
+            raise TokenError(ErrorCode.TOKEN_INVALID, "seed token is invalid") from None
+        if not isinstance(data, dict) or data.get("sid") != sid or data.get("digest") != digest:
+            raise TokenError(ErrorCode.SESSION_MISMATCH, "the seed token is for another session or playbook")
+
+
+def seed_digest(playbook: PlaybookSpec) -> str:
+    """SHA-256 of a playbook's canonical JSON (what a seed token signs)."""
+    canonical = json.dumps(playbook.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------

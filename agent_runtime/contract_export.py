@@ -49,6 +49,7 @@ _PAYLOADS: dict[str, type[BaseModel]] = {
     c.Action.RESET: c.ResetPayload,
     c.Action.WATCH: c.WatchPayload,
     c.Action.RESUME_INTERRUPT: c.ResumeInterruptPayload,
+    c.Action.SEED: c.SeedPayload,
 }
 
 _HEADER = (

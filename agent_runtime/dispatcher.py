@@ -32,6 +32,7 @@ from agent_runtime.actions import TurnRunner, refusal
 from agent_runtime.actions.chat import ChatAction
 from agent_runtime.actions.control import reset_now, reset_stream, stop_now, stop_stream
 from agent_runtime.actions.resume import ResumeAction
+from agent_runtime.actions.seed import seed_session, seed_stream
 from agent_runtime.actions.watch import empty_watch_stream, watch_stream
 from agent_runtime.contract import (
     ChatPayload,
@@ -41,6 +42,7 @@ from agent_runtime.contract import (
     Phase,
     ResetPayload,
     ResumeInterruptPayload,
+    SeedPayload,
     StopPayload,
     TokenClaims,
     TokenError,
@@ -56,9 +58,11 @@ __all__ = ["Dispatcher"]
 
 logger = logging.getLogger(__name__)
 
+_Payload = ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload | SeedPayload
+
 
 class Dispatcher:
-    """Routes authenticated invocations to the chat, watch, stop, reset and interrupt actions."""
+    """Routes authenticated invocations to the chat, watch, stop, reset, interrupt and seed actions."""
 
     def __init__(self, services: Services) -> None:
         """Bind to the runtime's services."""
@@ -122,7 +126,7 @@ class Dispatcher:
 
     async def _start(
         self,
-        payload: ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload,
+        payload: _Payload,
         claims: TokenClaims,
     ) -> AsyncIterator[bytes]:
         services = self.services
@@ -135,7 +139,7 @@ class Dispatcher:
         if isinstance(payload, WatchPayload):
             watched = await self._open(claims, create=False)
             if watched is None:
-                return empty_watch_stream(claims.sid)
+                return empty_watch_stream(claims.sid, joining=payload.last_event_id is None)
             return watch_stream(watched, payload, settings.heartbeat_seconds)
         if isinstance(payload, StopPayload):
             stopped = self._local(claims)
@@ -161,4 +165,6 @@ class Dispatcher:
             controls = reset_now(dropped)
             await asyncio.to_thread(writer.delete, claims.sid, dropped)
             return reset_stream(claims.sid, controls, settings.stop_wait_seconds)
+        if isinstance(payload, SeedPayload):  # the web app's "Refine with the assistant"
+            return seed_stream(await seed_session(services, claims, payload))
         return self._resume.open(await self._open(claims, create=False), payload)

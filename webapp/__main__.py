@@ -2,14 +2,19 @@
 
 The worker class is ``gthread`` with a large thread pool, chosen by measurement
 (``bench/webapp_bench.py`` → ``bench/results/webapp.json``: every frame of N streams held 30 s at one
-frame a second, opened at once, one attempt per level). On the shared 2-core box one gthread worker
-held 250 streams in both validation runs and 500 in one of them (the other run's p99 rose to 233 ms
-under the box's load, nginx's to 84 ms), at ~35–55 KB per open stream and ~3.5 ms of CPU per
-stream opened; gevent added 35–265 ms p99 at 250 (~15–25 KB per stream). Opening, not relaying, is
-the limit: 250 streams opened at once see a first-byte p99 of ~1.1 s.
-``WEB_WORKER_CLASS=gevent`` switches. A stream occupies one thread for its life, so ``WEB_THREADS``
-(default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``.
-``WEB_SERVER=werkzeug`` is a single-process development fallback.
+frame a second, opened at once, one attempt per level, nginx side by side). In the quietest run
+(load 1.7 → 0.3) gthread, ``uvicorn`` and gevent each held 500 streams and none held 1,000; at 500
+gthread added 3.4 ms p99 (uvicorn 28 ms, gevent 39 ms), so gthread stays the default.
+
+``WEB_WORKER_CLASS=uvicorn`` serves the ASGI edge (``webapp/edge.py``: gunicorn's UvicornWorker;
+Flask still answers every request, a stream's relay runs on the event loop, not a thread): half
+gthread's memory per open stream (~18 vs ~37 KB), a somewhat earlier first byte when many streams
+open at once, slow clients and open streams hold no thread (no ``WEB_THREADS`` ceiling), but a
+higher frame p99 while a rush of openings competes with the loop. ``WEB_OPENING_THREADS``
+(default 2) run its stream openings; ``WEB_THREADS`` (uvicorn default 32) every other request.
+``WEB_WORKER_CLASS=gevent`` switches to gevent. With gthread a stream occupies one thread for its
+life, so ``WEB_THREADS`` (default 1000) bounds the streams per worker process; add processes with
+``WEB_CONCURRENCY``. ``WEB_SERVER=werkzeug`` is a single-process development fallback.
 """
 
 import os
@@ -43,7 +48,9 @@ def _settings() -> dict[str, Any]:
     }
     # Both classes cap open connections per worker with worker_connections (gunicorn's default 1000).
     settings["worker_connections"] = int(os.environ.get("WEB_WORKER_CONNECTIONS", 4000))
-    if WORKER_CLASS != "gevent":
+    if WORKER_CLASS == "uvicorn":
+        settings["worker_class"] = "webapp.edge.EdgeWorker"
+    elif WORKER_CLASS != "gevent":
         settings["threads"] = int(os.environ.get("WEB_THREADS", 1000))
     return settings
 
@@ -79,6 +86,13 @@ def main() -> int:
 
         def load(self) -> Any:
             # Each worker builds its own app (pools, HTTP clients, the approvals worker) after the fork.
+            if WORKER_CLASS == "uvicorn":
+                from webapp.edge import create_asgi_app
+
+                return create_asgi_app(
+                    threads=int(os.environ.get("WEB_THREADS", 32)),
+                    opening_threads=int(os.environ.get("WEB_OPENING_THREADS", 2)),
+                )
             return create_app(SERVING)
 
     print(

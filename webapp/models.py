@@ -185,6 +185,10 @@ class AgentSession(Base):
     canvas_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    playbook_id: Mapped[int | None] = mapped_column(
+        ForeignKey("or_playbook.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    """The saved playbook this session refines ("Refine with the assistant"); its saves are new versions."""
     lease_holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_expires_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

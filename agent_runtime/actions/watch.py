@@ -1,6 +1,9 @@
 """The ``watch`` action: stream a session's background build.
 
-A watch starts with ``RUN_STARTED`` and the current canvas (``STATE_SNAPSHOT``), re-announces the
+A watch starts with ``RUN_STARTED`` and the current canvas (``STATE_SNAPSHOT``) — a watch that
+joins the session (no ``last_event_id``: another tab, another browser, a reopened draft) has the
+transcript (``MESSAGES_SNAPSHOT``, :func:`~agent_runtime.actions.transcript.transcript`) between
+the two — re-announces the
 builders working right now (``SUBAGENT_STARTED``), then relays the session's build-event log live
 — ``SUBAGENT_*``, the builders' ``TOOL_CALL_*``, ``CUSTOM module.status`` / ``build.progress`` —
 until the build's end: the refinement snapshot and the "Done!" message from the log, then this
@@ -30,6 +33,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from agent_runtime.actions.transcript import transcript
 from agent_runtime.agents.builder import BuildJob
 from agent_runtime.canvas import Canvas
 from agent_runtime.contract import CustomEventName, ErrorCode, WatchPayload
@@ -68,6 +72,8 @@ async def watch_stream(
         if cursor is None or not resume:
             cursor = head
         opening = [frame(cursor, factory.run_started(thread_id, run_id))]
+        if payload.last_event_id is None:  # joining: the transcript, then the canvas
+            opening.append(frame(cursor, factory.messages_snapshot(transcript(entry))))
         if not resume:
             opening.append(frame(cursor, factory.state_snapshot(snapshot)))
         # Builders already working at the cursor: announced before any of their events.
@@ -123,10 +129,12 @@ def _skip(log: EphemeralState, cursor: int, head: int, snapshot: dict[str, Any])
     return b"".join(chunks)
 
 
-async def empty_watch_stream(session_id: str) -> AsyncIterator[bytes]:
-    """A watch for a session this process does not know: the empty canvas, then done."""
+async def empty_watch_stream(session_id: str, *, joining: bool = False) -> AsyncIterator[bytes]:
+    """A watch for a session this process does not know: (joining: no messages,) the empty canvas, done."""
     run_id = factory.new_id("run")
     yield frame(0, factory.run_started(session_id, run_id))
+    if joining:
+        yield frame(0, factory.messages_snapshot([]))
     yield frame(0, factory.state_snapshot(with_usage(Canvas().snapshot(), None)))
     yield _ending(0, session_id, run_id, "success", Canvas())
 

@@ -8,9 +8,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ag_ui.core import (
+    AssistantMessage,
     BaseEvent,
     CustomEvent,
     Interrupt,
+    MessagesSnapshotEvent,
     RunErrorEvent,
     RunFinishedCancelledOutcome,
     RunFinishedEvent,
@@ -28,6 +30,7 @@ from ag_ui.core import (
     ToolCallArgsEvent,
     ToolCallEndEvent,
     ToolCallStartEvent,
+    UserMessage,
 )
 
 from agent_runtime.contract import ErrorCode, ToolErrorCode
@@ -43,6 +46,7 @@ __all__ = [
     "run_error",
     "custom",
     "state_snapshot",
+    "messages_snapshot",
     "tool_call",
     "text_message",
     "subagent_started",
@@ -113,6 +117,18 @@ def custom(name: str, value: Any) -> CustomEvent:
 def state_snapshot(snapshot: Mapping[str, Any]) -> StateSnapshotEvent:
     """``STATE_SNAPSHOT`` with ``{phase, canvas, version}``."""
     return StateSnapshotEvent(snapshot=dict(snapshot))
+
+
+def messages_snapshot(messages: Iterable[Mapping[str, str]]) -> MessagesSnapshotEvent:
+    """``MESSAGES_SNAPSHOT`` — the transcript (``[{"id", "role": user|assistant, "content"}]``)."""
+    return MessagesSnapshotEvent(
+        messages=[
+            UserMessage(id=m["id"], role="user", content=m["content"])
+            if m["role"] == "user"
+            else AssistantMessage(id=m["id"], role="assistant", content=m["content"])
+            for m in messages
+        ]
+    )
 
 
 def tool_call(

@@ -1,12 +1,14 @@
 """Every stream a live runtime sends, checked by the official AG-UI client (``@ag-ui/client``).
 
 A real runtime (``python -m agent_runtime``, offline model) is driven through the product's
-scenarios — first turn, edit, build, watches fresh, from the turn's closing snapshot, from every
-id of a build and after a ``Last-Event-ID`` reconnect, stop during a chat turn and during a
-build, approval interrupt and resume, reset, refusals — and the raw bytes of each response are
-kept. ``frontend/scripts/verify-agui-streams.mjs`` then runs each through ``@ag-ui/client``'s own
-``HttpAgent`` pipeline (SSE parsing, ``enforceEvents``, ``verifyEvents``, event application) and
-``@ag-ui/core``'s schemas; any stream it rejects fails the test.
+scenarios — first turn, edit, build, watches that join (``MESSAGES_SNAPSHOT`` first; mid-build,
+after it, of a seeded session), from the turn's closing snapshot, from every id of a build and
+after a ``Last-Event-ID`` reconnect, stop during a chat turn and during a build, approval
+interrupt and resume, reset, a saved playbook seeded into a session, refusals — and the raw
+bytes of each response are kept. ``frontend/scripts/verify-agui-streams.mjs`` then runs each
+through ``@ag-ui/client``'s own ``HttpAgent`` pipeline (SSE parsing, ``enforceEvents``,
+``verifyEvents``, event application) and ``@ag-ui/core``'s schemas; any stream it rejects fails
+the test.
 
 Resumed watches are also checked against the session's event log (the watch that covers the
 whole build): each replays exactly the log after its resume point, announcing the builders open
@@ -27,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent_runtime.contract import SESSION_HEADER
+from agent_runtime.contract import SESSION_HEADER, PlaybookSpec, seed_digest
 from tests.support.runtime_process import ROOT, RuntimeProcess, SseReader, start_runtime
 from tests.support.sse import Frame, check_stream, parse_frames
 
@@ -269,6 +271,41 @@ def _refusals(rec: Recorder) -> None:
     rec.call("watch-unknown-session", _body(runtime, sid, token, "watch"))
 
 
+SAVED = PlaybookSpec.model_validate(
+    {
+        "title": "Vendor onboarding",
+        "modules": [
+            {
+                "title": "Kickoff",
+                "tasks": [{"title": "Book the call", "steps": [{"title": "Send the invite"}]}],
+            },
+            {"title": "Contracts"},
+            {"title": "Security Review"},
+        ],
+    }
+)
+
+
+def _joins_and_seeds(rec: Recorder) -> None:
+    """Issue 11: a saved playbook seeded into a session; watches that join it (transcript first),
+    also while its build runs (re-attach: the running builders announced)."""
+    runtime = rec.runtime
+    sid, token = runtime.new_session()
+    seed_token = runtime.codec.mint_seed(sid=sid, digest=seed_digest(SAVED))
+    seed = _body(runtime, sid, token, "seed", playbook=SAVED.model_dump(mode="json"), seed_token=seed_token)
+    rec.call("seed", seed)
+    rec.call("seed-refused-not-empty", seed)
+    rec.call("watch-joins-seeded", _body(runtime, sid, token, "watch"))
+    rec.call(
+        "seeded-edit", _body(runtime, sid, token, "chat", prompt="add a module about customer notification")
+    )
+    rec.call("seeded-build-turn", _body(runtime, sid, token, "chat", prompt="build it"))
+    # Joined right after the turn that started the build (as another tab would): re-attached.
+    joined = rec.background("watch-joins-mid-build", _body(runtime, sid, token, "watch"))
+    joined()
+    rec.call("watch-joins-after-build", _body(runtime, sid, token, "watch"))
+
+
 @dataclass
 class Captures:
     """Everything captured, and the build used for the event-log comparison."""
@@ -288,6 +325,7 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captures]:
         _stops(rec)
         _approvals(rec)
         _refusals(rec)
+        _joins_and_seeds(rec)
         yield Captures(folder, rec.streams, build)
 
 
@@ -321,6 +359,44 @@ def test_every_stream_keeps_the_products_stream_rules(captures: Captures) -> Non
             check_stream(captured.frames)
         except AssertionError as exc:
             raise AssertionError(f"{captured.name}: {exc}") from exc
+
+
+def test_a_watch_that_joins_opens_with_the_transcript_then_the_canvas(captures: Captures) -> None:
+    joining = [c for c in captures.streams if "watch-join" in c.name or "watch-fresh" in c.name]
+    joining += [
+        c for c in captures.streams if c.name.endswith(("watch-idle-after-build", "watch-unknown-session"))
+    ]
+    assert len(joining) == 6, [c.name for c in joining]
+    for captured in joining:
+        types = [f.type for f in captured.frames]
+        assert types[:3] == ["RUN_STARTED", "MESSAGES_SNAPSHOT", "STATE_SNAPSHOT"], (captured.name, types[:4])
+    for captured in captures.streams:  # a resumed watch never has it
+        if "watch-resumed" in captured.name or "watch-reconnect" in captured.name:
+            assert "MESSAGES_SNAPSHOT" not in [f.type for f in captured.frames], captured.name
+
+    by_name = {c.name.split("-", 1)[1]: c for c in captures.streams}
+    seeded = by_name["watch-joins-seeded"].frames
+    assert seeded[1].event["messages"] == []  # the assistant has said nothing in a seeded session yet
+    assert [m["title"] for m in seeded[2].event["snapshot"]["canvas"]["modules"]] == [
+        "Kickoff",
+        "Contracts",
+        "Security Review",
+    ]
+    after = by_name["watch-joins-after-build"].frames[1].event["messages"]
+    assert [m["role"] for m in after][:2] == ["user", "assistant"]
+    assert after[0]["content"] == "add a module about customer notification"
+    assert "build it" in [m["content"] for m in after if m["role"] == "user"]
+    # Joined while the build ran: every builder announced before anything of it, the build to its end.
+    mid = by_name["watch-joins-mid-build"].frames
+    started: set[str] = set()
+    for f in mid:
+        if f.type == "SUBAGENT_STARTED":
+            started.add(f.event["subagentRunId"])
+        elif f.event.get("subagentRunId"):
+            assert f.event["subagentRunId"] in started, (f.type, f.event)
+    assert len(started) == 3 and any(f.type == "TOOL_CALL_START" for f in mid)
+    assert [f for f in mid if f.type == "STATE_SNAPSHOT"][-1].event["snapshot"]["phase"] == "refinement"
+    assert by_name["seed-refused-not-empty"].frames[0].event["code"] == "CONFLICT"
 
 
 def test_the_verifier_rejects_a_watch_that_resumes_without_announcing_its_builders(

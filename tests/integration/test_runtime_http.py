@@ -165,10 +165,16 @@ def test_build_and_watch(slow_runtime: RuntimeProcess) -> None:
     assert runtime.ping() == "Healthy"
     assert runtime.stats()["max_builders_seen"] <= 3
 
-    # a watch when nothing is building: the snapshot, then done
+    # a watch when nothing is building (it joins: the transcript, the snapshot), then done
     idle = runtime.action(sid, token, "watch")
     check_stream(idle)
-    assert types_of(idle) == ["RUN_STARTED", "STATE_SNAPSHOT", "CUSTOM:portal.done", "RUN_FINISHED"]
+    assert types_of(idle) == [
+        "RUN_STARTED",
+        "MESSAGES_SNAPSHOT",
+        "STATE_SNAPSHOT",
+        "CUSTOM:portal.done",
+        "RUN_FINISHED",
+    ]
     assert _snapshot(idle) == final
 
 
@@ -206,7 +212,7 @@ def test_watch_resumes_after_last_event_id_without_gap_or_duplicate(slow_runtime
     seen = [f for f in first_part + second_part if f.type == "TOOL_CALL_START"]
     assert len({f.event["toolCallId"] for f in seen}) == len(seen), "a tool call was sent twice"
     calls = tool_calls(first_part) + tool_calls(second_part)
-    start = _snapshot(first_part[:2])["canvas"]["modules"]  # where the first watch joined
+    start = _snapshot(first_part[:3])["canvas"]["modules"]  # where the first watch joined (transcript first)
     final = _snapshot(second_part)
     for index, module in enumerate(final["canvas"]["modules"]):
         adds = [args for name, args in calls if name == "add_tasks" and args["module_index"] == index]

@@ -16,7 +16,7 @@ from tests.support.runtime_process import RUNTIME_SECRET, RuntimeProcess
 from tests.support.runtime_stub import StubRuntime
 from tests.support.sse import parse_frames
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import LiveServer, WebClient, add_user, app_config
+from tests.support.webapp_harness import AsgiLiveServer, LiveServer, WebClient, add_user, app_config
 from webapp import create_app
 
 ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/playbook_builder-AbC123"
@@ -48,14 +48,16 @@ def _live(sqlite_url: str, fake: ForwardingFake, secret: str) -> Any:
     )
 
 
-@pytest.fixture()
+@pytest.fixture(params=["werkzeug", "edge"])
 def via_agentcore(
-    aws_env: None, sqlite_url: str, runtime: RuntimeProcess
+    request: pytest.FixtureRequest, aws_env: None, sqlite_url: str, runtime: RuntimeProcess
 ) -> Iterator[tuple[WebClient, ForwardingFake]]:
+    """Served on threads, and behind the ASGI edge (the blocking AgentCore stream on a relay thread)."""
     fake = ForwardingFake(runtime.url, agentcore=True).start()
     app = _live(sqlite_url, fake, RUNTIME_SECRET)
     user = add_user(app)
-    with LiveServer(app) as server, WebClient(server.url, timeout=60) as client:
+    server = LiveServer(app) if request.param == "werkzeug" else AsgiLiveServer(app)
+    with server, WebClient(server.url, timeout=60) as client:
         assert client.login(user["email"], user["password"]).status_code == 302
         yield client, fake
     app.extensions["agent_transport"].close()

@@ -12,15 +12,17 @@ import pytest
 
 from tests.support.runtime_stub import StubRuntime
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import LiveServer, WebClient, add_user, app_config
+from tests.support.webapp_harness import AsgiLiveServer, LiveServer, WebClient, add_user, app_config
 from webapp import create_app
 
 
-@pytest.fixture()
-def live(sqlite_url: str, stub: StubRuntime) -> Iterator[tuple[LiveServer, Any]]:
+@pytest.fixture(params=["werkzeug", "edge"])
+def live(request: pytest.FixtureRequest, sqlite_url: str, stub: StubRuntime) -> Iterator[tuple[Any, Any]]:
+    """The app on a thread-per-request server, and behind the ASGI edge (the relay on a loop)."""
     stub.reset()
     app = create_app(app_config(sqlite_url, stub.url))
-    with LiveServer(app) as server:
+    server = LiveServer(app) if request.param == "werkzeug" else AsgiLiveServer(app)
+    with server:
         yield server, app
     app.extensions["agent_transport"].close()
     app.extensions["database"].dispose()
@@ -136,7 +138,7 @@ def test_refusals_over_real_http_never_reach_the_runtime(client: WebClient, stub
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["gthread", "gevent"])
+@pytest.fixture(scope="module", params=["gthread", "gevent", "uvicorn"])
 def gunicorn_client(
     request: pytest.FixtureRequest, tmp_path_factory: Any, stub: StubRuntime
 ) -> Iterator[WebClient]:

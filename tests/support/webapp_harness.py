@@ -190,6 +190,42 @@ class LiveServer:
         self._thread.join(5)
 
 
+class AsgiLiveServer:
+    """The app behind the ASGI edge (``webapp.edge``) on uvicorn in a thread, on loopback."""
+
+    def __init__(self, app: Any) -> None:
+        import socket
+
+        import uvicorn
+
+        from webapp.edge import create_asgi_app
+
+        self.edge = create_asgi_app(app)
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        config = uvicorn.Config(self.edge, lifespan="on", log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="live-edge", daemon=True
+        )
+
+    def __enter__(self) -> AsgiLiveServer:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self._server.started, "uvicorn did not start"
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._sock.close()
+
+
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from flask_login import current_user, login_required
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
 
 from agent_runtime.contract import Action, ErrorCode
 
@@ -78,14 +78,24 @@ class DraftRecorder:
             }
 
     def closed(self, result: StreamResult) -> None:
-        """One UPDATE with what the stream left on the canvas."""
+        """One UPDATE with what the stream left on the canvas — when it changed (a watch that only
+        looked, e.g. another tab joining, does not make the draft's last change newer)."""
         if self._state is None:
             return
+        state = self._state
         with self._engine.begin() as conn:
             conn.execute(
                 update(AgentSession)
-                .where(AgentSession.sid == self._sid)
-                .values(**self._state, updated_at=utcnow())
+                .where(
+                    AgentSession.sid == self._sid,
+                    or_(
+                        AgentSession.updated_at.is_(None),
+                        AgentSession.canvas_version.is_distinct_from(state["canvas_version"]),
+                        AgentSession.phase.is_distinct_from(state["phase"]),
+                        AgentSession.title.is_distinct_from(state["title"]),
+                    ),
+                )
+                .values(**state, updated_at=utcnow())
             )
 
 
@@ -101,6 +111,10 @@ def list_drafts() -> Any:
                 AgentSession.vendor_id == current_user.vendor_id,
                 AgentSession.deleted_at.is_(None),
                 AgentSession.updated_at.is_not(None),
+                # Nothing on the canvas (only the router answered, or "New playbook" reset it):
+                # nothing to come back to.
+                AgentSession.phase.is_not(None),
+                AgentSession.phase != "empty",
             )
             .order_by(AgentSession.updated_at.desc())
             .limit(50)
@@ -130,7 +144,9 @@ def list_drafts() -> Any:
                     "phase": r.phase,
                     "version": r.canvas_version,
                     "updated_at": r.updated_at.isoformat() if r.updated_at else None,
-                    "playbook_id": encode_id(linked[r.sid]) if r.sid in linked else None,
+                    "playbook_id": encode_id(r.playbook_id)
+                    if r.playbook_id is not None
+                    else (encode_id(linked[r.sid]) if r.sid in linked else None),
                 }
                 for r in rows
             ]

@@ -41,8 +41,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-POOL_SIZE = 4
-POOL_OVERFLOW = 16
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
 POOL_TIMEOUT_SECONDS = 3.0
 RENEW_BATCH = 500
 

@@ -51,7 +51,7 @@ def read_session_canvas(
             buffer += chunk.replace(b"\r\n", b"\n")
             while b"\n\n" in buffer:
                 block, buffer = buffer.split(b"\n\n", 1)
-                event = _event(block)
+                event = frame_event(block)
                 if event is None:
                     continue
                 kind = event.get("type")
@@ -80,7 +80,8 @@ def read_session_canvas(
     raise ApiError(502, ErrorCode.UPSTREAM_FAILED, "the session's canvas could not be read; try again")
 
 
-def _event(block: bytes) -> dict[str, Any] | None:
+def frame_event(block: bytes) -> dict[str, Any] | None:
+    """The JSON event of one SSE frame (its joined ``data:`` lines), or ``None``."""
     data = b"\n".join(line[5:].lstrip(b" ") for line in block.split(b"\n") if line.startswith(b"data:"))
     if not data:
         return None

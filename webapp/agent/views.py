@@ -37,8 +37,10 @@ from ..transports import Transport, UpstreamError, UpstreamRequest
 from . import principal
 from .disconnect import client_socket, monitor
 from .drafts import DraftRecorder
+from .handoff import STREAM_HEADERS, handoff_response
 from .leases import LeaseKeeper, lease_engine
 from .relay import RelayStream
+from .reopen import reopen_playbook
 from .sessions import mint_session
 
 logger = logging.getLogger(__name__)
@@ -49,12 +51,6 @@ bp.record_once(lambda state: principal.install(state.app))  # type: ignore[arg-t
 
 LEASED_ACTIONS = frozenset({Action.CHAT, Action.RESUME_INTERRUPT})
 """Actions that run a turn, so hold the session's chat lease while they stream."""
-
-STREAM_HEADERS = {
-    "Content-Type": "text/event-stream",
-    "Cache-Control": "no-cache, no-transform",
-    "X-Accel-Buffering": "no",
-}
 
 
 def codec() -> TokenCodec:
@@ -91,18 +87,15 @@ def create_session(agent_type: str) -> Any:
     """Mint ``{session_id, agent_url, token}``; no runtime call yet.
 
     With ``{"session_id": <a draft of the caller's>}`` the body asks for a fresh token for that draft
-    (to reopen it in any tab or browser); any other session is 403.
+    (to reopen it in any tab or browser); any other session is 403. With ``{"playbook_id": <the
+    vendor's saved playbook>}`` it starts a session on that playbook (:mod:`webapp.agent.reopen`).
     """
     if agent_type not in agent_types(current_app.config):
         raise ApiError(404, ErrorCode.UNKNOWN_AGENT_TYPE, f"unknown agent type: {agent_type[:40]!r}")
     body = g.get("json_body")  # read and parsed before the user was loaded (webapp.security)
     existing = body.get("session_id") if isinstance(body, dict) else None
     if isinstance(body, dict) and body.get("playbook_id") is not None:
-        raise ApiError(
-            501,
-            ErrorCode.NOT_IMPLEMENTED,
-            "reopening a saved playbook with the assistant is not available yet",
-        )
+        return reopen_playbook(agent_type, body["playbook_id"])  # "Refine with the assistant"
     if existing is not None:
         row = db.session.get(AgentSession, str(existing)[:100])
         if (
@@ -275,6 +268,24 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         traceparent=request.headers.get("traceparent"),
         tracestate=request.headers.get("tracestate"),
     )
+    log_context = f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>"
+    try:
+        observer = Observers(
+            audit,
+            DraftRecorder(engine, sid),
+            # A turn that pauses becomes approval requests (issue 13); no database read for it here.
+            ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
+            if action in LEASED_ACTIONS
+            else None,
+        )
+        ticket = handoff_response(
+            upstream_request, transport(), finish, observer=observer, audit=audit, log_context=log_context
+        )
+    except BaseException:
+        finish()
+        raise
+    if ticket is not None:  # served by the ASGI edge: the event loop relays the stream
+        return ticket
     try:
         upstream = transport().open(upstream_request)
     except UpstreamError as exc:
@@ -294,15 +305,8 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         on_finish=finish,
         monitor=monitor,
         client_sock=client_socket(request.environ),
-        log_context=f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>",
-        observer=Observers(
-            audit,
-            DraftRecorder(engine, sid),
-            # A turn that pauses becomes approval requests (issue 13); no database read for it here.
-            ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
-            if action in LEASED_ACTIONS
-            else None,
-        ),
+        log_context=log_context,
+        observer=observer,
     )
     response = Response(relay, status=200, headers=STREAM_HEADERS, direct_passthrough=True)
     return response

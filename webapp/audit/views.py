@@ -34,6 +34,8 @@ ACTION_LABELS = {
     "approval.expired": "Approval expired",
     AuditAction.ATTACHMENT_UPLOAD: "File uploaded",
     AuditAction.ATTACHMENT_SEND: "File sent to the assistant",
+    "playbook.reopen": "Playbook reopened with the assistant",
+    "draft.delete": "Draft deleted",
     # names written before migration 0002 (rows are never rewritten)
     "playbook.saved": "Playbook saved",
     "playbook.edited": "Playbook edited",

@@ -92,16 +92,7 @@ def save() -> Any:
         spec = _spec(canvas)
         if not spec.modules:
             raise ApiError(409, ErrorCode.NOTHING_TO_SAVE, "this session has no playbook yet")
-    linked = (
-        db.session.scalar(
-            select(Playbook.id)
-            .where(Playbook.vendor_id == vendor_id, Playbook.source_session_id == source)
-            .order_by(Playbook.id)
-            .limit(1)
-        )
-        if source is not None
-        else None
-    )
+    linked = _linked_playbook(vendor_id, source) if source is not None else None
     replayed = db.session.scalar(
         select(Playbook.id).where(Playbook.vendor_id == vendor_id, Playbook.idempotency_key == key.strip())
     )
@@ -159,6 +150,23 @@ def save() -> Any:
     )
     response.status_code = 201 if result.created else 200
     return response
+
+
+def _linked_playbook(vendor_id: int, source: str) -> int | None:
+    """The playbook a session saves into: the one it was opened on, else the one it saved first."""
+    reopened = db.session.scalar(
+        select(Playbook.id)
+        .join(AgentSession, AgentSession.playbook_id == Playbook.id)
+        .where(AgentSession.sid == source, Playbook.vendor_id == vendor_id)
+    )
+    if reopened is not None:
+        return int(reopened)
+    return db.session.scalar(
+        select(Playbook.id)
+        .where(Playbook.vendor_id == vendor_id, Playbook.source_session_id == source)
+        .order_by(Playbook.id)
+        .limit(1)
+    )
 
 
 @bp.get("/playbooks")

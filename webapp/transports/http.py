@@ -13,7 +13,7 @@ import http.client
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import urllib3
 from urllib3.exceptions import (
@@ -30,6 +30,9 @@ from urllib3.exceptions import (
 from agent_runtime.contract import SESSION_HEADER, ErrorCode
 
 from .base import UpstreamBroken, UpstreamError, UpstreamRequest, known_code, shutdown_socket
+
+if TYPE_CHECKING:
+    from .http_async import AsyncHttpOpener
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +99,8 @@ class HttpTransport:
             raise ValueError("at least one runtime URL is required")
         self.urls = list(urls)
         self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self._timeouts = (connect_timeout, read_timeout)
+        self._async: AsyncHttpOpener | None = None
         # Up to 64 idle keep-alive connections per runtime; more are opened (and closed after use)
         # when more streams run at once. max_connections stays accepted for configuration
         # compatibility; the WSGI server's threads/connections bound the concurrent streams.
@@ -162,6 +167,15 @@ class HttpTransport:
                     base,
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def async_opener(self) -> AsyncHttpOpener:
+        """The same invocations from an event loop (the ASGI edge's relay), built once."""
+        if self._async is None:
+            from .http_async import AsyncHttpOpener
+
+            connect, read = self._timeouts
+            self._async = AsyncHttpOpener(self.urls, connect_timeout=connect, read_timeout=read)
+        return self._async
 
     def ping(self) -> dict[str, Any]:
         """``GET /ping`` on every runtime."""

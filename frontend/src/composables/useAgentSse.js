@@ -20,6 +20,7 @@ export const CUSTOM = CustomEventName
  * @property {(messageId: string, event: object) => void} [onTextEnd]
  * @property {(tool: string, args: object, meta: {toolCallId: string, eventId: number|null, endEventId: number|null, subagentRunId?: string}) => void} [onToolCall]
  * @property {(snapshot: object, meta: {eventId: number|null}) => void} [onState]
+ * @property {(messages: Array<{id: string, role: string, content?: unknown}>) => void} [onMessages]  A joining watch's transcript.
  * @property {(value: object) => void} [onHandoff]
  * @property {(interrupts: object[], event: object) => void} [onInterrupt]
  * @property {(value: object) => void} [onInterrupted]  The run was stopped (run.cancelled / outcome cancelled).
@@ -200,6 +201,10 @@ export function createEventDispatcher(callbacks = {}) {
         break
       case EventType.STATE_SNAPSHOT:
         cb.onState?.(event.snapshot ?? {}, { eventId })
+        break
+      case EventType.MESSAGES_SNAPSHOT:
+        // A watch that joins a session: the transcript (user and assistant text, stable ids).
+        cb.onMessages?.(Array.isArray(event.messages) ? event.messages : [])
         break
       case EventType.CUSTOM:
         onCustom(event)

@@ -1,7 +1,8 @@
 // useBuilder: what the page does, composed of its features (each in composables/builder/): the
 // session and how problems are shown (session.js), what each stream event does (streamCallbacks.js),
 // chat turns and the build's watch (chat.js), stop and reset (control.js), approvals (approvals.js),
-// save (saving.js) and what survives a reload (reload.js). They share one context (context.js).
+// save (saving.js), what survives a reload (reload.js) and opening drafts (drafts.js). They share
+// one context (context.js).
 
 import { ref } from 'vue'
 import * as agentApi from '../api/agent.js'
@@ -12,6 +13,7 @@ import { useApprovalAnswers } from './builder/approvals.js'
 import { useChat } from './builder/chat.js'
 import { createBuilderContext } from './builder/context.js'
 import { useControl } from './builder/control.js'
+import { useDraftOpening } from './builder/drafts.js'
 import { useReload } from './builder/reload.js'
 import { useSaveAction } from './builder/saving.js'
 import { useSession } from './builder/session.js'
@@ -26,6 +28,7 @@ import { useStreamCallbacks } from './builder/streamCallbacks.js'
  *   navigate?: (url: string) => void,
  *   sleep?: (ms: number) => Promise<void>,
  *   now?: () => number,
+ *   draftsApi?: typeof import('../api/drafts.js'),
  * }} [deps]
  */
 export function useBuilder(deps = {}) {
@@ -49,6 +52,7 @@ export function useBuilder(deps = {}) {
   const control = useControl(ctx, reload, session, streams, confirmingReset)
   const approvals = useApprovalAnswers(ctx, reload, streams, chat)
   const saving = useSaveAction(ctx, reload)
+  const drafts = useDraftOpening(ctx, reload, chat, session, deps.draftsApi)
 
   /** "Try again" / "Reconnect" on an error message. */
   async function retry(message) {
@@ -80,6 +84,11 @@ export function useBuilder(deps = {}) {
 
   /** On page load: re-attach to a saved session (reload during a build), or start a new one. */
   async function init() {
+    const asked = drafts.takeFromAddress() // /builder?draft=… or ?playbook=… (issue 11)
+    if (asked) {
+      ready.value = true
+      if (await asked()) return
+    }
     const previous = reload.restoreSaved()
     if (previous) {
       ctx.session = {
@@ -122,6 +131,8 @@ export function useBuilder(deps = {}) {
     decide: approvals.decide,
     expireInterrupts: approvals.expireInterrupts,
     save: saving.save,
+    openDraft: drafts.openDraft,
+    openPlaybook: drafts.openPlaybook,
     retry,
     retryBanner,
     startWatch: chat.startWatch,

@@ -6,7 +6,8 @@ export const Action = Object.freeze({
   "STOP": "stop",
   "RESET": "reset",
   "WATCH": "watch",
-  "RESUME_INTERRUPT": "resume_interrupt"
+  "RESUME_INTERRUPT": "resume_interrupt",
+  "SEED": "seed"
 })
 
 export const CustomEventName = Object.freeze({

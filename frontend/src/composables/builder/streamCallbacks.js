@@ -78,6 +78,9 @@ export function useStreamCallbacks(ctx, reload, session) {
         snapshots += 1
         store.applySnapshot(snapshot, { ...meta, force })
       },
+      onMessages(messages) {
+        if (live()) store.replaceTranscript(messages)
+      },
       onHandoff(value) {
         if (live()) store.activeAgent = value?.target ?? null
       },

@@ -68,6 +68,27 @@ export function useConversation() {
     messages.value = messages.value.filter((m) => m.id !== id)
   }
 
+  /**
+   * The transcript a joining watch sent (AG-UI MESSAGES_SNAPSHOT): it replaces the conversation's
+   * user and assistant messages; approval cards stay (after it). An empty snapshot changes nothing
+   * (a session the assistant has not answered yet has no stored conversation).
+   *
+   * @param {Array<{id: string, role: string, content?: unknown}>} snapshot
+   */
+  function replaceTranscript(snapshot) {
+    const shown = (snapshot ?? [])
+      .filter((m) => (m?.role === 'user' || m?.role === 'assistant') && typeof m.content === 'string' && m.content)
+      .map((m) => ({ id: String(m.id), role: m.role, text: m.content, streaming: false }))
+    if (!shown.length) return
+    // What this page already knows of a message (the files a user message carried) stays with it.
+    const local = messages.value.filter((m) => m.role === 'user' && m.files?.length)
+    for (const msg of shown) {
+      const i = local.findIndex((m) => m.role === msg.role && m.text.trim() === msg.text.trim())
+      if (i >= 0) msg.files = local.splice(i, 1)[0].files
+    }
+    messages.value = [...shown, ...messages.value.filter((m) => m.role === 'approval')]
+  }
+
   function resetConversation() {
     messages.value = []
     suggestions.value = []
@@ -85,6 +106,7 @@ export function useConversation() {
       addNotice,
       addError,
       removeMessage,
+      replaceTranscript,
     },
     resetConversation,
   }
