@@ -84,7 +84,7 @@ async def run_orchestrator(
     """
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
-    agent, applier = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
+    agent, applier = await store_io(services.writer.store, services.keeper.orchestrator, entry)
     notes: list[str] = []
     if spec.mcp_servers:  # just in time; a required server that cannot start ends the turn
         attached = services.mcp.ready(spec.mcp_servers, entry.vendor_id)
@@ -256,7 +256,7 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
     book = entry.interrupts
     if not book.pending:
         return
-    agent, _ = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
+    agent, _ = await store_io(services.writer.store, services.keeper.orchestrator, entry)
     now = time.time()
     expired = [p for p in book.pending if p.expired(now)]
     superseded = [p for p in book.pending if not p.expired(now)]

@@ -204,13 +204,13 @@ class OrchestratorApplier:
         """Re-bound to each turn's stop flag (and stored-flag probe)."""
         self.usage_hook: UsageHook | None = None
         """Meters the model's usage; re-bound to each turn's meter."""
+        self.retry: ModelRetry | None = None
+        """The agent's throttling-retry strategy; each turn binds its retry notice to its stream."""
 
     def announce(self, tool_use_id: str, name: str, args: dict[str, Any]) -> None:
         """Stream a non-canvas tool call (an MCP tool) on the current turn, if any."""
         if self.emitter is not None:
             self.emitter.tool_call(tool_use_id, name, args)
-        self.retry: ModelRetry | None = None
-        """The agent's throttling-retry strategy; each turn binds its retry notice to its stream."""
 
     def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Validate and apply one call; stream it; start builds for ``build_modules``.
