@@ -14,16 +14,26 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from strands.types.agent import Limits
 
-from agent_runtime.session.control import RunControl
-
-__all__ = ["Budget", "BUDGET_REASON", "LIMIT_STOP_REASONS", "armed", "is_exceeded"]
+__all__ = ["Budget", "BUDGET_REASON", "LIMIT_STOP_REASONS", "Cancellable", "armed", "is_exceeded"]
 
 BUDGET_REASON = "budget"
 LIMIT_STOP_REASONS = frozenset({"limit_turns", "limit_total_tokens", "limit_output_tokens"})
 HARD_DEADLINE_GRACE_S = 5.0
+
+
+class Cancellable(Protocol):
+    """A run's control (:class:`~agent_runtime.session.control.RunControl`) as a budget sees it."""
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run was cancelled (``None`` while it was not)."""
+
+    def cancel(self, reason: str) -> bool:
+        """Cancel the run with ``reason``; ``False`` when it already was."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ class Budget:
 
 
 @contextlib.contextmanager
-def armed(budget: Budget, control: RunControl) -> Iterator[None]:
+def armed(budget: Budget, control: Cancellable) -> Iterator[None]:
     """Cancel ``control`` with reason ``budget`` when the wall-clock budget runs out."""
     handle = asyncio.get_running_loop().call_later(budget.seconds, control.cancel, BUDGET_REASON)
     try:
@@ -58,6 +68,6 @@ def armed(budget: Budget, control: RunControl) -> Iterator[None]:
         handle.cancel()
 
 
-def is_exceeded(stop_reason: str | None, control: RunControl) -> bool:
+def is_exceeded(stop_reason: str | None, control: Cancellable) -> bool:
     """Whether a run ended because of its budget."""
     return stop_reason in LIMIT_STOP_REASONS or control.reason == BUDGET_REASON

@@ -60,6 +60,7 @@ __all__ = [
     "UsageSummary",
     "AttachmentRef",
     "ChatPayload",
+    "UiSelection",
     "StopPayload",
     "ResetPayload",
     "WatchPayload",
@@ -502,6 +503,21 @@ class AttachmentRef(_Strict):
     size: Annotated[int, Field(ge=1, le=Limits.MAX_FILE_BYTES)]
     sha256: Sha256
     data: Annotated[str, Field(max_length=(Limits.MAX_RUNTIME_INLINE_BYTES * 4) // 3 + 4)] | None = None
+
+
+class UiSelection(_Strict):
+    """What the person selected on the canvas: ``ui_context["selected"]`` of a chat turn.
+
+    Zero-based indices, as in tool arguments (the page shows ``module_index + 1``); no
+    ``task_index`` means the whole module. The runtime checks it against the session's canvas:
+    a selection that does not validate or names nothing there is ignored for that turn (the model
+    is told so) — it never refuses the turn.
+    """
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    module_index: Annotated[int, Field(strict=True, ge=0, lt=Limits.MAX_MODULES)]
+    task_index: Annotated[int, Field(strict=True, ge=0, lt=Limits.MAX_TASKS_PER_MODULE)] | None = None
 
 
 class ChatPayload(_Invocation):

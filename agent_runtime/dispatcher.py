@@ -56,6 +56,7 @@ from agent_runtime.contract import (
 from agent_runtime.errors import RequestRefused
 from agent_runtime.services import Services
 from agent_runtime.session.cache import SessionEntry
+from agent_runtime.session.store import store_io
 
 __all__ = ["Dispatcher"]
 
@@ -131,8 +132,12 @@ class Dispatcher:
         return entry
 
     async def _open(self, claims: TokenClaims, *, create: bool) -> SessionEntry | None:
-        """The session's entry, loaded from the store when this process lacks a fresh copy."""
-        return await asyncio.to_thread(self.services.keeper.open, claims, create=create)
+        """The session's entry, loaded from the store when this process lacks a fresh copy.
+
+        Inline for a local store (a ``stat`` when the cached copy is fresh), else in a thread.
+        """
+        services = self.services
+        return await store_io(services.writer.store, services.keeper.open, claims, create=create)
 
     async def _start(
         self,
@@ -141,7 +146,7 @@ class Dispatcher:
     ) -> AsyncIterator[bytes]:
         services = self.services
         settings = services.settings
-        keeper = services.keeper
+        keeper, writer = services.keeper, services.writer
         if isinstance(payload, ChatPayload):
             entry = await self._open(claims, create=True)
             assert entry is not None
@@ -158,13 +163,13 @@ class Dispatcher:
         if isinstance(payload, StopPayload):
             stopped = self._local(claims)
             if stopped is None:
-                await asyncio.to_thread(keeper.check_stored_identity, claims)
+                await asyncio.to_thread(writer.check_stored_identity, claims)
             controls = stop_now(stopped)
-            await asyncio.to_thread(keeper.request_stop, claims.sid)  # a turn on another runtime sees it
+            await asyncio.to_thread(writer.request_stop, claims.sid)  # a turn on another runtime sees it
             canvas = (
                 stopped.canvas
                 if stopped is not None
-                else await asyncio.to_thread(keeper.stored_canvas, claims.sid)
+                else await asyncio.to_thread(writer.stored_canvas, claims.sid)
             )
             if stopped is None and canvas is not None and canvas.phase == Phase.BUILDING:
                 # Stored mid-build and not running here: settle that build as stopped (a crash
@@ -174,10 +179,10 @@ class Dispatcher:
             return stop_stream(claims.sid, stopped, controls, settings.stop_wait_seconds, canvas=canvas)
         if isinstance(payload, ResetPayload):
             if self._local(claims) is None:
-                await asyncio.to_thread(keeper.check_stored_identity, claims)
+                await asyncio.to_thread(writer.check_stored_identity, claims)
             dropped = services.cache.delete(claims.sid)
             controls = reset_now(dropped)
-            await asyncio.to_thread(keeper.delete, claims.sid, dropped)
+            await asyncio.to_thread(writer.delete, claims.sid, dropped)
             return reset_stream(claims.sid, controls, settings.stop_wait_seconds)
         if isinstance(payload, SeedPayload):  # the web app's "Refine with the assistant"
             return seed_stream(await seed_session(services, claims, payload))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,9 +17,9 @@ from agent_runtime.config import Settings
 from agent_runtime.contract import TokenCodec
 from agent_runtime.models.factory import ModelFactory
 from agent_runtime.persistence import SessionKeeper
-from agent_runtime.session.cache import AgentSessionCache, SessionEntry
-from agent_runtime.session.control import RunControl
+from agent_runtime.session.cache import AgentSessionCache
 from agent_runtime.session.store import create_store
+from agent_runtime.session.writer import SessionWriter
 from agent_runtime.toolservers import McpPool
 from agent_runtime.usage import PriceTable, load_prices
 from attachments.store import BlobStore, open_store
@@ -45,6 +45,9 @@ class Services:
     registry: AgentRegistry
     builds: BuildManager
     keeper: SessionKeeper
+    """Opens sessions (cache, else store)."""
+    writer: SessionWriter
+    """Writes sessions to the store; the stored stop flag."""
     mcp: McpPool
     prices: PriceTable
     attachments: BlobStore | None = None
@@ -97,32 +100,21 @@ def build_services(
         idle_seconds=settings.session_idle_seconds,
         event_log_size=settings.event_log_size,
     )
-    store = create_store(settings)
-    holder: dict[str, SessionKeeper] = {}
-
-    def store_between_turns(entry: SessionEntry) -> None:
-        # A turn running now stores the session itself when it ends; writing mid-turn would store
-        # half a turn's conversation (and canvas) as if it were complete. Nor over a copy another
-        # runtime wrote (or deleted) meanwhile.
-        if entry.turn is None:
-            holder["keeper"].persist_quietly(entry, if_current=True)
-
-    def build_finished(entry: SessionEntry) -> None:
-        cache.touch(entry)
-        store_between_turns(entry)
-
-    def build_probe(session_id: str, control: RunControl) -> Callable[[], bool] | None:
-        return holder["keeper"].probe(session_id, control)
-
+    writer = SessionWriter(
+        store=create_store(settings),
+        cache=cache,
+        agent_id=ORCHESTRATOR,
+        stop_poll_seconds=settings.stop_poll_seconds,
+    )
     builds = BuildManager(
         workers=settings.builder_workers,
         fair=settings.builder_scheduling == "fair",
         spec=registry.get(BUILDER),
         model_factory=models,
         tracker=tracker,
-        on_finished=build_finished,
-        on_module_finished=store_between_turns,
-        stop_probe=build_probe,
+        on_finished=writer.build_finished,
+        on_module_finished=writer.store_between_turns,
+        stop_probe=writer.probe,
         extras=BuilderExtras(
             mcp=mcp,
             prices=prices,
@@ -131,17 +123,15 @@ def build_services(
         ),
     )
     keeper = SessionKeeper(
-        store=store,
+        writer=writer,
         cache=cache,
         registry=registry,
         models=models,
         builds=builds,
         rules=settings.approval_rule_set(),
-        stop_poll_seconds=settings.stop_poll_seconds,
         build_recovery=settings.build_recovery,
         prices=prices,
     )
-    holder["keeper"] = keeper
     return Services(
         settings=settings,
         codec=settings.codec(),
@@ -150,6 +140,7 @@ def build_services(
         registry=registry,
         builds=builds,
         keeper=keeper,
+        writer=writer,
         mcp=mcp,
         prices=prices,
         attachments=open_store(settings.attachment_store_url()),

@@ -7,11 +7,13 @@
 
    In-process, side by side in one run (turns interleaved, so the machine's load hits every
    variant alike): **bare Strands** — a plain router ``Agent`` and orchestrator ``Agent`` with
-   the same offline models, prompts and canvas tools, no dispatcher, events or store — against
-   the runtime with its file store (the session journal), with Strands' ``FileSessionManager``
-   (the store before the journal) and with no store. Wall-clock p50 and CPU time per turn
+   the same offline models, prompts and tools (the canvas tools and the playbook library's MCP
+   tools, as Strands' own ``MCPAgentTool``), no dispatcher, events or store — against the
+   runtime with its file store (the session journal), with Strands' ``FileSessionManager`` (the
+   store before the journal) and with no store. Wall-clock p50 and CPU time per turn
    (``process_time``, all threads; steadier on a shared machine), and each variant's ratio to
-   bare Strands. Target: runtime ≤ 1.3× bare Strands.
+   bare Strands. Target: runtime ≤ 1.3× bare Strands. ``bare_strands_canvas_tools_only`` is the
+   baseline as it was before the orchestrator had MCP tools (kept to compare with older results).
 2. **Build wall time** for 9 modules at ``OFFLINE_MODEL_LATENCY_MS=100`` with 3 workers, against
    the ideal ``ceil(9/3) × per-module time``, the per-module time measured by building each
    module alone in the same run (mean). Also the tighter lower bound ``max(Σt/3, max t)``.
@@ -195,8 +197,11 @@ class _CanvasApplier:
         return dict(self.canvas.apply(name, args))
 
 
-def _bare_strands_turn(models: Any, registry: Any) -> Any:
-    """One first turn on plain Strands agents: router (structured output), then orchestrator."""
+def _bare_strands_turn(models: Any, registry: Any, mcp_tools: list[Any] | None = None) -> Any:
+    """One first turn on plain Strands agents: router (structured output), then orchestrator.
+
+    ``mcp_tools``: the orchestrator's MCP tools (Strands' ``MCPAgentTool``s), as the runtime's has.
+    """
     from strands import Agent
     from strands.tools.executors import SequentialToolExecutor
 
@@ -219,7 +224,7 @@ def _bare_strands_turn(models: Any, registry: Any) -> Any:
         applier = _CanvasApplier()
         orchestrator = Agent(
             model=models.create(spec.model_role),
-            tools=make_tools(list(spec.tools), applier),
+            tools=[*make_tools(list(spec.tools), applier), *(mcp_tools or [])],
             system_prompt=build_system_prompt(
                 applier.canvas, decision.handoff_context, instructions=spec.prompt_text
             ),
@@ -250,6 +255,7 @@ def _strands_file_store(root: Path) -> Any:
 
 def in_process_turn_overhead() -> dict[str, Any]:
     """Bare Strands and the runtime (journal, Strands file store, no store), turns interleaved."""
+    from agent_runtime.agents.registry import ORCHESTRATOR
     from agent_runtime.config import load_settings
     from agent_runtime.dispatcher import Dispatcher
     from agent_runtime.services import build_services
@@ -263,11 +269,13 @@ def in_process_turn_overhead() -> dict[str, Any]:
         env = {"AGENT_SIGNING_SECRET": SECRET, "SESSION_STORE": store, "DATA_DIR": folder.name}
         services = build_services(load_settings(env), tracker=_Tracker())
         if strands_files:
-            services.keeper.store = _strands_file_store(Path(folder.name) / "sessions")
+            services.writer.store = _strands_file_store(Path(folder.name) / "sessions")
         dispatcher = Dispatcher(services)
+        # The web app mints the tokens: minted before the clock starts, as in the HTTP figure.
+        sessions = iter([_session(codec) for _ in range(WARMUP + TURNS)])
 
         async def turn() -> bytes:
-            sid, token = _session(codec)
+            sid, token = next(sessions)
             body = {"session_id": sid, "token": token, "action": "chat", "prompt": ONBOARDING}
             stream = await dispatcher.dispatch(body, sid)
             raw = b"".join([chunk async for chunk in stream])
@@ -280,8 +288,13 @@ def in_process_turn_overhead() -> dict[str, Any]:
     journal_services, journal_turn = runtime("file")
     strands_services, strands_turn = runtime("file", strands_files=True)
     none_services, none_turn = runtime("none")
+    orchestrator = journal_services.registry.get(ORCHESTRATOR)
+    mcp_tools = [tool for _, tool in journal_services.mcp.attach(orchestrator.mcp_servers, 1).tools]
     variants = {
-        "bare_strands": _bare_strands_turn(journal_services.models, journal_services.registry),
+        "bare_strands": _bare_strands_turn(journal_services.models, journal_services.registry, mcp_tools),
+        "bare_strands_canvas_tools_only": _bare_strands_turn(
+            journal_services.models, journal_services.registry
+        ),
         "runtime": journal_turn,
         "runtime_strands_file_store": strands_turn,
         "runtime_no_store": none_turn,
@@ -291,6 +304,7 @@ def in_process_turn_overhead() -> dict[str, Any]:
     thread.start()
     wall: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
+    load_before = os.getloadavg()
     try:
         for i in range(WARMUP + TURNS):
             for name, turn in variants.items():
@@ -317,7 +331,21 @@ def in_process_turn_overhead() -> dict[str, Any]:
         }
         for name in variants
     }
-    return {"turns": TURNS, **_summary(wall["runtime"]), "side_by_side": side_by_side}
+    old_wall = statistics.median(wall["bare_strands_canvas_tools_only"])
+    old_cpu = statistics.median(cpu["bare_strands_canvas_tools_only"])
+    return {
+        "turns": TURNS,
+        **_summary(wall["runtime"]),
+        "load_average_1_5_15_min": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "side_by_side": side_by_side,
+        "runtime_vs_canvas_tools_only_baseline": {
+            "ratio_p50": round(statistics.median(wall["runtime"]) / old_wall, 3),
+            "cpu_ratio_p50": round(statistics.median(cpu["runtime"]) / old_cpu, 3),
+        },
+    }
 
 
 # ------------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from agent_runtime.events.translate import StreamTranslator
 from agent_runtime.models.conversation import close_conversation, fill_blank_reply
 from agent_runtime.models.factory import GuardedModel, prompt_cache_supported
 from agent_runtime.models.failures import model_fault
+from agent_runtime.selection import SelectionCheck
 from agent_runtime.services import Services
 from agent_runtime.session.store import store_io
 from agent_runtime.strands_compat import clear_interrupts, is_paused_on_interrupt
@@ -57,6 +58,7 @@ async def run_orchestrator(
     handoff_context: str | None = None,
     emit: bool = True,
     documents: list[TurnDocument] | None = None,
+    selection: SelectionCheck | None = None,
 ) -> TurnOutcome:
     """Stream the orchestrator on ``prompt``.
 
@@ -69,6 +71,8 @@ async def run_orchestrator(
         emit: Stream text and tool calls (``False`` for a silent settle).
         documents: The files attached to this turn (shown in the system prompt; with Bedrock also
             sent as ``document`` blocks with the message).
+        selection: What the person selected on the canvas for this message (shown in the system
+            prompt), or why the page's selection was ignored.
 
     Whatever way the invocation ends early — stopped, out of budget, cancelled at the hard
     deadline (``CancelledError``), the model failed — the conversation is closed validly for the
@@ -80,7 +84,7 @@ async def run_orchestrator(
     """
     entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
     spec = services.registry.get(ORCHESTRATOR)
-    agent, applier = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
+    agent, applier = await store_io(services.writer.store, services.keeper.orchestrator, entry)
     notes: list[str] = []
     if spec.mcp_servers:  # just in time; a required server that cannot start ends the turn
         attached = services.mcp.ready(spec.mcp_servers, entry.vendor_id)
@@ -102,6 +106,7 @@ async def run_orchestrator(
             cache=spec.conversation.cache and prompt_cache_supported(agent.model),
             documents=prompt_section(entry.documents, documents or []),
             attachments=context_attachments(documents or []),
+            selection=selection,
         ),
     )
     if documents and isinstance(prompt, str) and services.settings.model_provider == "bedrock":
@@ -251,7 +256,7 @@ async def settle_pending(services: Services, ctx: TurnContext) -> None:
     book = entry.interrupts
     if not book.pending:
         return
-    agent, _ = await store_io(services.keeper.store, services.keeper.orchestrator, entry)
+    agent, _ = await store_io(services.writer.store, services.keeper.orchestrator, entry)
     now = time.time()
     expired = [p for p in book.pending if p.expired(now)]
     superseded = [p for p in book.pending if not p.expired(now)]

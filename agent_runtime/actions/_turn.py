@@ -110,7 +110,7 @@ class TurnRunner:
         run_id = factory.new_id("run")
         control = entry.begin_turn(run_id)
         # Before RUN_STARTED: a stop sent to another runtime once this turn is visible must stick.
-        self._services.keeper.clear_stop(entry.session_id)
+        self._services.writer.clear_stop(entry.session_id)
         channel = FrameChannel(self._services.settings.heartbeat_seconds)
         emitter = RunEmitter(channel, entry.ephemeral.next_id, entry.session_id, run_id)
         emitter.start()
@@ -131,7 +131,7 @@ class TurnRunner:
         label: str,
     ) -> None:
         services = self._services
-        keeper = services.keeper
+        writer = services.writer
         budget = turn_budget(services.settings, services.registry.get(ORCHESTRATOR))
         meter = RunMeter(
             entry.usage,
@@ -147,10 +147,10 @@ class TurnRunner:
         with log_context(session_id=sid, run_id=run_id, agent_type="orchestrator"):
             logger.info("session_id=<%s>, run_id=<%s>, action=<%s> | turn started", sid, run_id, label)
             try:
-                probe = keeper.probe(sid, control)
+                probe = writer.probe(sid, control)
                 if probe is not None:
                     poller = asyncio.get_running_loop().create_task(
-                        poll_remote_stop(probe, control, keeper.poll_seconds)
+                        poll_remote_stop(probe, control, writer.poll_seconds)
                     )
                 if meter.session_exhausted() is not None:
                     control.cancel(BUDGET_REASON)
@@ -179,7 +179,7 @@ class TurnRunner:
                 build = entry.build
                 close_turn(entry.canvas, label, building=build is not None and build.running)
                 try:
-                    await store_io(keeper.store, keeper.persist_quietly, entry)
+                    await store_io(writer.store, writer.persist_quietly, entry)
                 finally:
                     self._end(entry, control, emitter, channel, outcome, error, meter)
             session = entry.usage.total

@@ -14,7 +14,9 @@ budget, the stored stop flag and writing the session back — is
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from agent_runtime.actions._orchestrate import run_orchestrator, settle_pending
 from agent_runtime.actions._turn import BUDGET, CANCELLED, SUCCESS, TurnContext, TurnOutcome, TurnRunner
@@ -24,11 +26,14 @@ from agent_runtime.budget import BUDGET_REASON, Budget
 from agent_runtime.contract import AttachmentRef, ChatPayload, CustomEventName
 from agent_runtime.documents import load_documents, remember
 from agent_runtime.events import factory
+from agent_runtime.selection import resolve_selection
 from agent_runtime.services import Services
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.usage import UsageHook
 
 __all__ = ["ChatAction"]
+
+logger = logging.getLogger(__name__)
 
 
 class ChatAction:
@@ -47,16 +52,26 @@ class ChatAction:
         """
         prompt = payload.prompt
         files = list(payload.files or [])
+        ui_context = payload.ui_context
 
         async def body(ctx: TurnContext) -> TurnOutcome:
-            return await self.turn(ctx, prompt, files)
+            return await self.turn(ctx, prompt, files, ui_context=ui_context)
 
         return self._runner.open(entry, body, label="chat")
 
     async def turn(
-        self, ctx: TurnContext, prompt: str, files: list[AttachmentRef] | None = None
+        self,
+        ctx: TurnContext,
+        prompt: str,
+        files: list[AttachmentRef] | None = None,
+        *,
+        ui_context: dict[str, Any] | None = None,
     ) -> TurnOutcome:
-        """Router (if the session is with it), then the orchestrator, on ``prompt`` and its files."""
+        """Router (if the session is with it), then the orchestrator, on ``prompt`` and its files.
+
+        ``ui_context["selected"]`` (what the person selected on the canvas) is checked against the
+        canvas and shown to the orchestrator (:func:`~agent_runtime.selection.resolve_selection`).
+        """
         services = self._services
         entry, control, emitter = ctx.entry, ctx.control, ctx.emitter
         handoff_context: str | None = None
@@ -96,6 +111,20 @@ class ChatAction:
         await settle_pending(services, ctx)
         if control.cancelled:
             return TurnOutcome(BUDGET if control.reason == BUDGET_REASON else CANCELLED)
+        selection = resolve_selection(ui_context, entry.canvas.playbook)
+        if selection.selection is not None or selection.note is not None:
+            logger.info(
+                "session_id=<%s>, selected=<%s>, ignored=<%s> | selection for this turn",
+                entry.session_id,
+                selection.selection.context() if selection.selection else None,
+                selection.note is not None,
+            )
         return await run_orchestrator(
-            services, ctx, prompt, request=prompt, handoff_context=handoff_context, documents=documents
+            services,
+            ctx,
+            prompt,
+            request=prompt,
+            handoff_context=handoff_context,
+            documents=documents,
+            selection=selection,
         )

@@ -91,14 +91,14 @@ class CanvasChange:
 
     async def _persist(self, entry: SessionEntry) -> None:
         """Store the session (a store outage is logged; the change stands, as after a chat turn)."""
-        keeper = self._services.keeper
+        keeper, writer = self._services.keeper, self._services.writer
         try:
-            if keeper.store.durable:  # persist writes through the orchestrator's session manager
-                await store_io(keeper.store, keeper.orchestrator, entry)
+            if writer.store.durable:  # persist writes through the orchestrator's session manager
+                await store_io(writer.store, keeper.orchestrator, entry)
         except Exception:
             logger.exception("session_id=<%s> | could not open the session's store", entry.session_id)
             return
-        await store_io(keeper.store, keeper.persist_quietly, entry)
+        await store_io(writer.store, writer.persist_quietly, entry)
 
     def _change(self, entry: SessionEntry, payload: ChangePayload) -> str:
         """Apply the change under the canvas lock; returns its label.

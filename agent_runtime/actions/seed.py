@@ -86,7 +86,7 @@ async def seed_session(services: Services, claims: TokenClaims, payload: SeedPay
         entry.active_domain = "playbooks"
         try:
             await asyncio.to_thread(keeper.orchestrator, entry)  # the stored session needs its agent
-            await asyncio.to_thread(keeper.persist, entry)
+            await asyncio.to_thread(services.writer.persist, entry)
         except Exception:
             # Not stored: forget it here too, so the page's retry seeds a clean session.
             logger.exception("session_id=<%s> | the seeded session could not be stored", claims.sid)

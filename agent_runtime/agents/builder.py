@@ -1,4 +1,7 @@
-"""Module builders: one Strands agent per module, run on a process-wide thread pool.
+"""Module builds: the process-wide builder pool, each build's bookkeeping and its ending.
+
+What one builder is — its agent, prompt, tool calls and run — is
+:mod:`agent_runtime.agents.module_builder`.
 
 The pool (:class:`~agent_runtime.agents._fair_pool.FairPool`) shares its ``BUILDER_WORKERS``
 threads fairly between sessions: a free worker goes to the session with the fewest builders
@@ -36,34 +39,36 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ag_ui.core import BaseEvent
-from strands import Agent
-from strands.tools.executors import SequentialToolExecutor
 
-from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs, with_context_limit
 from agent_runtime.agents._fair_pool import FairPool
 from agent_runtime.agents.builder_extras import BuilderAddOns, BuilderExtras
-from agent_runtime.agents.orchestrator import normalized_args
+from agent_runtime.agents.module_builder import (
+    BuilderApplier,
+    StopProbe,
+    builder_agent,
+    builder_prompt,
+    finished_events,
+    run_builder,
+    started_events,
+)
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import BUDGET_REASON, Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
 from agent_runtime.canvas_edits import commit_step
-from agent_runtime.contract import CustomEventName, ModuleStatus, Phase, ToolErrorCode
+from agent_runtime.contract import CustomEventName, ModuleStatus, Phase
 from agent_runtime.documents import source_for_module
 from agent_runtime.events import factory
-from agent_runtime.messages import render_context
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.session.control import RunControl
 from agent_runtime.telemetry import detached_otel_context, log_context
-from agent_runtime.tools import make_tools
 from agent_runtime.toolservers import ToolServerUnavailable
 from agent_runtime.usage import RunMeter, with_usage
 
-__all__ = ["BuildJob", "BuildManager", "TaskTracker", "DONE_MESSAGE", "SUBAGENT_NAME"]
+__all__ = ["BuildJob", "BuildManager", "TaskTracker", "DONE_MESSAGE"]
 
 logger = logging.getLogger(__name__)
 
 DONE_MESSAGE = "Done! Take a look and let me know what to change."
-SUBAGENT_NAME = "module_builder"
 STOPPED_REASON = "stopped before it finished"
 BUDGET_STOPPED_REASON = "stopped: the token budget is used up"
 
@@ -125,7 +130,7 @@ class BuildManager:
         budget: Budget | None = None,
         on_finished: Callable[[SessionEntry], None] | None = None,
         on_module_finished: Callable[[SessionEntry], None] | None = None,
-        stop_probe: Callable[[str, RunControl], Callable[[], bool] | None] | None = None,
+        stop_probe: StopProbe | None = None,
         extras: BuilderExtras | None = None,
         fair: bool = True,
     ) -> None:
@@ -233,18 +238,8 @@ class BuildManager:
             playbook = canvas.playbook
             canvas.set_module_status(index, ModuleStatus.BUILDING)
             job.running_subagents[index] = (subagent_run_id, module["title"])
-            entry.ephemeral.append(
-                [
-                    factory.subagent_started(
-                        subagent_run_id, SUBAGENT_NAME, module["title"], {"module_index": index}
-                    ),
-                    factory.custom(
-                        CustomEventName.MODULE_STATUS,
-                        {"module_index": index, "status": ModuleStatus.BUILDING},
-                    ),
-                ]
-            )
-        applier = BuilderApplier(job, index, subagent_run_id)
+            entry.ephemeral.append(started_events(index, subagent_run_id, module["title"]))
+        applier = BuilderApplier(entry, job.control, index, subagent_run_id)
         source = source_for_module(entry.documents, module["title"])
         try:
             addons: BuilderAddOns = self._extras.prepare(
@@ -266,48 +261,25 @@ class BuildManager:
             "module_index": index,
             "module": module,
         }
-        sections = [self._spec.prompt_text]
-        if source is not None:
-            context["source"] = source
-            sections += [
-                "",
-                f"## This module in the attached document “{source['document']}”",
-                "Draw the tasks and steps from it (its list items are tasks, their sub-items steps).",
-                "",
-                source["markdown"],
-            ]
-        if addons.prompt_note:  # before the context block, which must end the prompt
-            sections.append(addons.prompt_note)
-        system_prompt = "\n".join([*sections, "", render_context(context)])
-        agent = Agent(
-            model=with_context_limit(self._models.create(self._spec.model_role), self._spec),
-            tools=[*make_tools(list(self._spec.tools), applier), *addons.tools],
-            system_prompt=system_prompt,
-            tool_executor=SequentialToolExecutor(),
-            **agent_kwargs(
-                name=f"{self._spec.name}_{index}",
-                agent_type="builder",
-                session_id=entry.session_id,
-                user_id=entry.user_id,
-                vendor_id=entry.vendor_id,
-                run_id=job.control.run_id,
-                extra={"module_index": index},
-                spec=self._spec,
-                hooks=[
-                    StopCheckHook(
-                        job.control.cancel_event,
-                        self._stop_probe(entry.session_id, job.control) if self._stop_probe else None,
-                    ),
-                    *addons.hooks,
-                ],
+        agent = builder_agent(
+            spec=self._spec,
+            models=self._models,
+            entry=entry,
+            control=job.control,
+            index=index,
+            applier=applier,
+            addons=addons,
+            system_prompt=builder_prompt(
+                self._spec.prompt_text, context, source=source, note=addons.prompt_note
             ),
+            stop_probe=self._stop_probe,
         )
         prompt = f"Build module {index + 1} (module_index {index}): {module['title']}."
         job.control.attach(agent)
         error: str | None = None
         stop_reason: str | None = None
         try:
-            stop_reason = asyncio.run(self._invoke(agent, prompt, job.control))
+            stop_reason = asyncio.run(run_builder(agent, prompt, job.control, self._budget))
         except TimeoutError:
             error = "budget exceeded"
         except Exception as exc:
@@ -337,26 +309,6 @@ class BuildManager:
                     job, index, subagent_run_id, ModuleStatus.FAILED, "the builder added no tasks"
                 )
 
-    async def _invoke(self, agent: Agent, prompt: str, control: RunControl) -> str:
-        budget = self._budget
-        fired = threading.Event()
-
-        def on_budget() -> None:
-            fired.set()
-            agent.cancel()
-
-        handle = asyncio.get_running_loop().call_later(budget.seconds, on_budget)
-        try:
-            async with asyncio.timeout(budget.hard_deadline):
-                result = await agent.invoke_async(
-                    prompt, limits=budget.limits(), cancel_signal=control.cancel_event
-                )
-        finally:
-            handle.cancel()
-        if fired.is_set() and not control.cancelled:
-            raise TimeoutError()
-        return str(result.stop_reason)
-
     def _finish_module(
         self,
         job: BuildJob,
@@ -373,24 +325,12 @@ class BuildManager:
             with contextlib.suppress(CanvasError):  # a reset removed the module; keep the bookkeeping
                 canvas.set_module_status(index, status, reason)
             job.running_subagents.pop(index, None)
-            built = status in (ModuleStatus.BUILT, ModuleStatus.BUILT_WITH_WARNINGS)
-            if built:
+            if status in (ModuleStatus.BUILT, ModuleStatus.BUILT_WITH_WARNINGS):
                 job.built += 1
             else:
                 job.failed += 1
-            meta = {"module_index": index}
-            events = []
-            if subagent_run_id is not None:
-                if built:
-                    events.append(factory.subagent_finished(subagent_run_id, {"tasks": tasks}, meta))
-                else:
-                    stopped = reason in (STOPPED_REASON, BUDGET_STOPPED_REASON)
-                    code = "CANCELLED" if stopped else "BUILD_FAILED"
-                    events.append(factory.subagent_error(subagent_run_id, reason or "failed", code, meta))
-            status_value: dict[str, Any] = {"module_index": index, "status": status.value}
-            if reason:
-                status_value["reason"] = reason
-            events.append(factory.custom(CustomEventName.MODULE_STATUS, status_value))
+            stopped = reason in (STOPPED_REASON, BUDGET_STOPPED_REASON)
+            events = finished_events(index, subagent_run_id, status, reason, tasks=tasks, stopped=stopped)
             events.append(factory.custom(CustomEventName.BUILD_PROGRESS, job.progress()))
             entry.ephemeral.append(events)
         if self._on_module_finished is not None and not job.control.cancelled:
@@ -445,37 +385,6 @@ class BuildManager:
             used.total_tokens if used is not None else 0,
             used.cost_usd if used is not None else 0.0,
         )
-
-
-class BuilderApplier:
-    """Applies one builder's tool calls to its own module and logs them for watchers."""
-
-    def __init__(self, job: BuildJob, index: int, subagent_run_id: str) -> None:
-        """Bind to a module of a job."""
-        self.job = job
-        self.index = index
-        self.subagent_run_id = subagent_run_id
-
-    def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Validate, apply and log one call.
-
-        Raises:
-            CanvasError: Another module's index, a stopped build, or a call the canvas refused.
-        """
-        if args.get("module_index") != self.index:
-            raise CanvasError(
-                CanvasError.INVALID_TOOL_ARGS, f"you build module_index {self.index}; use that index"
-            )
-        if self.job.control.cancelled:
-            raise CanvasError(ToolErrorCode.STOPPED, STOPPED_MESSAGE)
-        entry = self.job.entry
-        with entry.canvas.lock:
-            result = entry.canvas.apply(name, args)
-            wire = normalized_args(name, args)
-            entry.ephemeral.append(
-                factory.tool_call(tool_use_id, name, wire, subagent_run_id=self.subagent_run_id)
-            )
-        return result
 
 
 def _stopped_reason(job: BuildJob) -> str:

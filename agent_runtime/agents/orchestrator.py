@@ -30,11 +30,12 @@ from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.approvals.rules import ApprovalRule
 from agent_runtime.canvas import Canvas, CanvasError
 from agent_runtime.canvas_edits import redo, undo
-from agent_runtime.contract import HISTORY_TOOLS, TOOL_ARGS, ToolErrorCode, ToolName
+from agent_runtime.contract import HISTORY_TOOLS, TOOL_ARGS, ModuleStatus, ToolErrorCode, ToolName
 from agent_runtime.events.emitter import RunEmitter
 from agent_runtime.history import HistoryError
 from agent_runtime.messages import render_context
 from agent_runtime.models.retry import ModelRetry
+from agent_runtime.selection import SelectionCheck
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.tools import make_tools
 from agent_runtime.usage import PriceTable, UsageHook, with_usage
@@ -65,6 +66,26 @@ _STRUCTURAL = frozenset(
 )
 
 
+_TASK_EDITS = frozenset({ToolName.ADD_TASK_STEP, ToolName.SET_MODULE_TASKS})
+"""Task edits the orchestrator makes on the person's request (a selected task, "task 2 of module 1")."""
+
+
+def _refuse_under_builder(canvas: Canvas, args: dict[str, Any]) -> None:
+    """Refuse a task edit on a module a running build has not finished (its builder owns its tasks).
+
+    Raises:
+        CanvasError: ``BUILD_RUNNING``.
+    """
+    index = args.get("module_index") if isinstance(args, dict) else None
+    if not isinstance(index, int) or not 0 <= index < canvas.module_count:
+        return  # the canvas refuses it with NOT_FOUND / INVALID_TOOL_ARGS
+    if canvas.module(index).status in (ModuleStatus.PENDING, ModuleStatus.BUILDING):
+        raise CanvasError(
+            BUILD_RUNNING,
+            f"module {index} is being built right now; change its tasks once its build finishes",
+        )
+
+
 class BuildStarter(Protocol):
     """Starts module builders for a session (the build manager)."""
 
@@ -79,15 +100,19 @@ def build_system_prompt(
     instructions: str,
     documents: str = "",
     attachments: list[dict[str, Any]] | None = None,
+    selection: SelectionCheck | None = None,
 ) -> str:
     """The orchestrator's system prompt for this turn.
 
-    The instructions, a readable canvas summary, the router's handoff context (first turn only),
-    the session's attached documents (this turn's in full), and the canvas as a fenced JSON block
-    at the very end (models read it; the offline model plans from it, and from ``attachments``:
-    this turn's documents' outlines).
+    The instructions, a readable canvas summary, what the person selected on the canvas (or why the
+    page's selection was ignored), the router's handoff context (first turn only), the session's
+    attached documents (this turn's in full), and the canvas as a fenced JSON block at the very end
+    (models read it; the offline model plans from it — ``selected`` included — and from
+    ``attachments``: this turn's documents' outlines).
     """
-    return instructions.strip() + "\n" + _canvas_part(canvas, handoff_context, documents, attachments)
+    return (
+        instructions.strip() + "\n" + _canvas_part(canvas, handoff_context, documents, attachments, selection)
+    )
 
 
 def system_prompt_blocks(
@@ -98,6 +123,7 @@ def system_prompt_blocks(
     cache: bool,
     documents: str = "",
     attachments: list[dict[str, Any]] | None = None,
+    selection: SelectionCheck | None = None,
 ) -> str | list[dict[str, Any]]:
     """:func:`build_system_prompt`, as content blocks with a cache point after the stable part.
 
@@ -107,12 +133,17 @@ def system_prompt_blocks(
     """
     if not cache:
         return build_system_prompt(
-            canvas, handoff_context, instructions=instructions, documents=documents, attachments=attachments
+            canvas,
+            handoff_context,
+            instructions=instructions,
+            documents=documents,
+            attachments=attachments,
+            selection=selection,
         )
     return [
         {"text": instructions.strip()},
         {"cachePoint": {"type": "default"}},
-        {"text": _canvas_part(canvas, handoff_context, documents, attachments)},
+        {"text": _canvas_part(canvas, handoff_context, documents, attachments, selection)},
     ]
 
 
@@ -121,9 +152,15 @@ def _canvas_part(
     handoff_context: str | None,
     documents: str = "",
     attachments: list[dict[str, Any]] | None = None,
+    selection: SelectionCheck | None = None,
 ) -> str:
     snapshot = canvas.snapshot()
     parts = ["", "## The canvas now", canvas.summary_for_prompt()]
+    chosen = selection.selection if selection is not None else None
+    if chosen is not None:
+        parts += ["", "## What the person selected", _SELECTED.format(what=chosen.describe())]
+    elif selection is not None and selection.note:
+        parts += ["", "## What the person selected", selection.note + " " + _UNSELECTED]
     if handoff_context:
         parts += ["", "## What the person wants (from the router)", handoff_context.strip()]
     if documents:
@@ -137,8 +174,20 @@ def _canvas_part(
     }
     if attachments:
         context["attachments"] = attachments
+    if chosen is not None:
+        context["selected"] = chosen.context()
+    elif selection is not None and selection.note:
+        context["selection_note"] = selection.note
     parts += ["", "## The canvas as JSON (zero-based indices)", render_context(context)]
     return "\n".join(parts)
+
+
+_SELECTED = (
+    'The person has selected {what} on the canvas. Words such as "this", "it" or "here" in '
+    "their message mean that item: change the selected item only, and leave every other module and "
+    "task as it is unless they name it."
+)
+_UNSELECTED = 'If the message says "this" or "it", ask which module or task they mean.'
 
 
 def normalized_args(name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -158,13 +207,13 @@ class OrchestratorApplier:
         """Re-bound to each turn's stop flag (and stored-flag probe)."""
         self.usage_hook: UsageHook | None = None
         """Meters the model's usage; re-bound to each turn's meter."""
+        self.retry: ModelRetry | None = None
+        """The agent's throttling-retry strategy; each turn binds its retry notice to its stream."""
 
     def announce(self, tool_use_id: str, name: str, args: dict[str, Any]) -> None:
         """Stream a non-canvas tool call (an MCP tool) on the current turn, if any."""
         if self.emitter is not None:
             self.emitter.tool_call(tool_use_id, name, args)
-        self.retry: ModelRetry | None = None
-        """The agent's throttling-retry strategy; each turn binds its retry notice to its stream."""
 
     def apply(self, tool_use_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Validate and apply one call; stream it; start builds for ``build_modules``.
@@ -184,6 +233,8 @@ class OrchestratorApplier:
                     "modules are being built right now; wait until the build finishes (or stop it) "
                     "before adding, removing, moving or rebuilding modules",
                 )
+            if name in _TASK_EDITS and build is not None and build.running:
+                _refuse_under_builder(canvas, args)
             result = canvas.apply(name, args)
             if name == ToolName.BUILD_MODULES:
                 wire = {"module_indices": list(result.get("module_indices", []))}

@@ -61,9 +61,8 @@ class ApprovalHook(HookProvider):
         if event.cancel_tool:
             return
         name = str(event.tool_use.get("name", ""))
-        match = (
-            evaluate(self._rules, name, event.tool_use.get("input"), self._canvas()) if self._rules else None
-        )
+        gated = any(rule.tool == name for rule in self._rules)  # the canvas is read only then
+        match = evaluate(self._rules, name, event.tool_use.get("input"), self._canvas()) if gated else None
         paused = answered_interrupt_reason(event, APPROVAL_INTERRUPT)
         if match is None and paused is None:
             return

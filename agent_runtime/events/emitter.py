@@ -15,7 +15,7 @@ from ag_ui.core import BaseEvent, TextMessageContentEvent, TextMessageEndEvent, 
 
 from agent_runtime.contract import CustomEventName, ErrorCode, ToolErrorCode
 from agent_runtime.events import factory
-from agent_runtime.events.sse import frame
+from agent_runtime.events.sse import TextContentFrames, frame
 
 __all__ = ["FrameSink", "RunEmitter"]
 
@@ -45,6 +45,7 @@ class RunEmitter:
         self._next_id = next_id
         self._lock = threading.RLock()
         self._open_message: str | None = None
+        self._content: TextContentFrames | None = None  # the open message's content frames
         self.thread_id = thread_id
         self.run_id = run_id
         self.terminated = False
@@ -85,21 +86,26 @@ class RunEmitter:
         self.emit(factory.run_started(self.thread_id, self.run_id))
 
     def text(self, delta: str) -> None:
-        """Stream a piece of assistant text, opening a message if none is open."""
+        """Stream a piece of assistant text, opening a message if none is open.
+
+        The hot path of a turn (one call per model text delta): the ``TEXT_MESSAGE_CONTENT``
+        frame is written by :class:`~agent_runtime.events.sse.TextContentFrames` (the encoder's
+        bytes without a pydantic event per delta).
+        """
         if not delta:
             return
         with self._lock:
             if self.terminated:
                 return
-            events: list[BaseEvent] = []
-            if self._open_message is None:
-                message_id = factory.new_id("msg")
-                events.append(TextMessageStartEvent(message_id=message_id, role="assistant"))
-            else:
-                message_id = self._open_message
-            events.append(TextMessageContentEvent(message_id=message_id, delta=delta))
-            self.emit_all(events)
-            self._open_message = message_id
+            content = self._content
+            if content is not None and content.message_id == self._open_message:
+                self._sink.put(content.frame(self._next_id(), delta))
+                return
+            message_id = factory.new_id("msg")
+            start = frame(self._next_id(), TextMessageStartEvent(message_id=message_id, role="assistant"))
+            content = TextContentFrames(message_id)
+            self._sink.put(start + content.frame(self._next_id(), delta))
+            self._open_message, self._content = message_id, content
 
     @property
     def open_message_id(self) -> str | None:

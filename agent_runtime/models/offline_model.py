@@ -199,7 +199,9 @@ class OfflineModel(Model):
                 str(context.get("phase", "empty")),
                 context.get("handoff_context"),
                 context.get("attachments"),
-                context.get("history"),
+                selected=context.get("selected"),
+                selection_note=context.get("selection_note"),
+                history=context.get("history"),
             )
         replies = list(replies)
         with self._lock:

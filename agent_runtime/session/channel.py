@@ -4,6 +4,10 @@ Agent work runs on the AgentCore worker loop and in builder threads; the HTTP re
 iterated on uvicorn's main loop. :class:`Waker` lets a producer on any thread wake a coroutine on
 another loop (``call_soon_threadsafe``); :class:`FrameChannel` is a single-consumer queue built on
 it, with an SSE heartbeat while the producer is silent.
+
+A turn writes dozens of frames; the consumer is only woken when it is actually waiting (it
+drains everything queued before it waits again), and a producer on the consumer's own loop sets
+the event directly — so most frames cost neither a cross-thread wake-up nor a loop iteration.
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ class Waker:
 
     def wake(self) -> None:
         """Signal the waiting coroutine; safe from any thread, and after the loop closed."""
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:  # a plain thread (a builder)
+            here = None
+        if here is self._loop:
+            self._event.set()
+            return
         try:
             self._loop.call_soon_threadsafe(self._event.set)
         except RuntimeError:  # the consumer's loop is gone; nobody is waiting any more
@@ -59,15 +70,17 @@ class FrameChannel:
         self._items: deque[bytes] = deque()
         self._closed = False
         self._waker: Waker | None = None
+        self._waiting = False  # the consumer found nothing and waits (or is about to)
         self._heartbeat = heartbeat_seconds
 
     def put(self, data: bytes) -> None:
-        """Queue bytes for the consumer (ignored once closed)."""
+        """Queue bytes for the consumer (ignored once closed); wakes it only if it waits."""
         with self._lock:
             if self._closed:
                 return
             self._items.append(data)
-            waker = self._waker
+            waker = self._waker if self._waiting else None
+            self._waiting = False
         if waker is not None:
             waker.wake()
 
@@ -96,6 +109,7 @@ class FrameChannel:
                 closed = self._closed
                 if not batch and not closed:
                     waker.clear()
+                    self._waiting = True
             if batch:
                 yield b"".join(batch)
                 continue

@@ -31,6 +31,7 @@ class AnnouncedTool(AgentTool):
         self.inner = inner
         self.server = server
         self._announce = announce
+        self._spec: ToolSpec | None = None
 
     @property
     def tool_name(self) -> str:
@@ -39,8 +40,14 @@ class AnnouncedTool(AgentTool):
 
     @property
     def tool_spec(self) -> ToolSpec:
-        """The MCP tool's spec."""
-        return self.inner.tool_spec
+        """The MCP tool's spec, built once.
+
+        Strands reads every tool's spec before each model call; a server's tools do not change
+        while it runs, and a restarted server's tools get new wrappers (:func:`install_tools`).
+        """
+        if self._spec is None:
+            self._spec = self.inner.tool_spec
+        return self._spec
 
     @property
     def tool_type(self) -> str:

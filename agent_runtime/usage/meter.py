@@ -14,12 +14,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_runtime.session.control import RunControl
+from agent_runtime.budget import BUDGET_REASON, Cancellable
 
-__all__ = ["BUDGET_REASON", "Breach", "RunMeter", "Usage", "UsageLedger", "with_usage"]
-
-BUDGET_REASON = "budget"
-"""The cancel reason of a run past its budget (the same value as ``agent_runtime.budget.BUDGET_REASON``)."""
+__all__ = ["Breach", "RunMeter", "Usage", "UsageLedger", "with_usage"]
 
 
 @dataclass
@@ -136,7 +133,7 @@ class RunMeter:
     ledger: UsageLedger
     kind: str
     """``turn`` or ``build``."""
-    control: RunControl
+    control: Cancellable
     run_limit: int | None = None
     session_limit: int | None = None
     used: Usage = field(default_factory=Usage)

@@ -69,10 +69,18 @@ def _api(page: Any, method: str, url: str, body: Any = None) -> dict[str, Any]:
     return page.evaluate(API, [method, url, body])  # type: ignore[no-any-return]
 
 
+_MESSAGE_TEXT = """(el) => {
+  const copy = el.cloneNode(true);
+  // What changed is this page's own view (since it joined), not part of the transcript.
+  copy.querySelectorAll('[data-testid="change-summary"]').forEach((s) => s.remove());
+  return copy.textContent.trim();
+}"""
+
+
 def _transcript(page: Any) -> list[tuple[str, str]]:
     rows = page.locator('[data-testid="msg-user"], [data-testid="msg-assistant"]')
     return [
-        (str(rows.nth(i).get_attribute("data-testid")), (rows.nth(i).text_content() or "").strip())
+        (str(rows.nth(i).get_attribute("data-testid")), str(rows.nth(i).evaluate(_MESSAGE_TEXT)))
         for i in range(rows.count())
     ]
 

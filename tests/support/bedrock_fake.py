@@ -182,10 +182,10 @@ def bedrock_refusal(messages: list[dict[str, Any]]) -> str | None:
 
 def _role_of(body: dict[str, Any]) -> str:
     names = {t.get("toolSpec", {}).get("name") for t in (body.get("toolConfig") or {}).get("tools") or []}
+    if "set_playbook_outline" in names or "build_modules" in names:
+        return "orchestrator"  # (it edits tasks too: add_tasks, set_module_tasks)
     if "add_tasks" in names:
         return "builder"
-    if "set_playbook_outline" in names or "build_modules" in names:
-        return "orchestrator"
     return "router"
 
 

@@ -151,16 +151,73 @@ def test_every_runtime_exception_derives_from_agent_runtime_error() -> None:
             ):
                 outside.append(f"{info.name}.{value.__name__}")
     # The contract's own errors are shared with the web app and may import nothing of the runtime.
-    # SessionGone (the session journal, merged late) is still outside: moving it under the base
-    # changes which handler a turn's failure takes, so it is left to its owner.
-    assert sorted(outside) == [
-        "agent_runtime.contract.PayloadError",
-        "agent_runtime.contract.TokenError",
-        "agent_runtime.session.store.journal.SessionGone",
-    ]
+    assert sorted(outside) == ["agent_runtime.contract.PayloadError", "agent_runtime.contract.TokenError"]
 
 
 def test_test_module_names_are_unique() -> None:
     """pytest imports test files by basename (no packages under tests/): two of one name break collection."""
     names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The modules a file imports at run time (``if TYPE_CHECKING:`` blocks left out)."""
+
+    def walk(nodes: list[ast.stmt]) -> set[str]:
+        names: set[str] = set()
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                names |= walk(node.orelse)
+                continue
+            for child in ast.walk(node):
+                if isinstance(child, ast.Import):
+                    names.update(alias.name for alias in child.names)
+                elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                    names.add(child.module)
+        return names
+
+    return walk(ast.parse(path.read_text(encoding="utf-8")).body)
+
+
+def test_the_runtimes_parts_import_each_other_without_a_cycle() -> None:
+    """Each top-level part of ``agent_runtime`` (a subpackage or a module) sits on one floor.
+
+    A cycle between parts (``usage`` needing ``session`` while ``session`` needs ``usage``) is an
+    import that runs back up: it made ``import agent_runtime.usage`` fail on its own.
+    """
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "agent_runtime").rglob("*.py"):
+        part = path.relative_to(ROOT / "agent_runtime").parts[0].removesuffix(".py")
+        for name in _runtime_imports(path):
+            parts = name.split(".")
+            if parts[0] == "agent_runtime" and len(parts) > 1 and parts[1] != part:
+                graph.setdefault(part, set()).add(parts[1])
+    assert _cycles(graph) == []
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected parts of ``graph`` with more than one node (Tarjan), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                connect(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            part = stack[stack.index(node) :]
+            del stack[stack.index(node) :]
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return sorted(found)

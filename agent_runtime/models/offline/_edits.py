@@ -23,7 +23,7 @@ __all__ = ["BUSY_MESSAGE", "EditPlan", "WorkingCanvas", "is_pleasantry", "parse_
 _VERBS = (
     r"(?:add|insert|include|append|rename|retitle|call|name|change|update|set|remove|delete|drop|cut|"
     r"get rid of|take out|move|put|shift|bump|swap|switch|build|generate|flesh out|fill in|go ahead|"
-    r"start over)"
+    r"make|expand|start over)"
 )
 _CLAUSE_SPLIT = re.compile(
     r"(?:\s*[,;.!]+\s*(?:and\s+|then\s+|also\s+)*|\s+(?:and|then|also)\s+(?:then\s+|also\s+)?)"
@@ -99,6 +99,14 @@ class WorkingCanvas:
     numbering: Numbering
     building: bool = False
     """Whether modules are being built right now (structural edits must wait)."""
+    tasks: list[list[dict[str, Any]]] = field(default_factory=list)
+    """Each module's tasks (``TaskSpec`` dicts), as the edits so far have left them."""
+    descriptions: list[str] = field(default_factory=list)
+    selected: dict[str, Any] | None = None
+    """What the person selected on the canvas (``module_index``, ``task_index``?; zero-based, as
+    the canvas was at the start of the turn), from the system prompt's context."""
+    selection_note: str | None = None
+    """Why the page's selection was ignored this turn, if it was."""
 
     @classmethod
     def from_canvas(cls, canvas: dict[str, Any]) -> WorkingCanvas:
@@ -109,6 +117,8 @@ class WorkingCanvas:
             titles=[str(m.get("title") or "") for m in modules],
             statuses=[str(m.get("status") or ModuleStatus.PENDING) for m in modules],
             numbering=Numbering.identity(len(modules)),
+            tasks=[copy.deepcopy(list(m.get("tasks") or [])) for m in modules],
+            descriptions=[str(m.get("description") or "") for m in modules],
         )
 
     def resolve(self, ref: str, *, allow_playbook: bool = False) -> int:
@@ -124,17 +134,23 @@ class WorkingCanvas:
         self.titles.insert(index, title)
         self.statuses.insert(index, ModuleStatus.PENDING.value)
         self.numbering.origin.insert(index, None)
+        self.tasks.insert(index, [])
+        self.descriptions.insert(index, "")
 
     def pop(self, index: int) -> str:
         """Record the removal of the module at ``index``; returns its title."""
         self.statuses.pop(index)
         self.numbering.origin.pop(index)
+        if index < len(self.tasks):
+            self.tasks.pop(index)
+            self.descriptions.pop(index)
         return self.titles.pop(index)
 
     def move(self, source: int, target: int) -> None:
         """Record a move (same semantics as the ``move_module`` tool: pop, then insert)."""
-        for values in (self.titles, self.statuses, self.numbering.origin):
-            values.insert(target, values.pop(source))  # type: ignore[arg-type]
+        for values in (self.titles, self.statuses, self.numbering.origin, self.tasks, self.descriptions):
+            if len(values) == len(self.titles):
+                values.insert(target, values.pop(source))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -192,7 +208,9 @@ def parse_edits(prompt: str, state: WorkingCanvas, *, building: bool = False) ->
 
 
 def _parse_clause(clause: str, state: WorkingCanvas, plan: EditPlan, building: bool) -> bool:
-    for parser in (_rename_playbook, _rename_module, _remove, _swap, _move, _build, _add):
+    from ._items import ITEM_PARSERS  # (they use WorkingCanvas and EditPlan from here)
+
+    for parser in (*ITEM_PARSERS, _rename_playbook, _rename_module, _remove, _swap, _move, _build, _add):
         if building and parser in _STRUCTURAL:
             # Adding, removing or moving modules under running builders is refused by the runtime:
             # recognise the edit, but explain instead of calling the tool.

@@ -166,6 +166,8 @@ def plan_turn(
     phase: str,
     handoff_context: str | None = None,
     attachments: list[dict[str, Any]] | None = None,
+    selected: dict[str, Any] | None = None,
+    selection_note: str | None = None,
     history: dict[str, Any] | None = None,
 ) -> list[Reply]:
     """The orchestrator's replies for one turn.
@@ -176,6 +178,9 @@ def plan_turn(
         phase: The session's phase at the start of the turn.
         handoff_context: The router's summary, used when the prompt itself says little.
         attachments: This turn's attached documents (name, title, outline, phrases).
+        selected: What the person selected on the canvas (``module_index``, ``task_index``?,
+            zero-based): "this", "it" and "the selected task" mean it.
+        selection_note: Why the page's selection was ignored this turn, if it was.
         history: ``{can_undo, can_redo}`` of the canvas ("undo", "revert that", "redo").
 
     Returns:
@@ -203,6 +208,8 @@ def plan_turn(
         return _outline_turn(new_topic) if has_content(new_topic) else _ask_for_process(restart=True)
     state = WorkingCanvas.from_canvas(canvas)
     state.building = building
+    state.selected = selected if isinstance(selected, dict) else None
+    state.selection_note = selection_note
     corrected = _corrected_request(prompt, str(canvas.get("title") or ""), state, building)
     if corrected is not None:
         if building:

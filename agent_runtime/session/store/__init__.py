@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent_runtime.session.store._base import NullStore, SessionStore, store_io
+from agent_runtime.session.store._base import NullStore, SessionStore, commit, store_io
 
 if TYPE_CHECKING:
     from agent_runtime.config import Settings
 
-__all__ = ["NullStore", "SessionStore", "create_store", "store_io"]
+__all__ = ["NullStore", "SessionStore", "commit", "create_store", "store_io"]
 
 
 def create_store(settings: Settings) -> SessionStore:

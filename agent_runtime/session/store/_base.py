@@ -6,7 +6,7 @@ What is stored, per session (one Strands session, one agent — the orchestrator
 * Strands' interrupt state (the paused tool call) — persisted by Strands with the agent;
 * ``agent.state["portal"]`` — the runtime's durable part: canvas, version and phase, active
   domain, handoff context, pending interrupts with expiry, locked identity, a revision counter
-  (see :mod:`agent_runtime.persistence`);
+  (see :mod:`agent_runtime.session.writer`);
 * a **stop flag** — a tiny marker object next to the session (``stop.flag``) that a ``stop``
   landing on another runtime writes and a running turn polls (existence check only).
 
@@ -25,7 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from strands.session.session_manager import SessionManager
 
-__all__ = ["SessionStore", "NullStore", "STOP_FLAG", "store_io"]
+__all__ = ["SessionStore", "NullStore", "STOP_FLAG", "commit", "store_io"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -75,6 +75,19 @@ class SessionStore(ABC):
             How many messages were deleted (``0`` for a store that cannot delete messages).
         """
         return 0
+
+
+def commit(manager: SessionManager, agent: Any) -> None:
+    """Write the agent's session now: the journal's ``commit``, else Strands' ``sync_agent``.
+
+    The journal ignores ``sync_agent`` (Strands calls it mid-turn); Strands' repository managers
+    (S3, AgentCore Memory, the older file layout) write on ``sync_agent``.
+    """
+    own = getattr(manager, "commit", None)
+    if callable(own):
+        own(agent)
+    else:
+        manager.sync_agent(agent)
 
 
 async def store_io(store: SessionStore, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:

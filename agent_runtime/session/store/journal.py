@@ -4,9 +4,9 @@ Strands' ``FileSessionManager`` writes every message as its own indented JSON fi
 is added and rewrites ``agent.json`` (re-reading it first) whenever the agent's state or interrupt
 state changes — about twelve atomic file replacements per chat turn, which was nearly half of the
 runtime's own time per turn. :class:`JournalSessionManager` is a Strands session manager that
-instead writes **once per commit** (``sync_agent``, which the runtime calls when a turn or a build
-ends, before the turn's terminal event): it appends one line holding what changed since the
-previous commit — the messages added (and how many were trimmed from the front by the
+instead writes **once per commit** (:meth:`JournalSessionManager.commit`, which the runtime calls
+when a turn or a build ends, before the turn's terminal event): it appends one line holding what
+changed since the previous commit — the messages added (and how many were trimmed from the front by the
 conversation manager) and the agent's state, conversation-manager state and Strands' internal
 (interrupt/model) state. A finished turn is therefore durable before ``RUN_FINISHED`` is sent,
 and a turn cut short leaves nothing half-written: the stored conversation and the stored canvas
@@ -28,11 +28,20 @@ Safety:
   in the middle of the write) is ignored on reading — that commit never finished, so its turn
   never sent ``RUN_FINISHED``;
 * before appending, the writer checks that the file is exactly as it last left it (size, mtime,
-  inode); if another process wrote meanwhile (another runtime took the session, or a ``reset``
-  removed it), it writes a full record instead of a delta, so a delta is never applied on top of
-  a conversation it was not computed from;
+  inode); if another process wrote meanwhile (another runtime took the session), it writes a
+  full record instead of a delta, so a delta is never applied on top of a conversation it was not
+  computed from;
+* a journal, or a new session's folder, deleted after this manager read or made it (a ``reset``,
+  possibly on another runtime) is never written back: the commit raises :class:`SessionGone`;
+* Strands' own ``sync_agent`` (its agent loop calls it mid-turn after reducing an overflowing
+  context) writes nothing: every record is a whole turn;
 * past :data:`COMPACT_AFTER` records the journal is rewritten as one full record (a temporary
   file and an atomic rename).
+
+Durability: a commit is in the operating system's hands before ``RUN_FINISHED`` is sent, so a
+crash of the runtime process loses nothing. It is not ``fsync``-ed: a crash of the machine itself
+can lose the last commits (or, in the rare compaction, leave the journal empty), as with
+Strands' own file manager.
 
 Not persisted, exactly as with Strands' repository managers: in-place edits that Strands itself
 makes to messages already committed (other than a guardrail redaction, which forces a rewrite of
@@ -58,6 +67,9 @@ from strands.session.session_manager import SessionManager
 from strands.types.content import Message
 from strands.types.session import SessionAgent, decode_bytes_values
 
+from agent_runtime.errors import RunFault
+from agent_runtime.strands_compat import session_agent
+
 __all__ = [
     "COMPACT_AFTER",
     "JOURNAL_FILE",
@@ -82,8 +94,8 @@ StatKey = tuple[int, int, int]
 """``(inode, size, mtime_ns)`` of a journal file: changes with every write by anyone."""
 
 
-class SessionGone(Exception):
-    """The session's journal was deleted after this manager read it (see ``sync_agent``)."""
+class SessionGone(RunFault):
+    """The session's journal was deleted after this manager read or made it (see :meth:`commit`)."""
 
 
 def stat_key(path: Path) -> StatKey | None:
@@ -181,17 +193,19 @@ def read_last_agent(path: Path) -> dict[str, Any] | None:
 
 
 def _agent_record(agent: Any) -> dict[str, Any]:
-    """The agent's persisted fields, through Strands' own ``SessionAgent.from_agent``."""
-    session_agent = SessionAgent.from_agent(agent)
-    return {f.name: getattr(session_agent, f.name) for f in dataclasses.fields(session_agent)}
+    """The agent's persisted fields: Strands' ``SessionAgent``, its state not deep-copied first."""
+    record = session_agent(agent)
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 class JournalSessionManager(SessionManager):
-    """A Strands session manager that appends one journal line per :meth:`sync_agent` call.
+    """A Strands session manager that appends one journal line per :meth:`commit`.
 
     It restores the agent when the agent is created (``AgentInitializedEvent``) and writes only
-    when :meth:`sync_agent` is called — it registers no per-message hooks. One manager serves one
-    agent of one session.
+    when :meth:`commit` is called — it registers no per-message hooks, and Strands' own
+    ``sync_agent`` calls (its agent loop makes one mid-turn, after reducing the context on an
+    overflow) write nothing: a commit is always a whole turn. One manager serves one agent of one
+    session.
     """
 
     def __init__(
@@ -268,11 +282,15 @@ class JournalSessionManager(SessionManager):
     # ------------------------------------------------------------------ commit
 
     def sync_agent(self, agent: Any, **kwargs: Any) -> None:
-        """Commit: append what changed since the last commit (blocking file I/O).
+        """Nothing: Strands calls this mid-turn; the turn's :meth:`commit` carries the change."""
+
+    def commit(self, agent: Any) -> None:
+        """Append what changed since the last commit (blocking file I/O).
 
         Raises:
-            SessionGone: The journal this manager read or wrote has been deleted meanwhile (a
-                ``reset``, possibly by another runtime): the session is not written back.
+            SessionGone: The session's journal or folder, read or made by this manager, has been
+                deleted meanwhile (a ``reset``, possibly by another runtime): the session is not
+                written back.
         """
         with self._lock:
             removed = int(getattr(agent.conversation_manager, "removed_message_count", 0))
@@ -312,8 +330,11 @@ class JournalSessionManager(SessionManager):
             self._on_commit(key, agent_record)
 
     def _append(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except FileNotFoundError:  # the folder made when the agent was initialized is gone: a reset
+            raise SessionGone(f"session {self.session_id} was deleted; not writing it back") from None
         try:
             written = os.write(fd, data)
             if written != len(data):  # regular files write everything or fail; be explicit anyway
@@ -322,12 +343,18 @@ class JournalSessionManager(SessionManager):
             os.close(fd)
 
     def _replace(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".journal.", suffix=".tmp")
+        # Only called while the journal exists: a folder gone meanwhile is a reset, not made again.
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".journal.", suffix=".tmp")
+        except FileNotFoundError:
+            raise SessionGone(f"session {self.session_id} was deleted; not writing it back") from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, self.path)
+        except FileNotFoundError:
+            Path(tmp).unlink(missing_ok=True)
+            raise SessionGone(f"session {self.session_id} was deleted; not writing it back") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

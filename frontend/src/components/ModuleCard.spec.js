@@ -58,3 +58,29 @@ describe('ModuleCard', () => {
     expect(w.find('[data-testid="module-warnings"]').exists()).toBe(false)
   })
 })
+
+describe('ModuleCard selection', () => {
+  it('selects with its number (a toggle button) or a click on the card, never from its own controls', async () => {
+    const w = mount(ModuleCard, { props: { module, index: 2, selected: true } })
+    const toggle = w.get('[data-testid="select-module"]')
+    expect(toggle.element.tagName).toBe('BUTTON')
+    expect(toggle.attributes('aria-pressed')).toBe('true')
+    expect(toggle.attributes('aria-label')).toBe('Select module 3: Kickoff')
+    await toggle.trigger('click')
+    await w.get('.module-desc').trigger('click')
+    await w.get('button[aria-controls="module-body-2"]').trigger('click') // collapse: not a selection
+    await w.findAll('[data-testid="task"]')[1].get('.task-desc').trigger('click')
+    await w.findAll('[data-testid="select-task"]')[0].trigger('click')
+    expect(w.emitted('select')).toEqual([[null], [null], [1], [0]])
+  })
+
+  it('shows which task is selected and what just changed', () => {
+    const w = mount(ModuleCard, { props: { module, index: 0, selectedTask: 1, changed: true, changedTasks: [0] } })
+    const tasks = w.findAll('[data-testid="task"]')
+    expect(tasks.map((t) => t.get('[data-testid="select-task"]').attributes('aria-pressed'))).toEqual(['false', 'true'])
+    expect(tasks[1].get('[data-testid="select-task"]').attributes('aria-label')).toBe('Select task 2 of module 1: Prepare agenda')
+    expect(tasks[0].classes()).toContain('is-changed')
+    expect(w.get('li.module').attributes('data-changed')).toBe('true')
+    expect(tasks[0].get('.task-title').text()).toBe('Book the call') // the number is drawn by CSS
+  })
+})

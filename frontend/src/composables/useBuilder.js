@@ -8,6 +8,7 @@ import { ref } from 'vue'
 import * as agentApi from '../api/agent.js'
 import { useAgentSse } from './useAgentSse.js'
 import { usePlaybookBuilderStore } from '../stores/playbookBuilder.js'
+import { useCanvasFocusStore } from '../stores/canvasFocus.js'
 import * as storage from '../lib/storage.js'
 import { useApprovalAnswers } from './builder/approvals.js'
 import { useCanvasEdits } from './builder/useCanvasEdits.js'
@@ -25,6 +26,7 @@ import { useStreamCallbacks } from './builder/streamCallbacks.js'
  *   api?: typeof agentApi,
  *   sse?: ReturnType<typeof useAgentSse>,
  *   store?: ReturnType<typeof usePlaybookBuilderStore>,
+ *   focus?: ReturnType<typeof useCanvasFocusStore>,
  *   storage?: typeof storage,
  *   navigate?: (url: string) => void,
  *   sleep?: (ms: number) => Promise<void>,
@@ -37,6 +39,7 @@ export function useBuilder(deps = {}) {
     api: deps.api ?? agentApi,
     sse: deps.sse ?? useAgentSse(),
     store: deps.store ?? usePlaybookBuilderStore(),
+    focus: deps.focus ?? useCanvasFocusStore(),
     saved: deps.storage ?? storage,
     navigate: deps.navigate ?? ((url) => agentApi.nav.assign(url)),
     sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),

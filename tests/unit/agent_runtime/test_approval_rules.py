@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from strands import Agent
+from strands.hooks import BeforeToolCallEvent
+from strands.interrupt import InterruptException
 
 from agent_runtime.approvals import (
     DEFAULT_APPROVAL_RULES,
@@ -15,9 +18,11 @@ from agent_runtime.approvals import (
     evaluate,
     parse_rules,
 )
+from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.config import load_settings
 from agent_runtime.contract import ErrorCode
 from agent_runtime.errors import ConfigError, RequestRefused
+from agent_runtime.models.scripted import ScriptedModel
 from tests.unit.agent_runtime.conftest import SECRET
 
 
@@ -153,3 +158,34 @@ def test_superseded_interrupts_are_refused_as_expired_and_the_book_round_trips()
     for _ in range(60):  # the closed list is bounded
         again.close(_pending().id, ClosedStatus.ANSWERED)
     assert len(again.closed) == 50
+
+
+def test_the_gate_reads_the_canvas_only_for_a_tool_a_rule_names() -> None:
+    reads = 0
+
+    def canvas() -> dict[str, Any]:
+        nonlocal reads
+        reads += 1
+        return _canvas(3, tasks={0: 2})
+
+    hook = ApprovalHook(parse_rules(DEFAULT_APPROVAL_RULES, {"APPROVAL_BUILD_THRESHOLD": 8}), canvas)
+    agent = Agent(model=ScriptedModel([]), callback_handler=None)
+
+    def call(name: str, args: dict[str, Any]) -> BeforeToolCallEvent:
+        event = BeforeToolCallEvent(
+            agent=agent,
+            selected_tool=None,
+            tool_use={"toolUseId": "t1", "name": name, "input": args},
+            invocation_state={},
+        )
+        try:
+            hook._before_tool(event)
+        except InterruptException:
+            pass
+        return event
+
+    call("set_playbook_outline", {"title": "T", "modules": []})
+    call("suggest_replies", {"replies": ["ok"]})
+    assert reads == 0  # no rule names these tools
+    call("remove_module", {"module_index": 0})
+    assert reads == 1  # gated: removing module 1, which has tasks, asks first

@@ -36,7 +36,7 @@ def test_a_turn_cut_before_its_write_is_dropped_so_canvas_and_chat_agree(
     # The runtime dies before the turn's write. The file store's journal commits a turn whole
     # (conversation and canvas in one line), so nothing of the cut turn is stored; stores that
     # write each message as it is added are truncated on opening (test_session_store).
-    first.services.keeper.persist_quietly = lambda entry: None  # type: ignore[method-assign]
+    first.services.writer.persist_quietly = lambda entry: None  # type: ignore[method-assign]
     cut = first.chat(ADD)
     assert "Customer Notification" in text_of(cut) and "Customer Notification" not in _stored_text(data)
 

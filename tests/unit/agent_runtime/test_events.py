@@ -6,12 +6,15 @@ import asyncio
 import json
 import threading
 
-from ag_ui.core import CustomEvent
+import pytest
+from ag_ui.core import BaseEvent, CustomEvent, Event, TextMessageContentEvent
+from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError
 
 from agent_runtime.events import factory
 from agent_runtime.events.emitter import RunEmitter
-from agent_runtime.events.sse import HEARTBEAT, frame
-from agent_runtime.session.channel import FrameChannel
+from agent_runtime.events.sse import HEARTBEAT, TextContentFrames, frame
+from agent_runtime.session.channel import FrameChannel, Waker
 from agent_runtime.session.ephemeral import EphemeralState
 from tests.support.sse import check_stream, parse_frames, types_of
 
@@ -111,3 +114,111 @@ def test_event_log_reads_after_a_cursor_and_reports_a_gap() -> None:
     assert not log.read_after(3).gap
     assert [e.seq for e in log.read_after(3).entries] == [4, 5, 6]
     assert log.head() == 6
+
+
+def _every_code_point() -> str:
+    return "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+
+def test_text_content_frames_are_the_encoders_bytes_for_every_character() -> None:
+    text = _every_code_point()
+    frames = TextContentFrames('msg_"quoted"\\id\u2028')
+    for start in range(0, len(text), 8192):  # every code point, in deltas of 8 K characters
+        delta = text[start : start + 8192]
+        expected = frame(start + 1, TextMessageContentEvent(message_id=frames.message_id, delta=delta))
+        assert frames.frame(start + 1, delta) == expected, f"differs in characters from {start}"
+    for delta in ["", " ", "\n\n", "data: x\n\nid: 9", '"}', "\\", "\x00\x1f\x7f", "😀"]:
+        expected = frame(5, TextMessageContentEvent(message_id=frames.message_id, delta=delta))
+        assert frames.frame(5, delta) == expected
+
+
+def test_a_lone_surrogate_fails_as_the_encoder_fails() -> None:
+    with pytest.raises(PydanticSerializationError):
+        frame(1, TextMessageContentEvent(message_id="m", delta="a\ud800"))
+    with pytest.raises(PydanticSerializationError):
+        TextContentFrames("m").frame(1, "a\ud800")
+
+
+def test_emitted_text_is_byte_identical_to_encoding_each_event() -> None:
+    sink, ids = Sink(), iter(range(1, 100))
+    emitter = RunEmitter(sink, lambda: next(ids), "thread", "run")
+    emitter.start()
+    for delta in ["Hello ", "wörld ", "\u2028", '"quoted"']:
+        emitter.text(delta)
+    emitter.end_text()
+    emitter.text("again")
+    emitter.finish({"phase": "outline", "version": 1})
+    frames = parse_frames(sink.data)
+    check_stream(frames)
+    rebuilt = b"".join(frame(f.id, _event_from_wire(f.event)) for f in frames)
+    assert sink.data == rebuilt
+    assert [f.event.get("delta") for f in frames if f.event["type"] == "TEXT_MESSAGE_CONTENT"] == [
+        "Hello ",
+        "wörld ",
+        "\u2028",
+        '"quoted"',
+        "again",
+    ]
+    messages = {f.event["messageId"] for f in frames if f.event["type"].startswith("TEXT_MESSAGE")}
+    assert len(messages) == 2  # a new message after the first was closed
+
+
+def _event_from_wire(data: dict[str, object]) -> BaseEvent:
+    return TypeAdapter(Event).validate_python(data)  # type: ignore[no-any-return]
+
+
+def test_a_put_racing_the_consumers_wait_still_wakes_it() -> None:
+    """The consumer found nothing and is about to wait when a producer thread puts a frame."""
+    channel = FrameChannel(heartbeat_seconds=60)  # a lost wake-up would show as a 60 s stall
+    about_to_wait, put_done = threading.Event(), threading.Event()
+    original_wait = Waker.wait
+
+    async def wait_after_the_put(self: Waker, timeout: float) -> bool:
+        if not about_to_wait.is_set():
+            about_to_wait.set()
+            await asyncio.to_thread(put_done.wait, 5)  # the put lands in the gap
+        return await original_wait(self, timeout)
+
+    def producer() -> None:
+        about_to_wait.wait(5)
+        channel.put(b"late")
+        put_done.set()
+        channel.close()
+
+    async def consume() -> list[bytes]:
+        return [chunk async for chunk in channel.frames()]
+
+    thread = threading.Thread(target=producer)
+    thread.start()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Waker, "wait", wait_after_the_put)
+        chunks = asyncio.run(asyncio.wait_for(consume(), 5))
+    thread.join(5)
+    assert chunks == [b"late"]
+
+
+def test_a_busy_consumer_is_not_woken_for_every_frame() -> None:
+    """A producer on the consumer's loop writes 200 frames in one go: one wake-up, not 200."""
+    channel = FrameChannel(heartbeat_seconds=60)
+    wakes = 0
+    original_wake = Waker.wake
+
+    def counting_wake(self: Waker) -> None:
+        nonlocal wakes
+        wakes += 1
+        original_wake(self)
+
+    async def run() -> list[bytes]:
+        frames = channel.frames()
+        first = asyncio.ensure_future(anext(frames))
+        await asyncio.sleep(0)  # one loop turn: the consumer finds nothing and waits
+        for n in range(200):
+            channel.put(b"%d," % n)
+        channel.close()
+        return [await first] + [chunk async for chunk in frames]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Waker, "wake", counting_wake)
+        chunks = asyncio.run(run())
+    assert b"".join(chunks) == b"".join(b"%d," % n for n in range(200))
+    assert wakes <= 2  # the first put (the consumer was waiting) and the close

@@ -208,14 +208,14 @@ def test_a_seeded_module_without_tasks_is_built_when_asked(make_harness: Any) ->
 
 def test_a_seed_the_store_cannot_keep_is_refused_and_forgotten(make_harness: Any) -> None:
     harness = make_harness(None)
-    keeper = harness.services.keeper
-    real = keeper.persist
+    writer = harness.services.writer
+    real = writer.persist
 
     def broken(entry: Any, **kwargs: Any) -> None:
         raise OSError("disk full")
 
-    keeper.persist = broken  # type: ignore[method-assign]
+    writer.persist = broken  # type: ignore[method-assign]
     refused = harness.run(_seed_body(harness))
     assert _types(refused) == ["RUN_ERROR"] and refused[0].event["code"] == "INTERNAL"
-    keeper.persist = real  # type: ignore[method-assign]
+    writer.persist = real  # type: ignore[method-assign]
     assert _types(harness.run(_seed_body(harness)))[-1] == "RUN_FINISHED"  # a retry seeds it cleanly

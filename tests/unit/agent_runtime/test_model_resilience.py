@@ -405,3 +405,14 @@ def test_the_packaged_agents_file_configures_every_agent(tmp_path: Any) -> None:
     broken.write_text(text.replace("prompts/", f"{prompts}/"), encoding="utf-8")
     with pytest.raises(ConfigError, match="conversation.manager"):
         load_registry(broken)
+
+
+def test_an_announced_mcp_call_keeps_the_orchestrators_retry_strategy() -> None:
+    """Announcing a library tool call used to reset ``applier.retry``: later throttles lost their notice."""
+    from agent_runtime.agents.orchestrator import OrchestratorApplier
+
+    applier = OrchestratorApplier(entry=None, builds=None)  # type: ignore[arg-type]
+    applier.retry = ModelRetry(max_attempts=3, initial_delay=0.01, max_delay=0.02)
+    strategy = applier.retry
+    applier.announce("tool_1", "search_playbooks", {"query": "onboarding"})
+    assert applier.retry is strategy

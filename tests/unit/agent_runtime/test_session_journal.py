@@ -1,7 +1,7 @@
 """The file store's session journal: one appended line per commit, restored exactly.
 
 What a finished turn promises — a crash right after ``RUN_FINISHED`` loses nothing — rests on
-:meth:`JournalSessionManager.sync_agent` having written the turn before the terminal event; the
+:meth:`JournalSessionManager.commit` having written the turn before the terminal event; the
 end-to-end check (``kill -9`` at ``RUN_FINISHED``) is in
 ``tests/integration/test_runtime_durability.py``. These tests pin the journal itself: what one
 commit writes, that a restore gives back the agent as committed, and the edges — a torn last
@@ -46,7 +46,7 @@ def _agent(store: FileStore, replies: list[str], **kwargs: Any) -> Agent:
 
 
 def _commit(agent: Agent) -> None:
-    agent._session_manager.sync_agent(agent)  # type: ignore[attr-defined]
+    agent._session_manager.commit(agent)  # type: ignore[attr-defined]
 
 
 def _journal(store: FileStore) -> Path:
@@ -250,3 +250,39 @@ def test_a_turn_cut_before_its_commit_leaves_nothing_to_truncate(store: FileStor
     agent("second")  # a crash here: the turn never reached its commit
     assert store.truncate_messages(SID, AGENT_ID, 2) == 0
     assert _texts(_agent(store, []).messages) == ["first", "one"]
+
+
+def test_strands_own_mid_turn_sync_writes_nothing(store: FileStore) -> None:
+    """Strands syncs the session mid-turn after reducing an overflowing context: no half turn is stored."""
+    agent = _agent(store, ["hello"])
+    agent("hi")
+    agent._session_manager.sync_agent(agent)  # type: ignore[attr-defined]
+    assert not _journal(store).exists()
+    _commit(agent)
+    assert len(_records(store)) == 1
+
+
+def test_a_session_reset_before_its_first_commit_is_not_written_back(store: FileStore) -> None:
+    agent = _agent(store, ["hello"])
+    agent("first turn, still running")
+    store.delete(SID)  # reset on another runtime while the first turn runs
+    with pytest.raises(SessionGone):
+        _commit(agent)
+    assert not _journal(store).parent.exists() and store.read_agent_state(SID, AGENT_ID) is None
+
+
+def test_a_reset_racing_a_full_rewrite_is_not_undone(
+    store: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal was seen (another writer changed it: a full rewrite), then its folder vanished."""
+    agent = _agent(store, ["hello", "again"])
+    agent("hi")
+    _commit(agent)
+    agent("more")
+    journal = _journal(store)
+    seen = journal_module.stat_key(journal)
+    store.delete(SID)  # the reset lands between the check and the rewrite
+    monkeypatch.setattr(journal_module, "stat_key", lambda path: (0, 0, 0) if seen else None)
+    with pytest.raises(SessionGone):
+        _commit(agent)
+    assert not journal.parent.exists()

@@ -27,14 +27,14 @@ def _pause_inside_the_store_write(entry: Any) -> tuple[threading.Event, threadin
     """Make the entry's next store write stop after the data is written, before it returns."""
     written, release = threading.Event(), threading.Event()
     manager = entry.store_manager
-    real_sync = manager.sync_agent
+    real_commit = manager.commit
 
-    def sync_then_wait(agent: Any, **kwargs: Any) -> None:
-        real_sync(agent, **kwargs)
+    def commit_then_wait(agent: Any) -> None:
+        real_commit(agent)
         written.set()
         assert release.wait(10), "the test never released the write"
 
-    manager.sync_agent = sync_then_wait
+    manager.commit = commit_then_wait
     return written, release
 
 
@@ -46,12 +46,12 @@ def test_a_request_during_the_sessions_own_store_write_keeps_the_live_entry(make
     assert entry is not None and entry.revision == 1
     head = entry.ephemeral.head()
     written, release = _pause_inside_the_store_write(entry)
-    writer = threading.Thread(target=services.keeper.persist, args=(entry,))
+    writer = threading.Thread(target=services.writer.persist, args=(entry,))
     writer.start()
     try:
         assert written.wait(10)
         # In the gap: the store already holds the new stamp, the entry does not yet.
-        stored = services.keeper._stored_portal(SID)
+        stored = services.writer.stored_portal(SID)
         assert stored is not None and stored["stamp"] != entry.stamp
         claims = services.codec.verify(harness.token())
         opened = services.keeper.open(claims, create=False)
@@ -121,7 +121,7 @@ def test_a_reset_during_a_build_stays_reset_when_the_build_winds_down(
     entry = services.cache.get(SID)
     assert entry is not None and isinstance(entry.build, BuildJob)
     job = entry.build
-    keeper = services.keeper
+    keeper = services.writer
     real_delete = keeper.delete
 
     def delete_then_release(*args: Any) -> None:
@@ -132,7 +132,7 @@ def test_a_reset_during_a_build_stays_reset_when_the_build_winds_down(
     reset = harness.action("reset")
     check_stream(reset)
     assert job.control.done.wait(10)
-    assert services.keeper._stored_portal(SID) is None, "the reset session came back from the store"
+    assert services.writer.stored_portal(SID) is None, "the reset session came back from the store"
     assert "could not store the session" not in caplog.text
     watch = harness.action("watch")
     assert [f.event["snapshot"]["canvas"]["modules"] for f in watch if f.type == "STATE_SNAPSHOT"] == [[]]
@@ -148,7 +148,7 @@ def test_a_finished_build_is_stored_before_its_watchers_are_told(make_harness: A
     real_append_end = entry.ephemeral.append_end
 
     def append_end(outcome: str) -> int:
-        stored = services.keeper._stored_portal(SID)
+        stored = services.writer.stored_portal(SID)
         assert stored is not None
         seen.append((stored["canvas"]["phase"], job.running))
         return real_append_end(outcome)
@@ -171,6 +171,6 @@ def test_a_build_ending_after_a_reset_on_another_runtime_does_not_write_the_sess
     check_stream(other.action("reset"))
     release.set()
     assert job.control.done.wait(10)
-    assert services.keeper._stored_portal(SID) is None
+    assert services.writer.stored_portal(SID) is None
     assert "could not store the session" not in caplog.text
     assert "changed elsewhere; not overwriting" in caplog.text

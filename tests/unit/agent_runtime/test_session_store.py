@@ -17,7 +17,7 @@ from agent_runtime.errors import ConfigError
 from agent_runtime.models.scripted import ScriptedModel, Step
 from agent_runtime.session.control import RunControl
 from agent_runtime.session.remote_stop import RemoteStop
-from agent_runtime.session.store import NullStore, SessionStore, create_store
+from agent_runtime.session.store import NullStore, SessionStore, commit, create_store
 from agent_runtime.session.store.file import FileStore
 from agent_runtime.session.store.s3 import S3Store
 from tests.unit.agent_runtime.conftest import SECRET
@@ -47,7 +47,7 @@ def _stored_turn(store: SessionStore, prompt: str) -> Agent:
     """One turn, then the commit ``SessionKeeper.persist`` makes at the end of every turn."""
     agent = _agent(store)
     agent(prompt)
-    agent._session_manager.sync_agent(agent)  # type: ignore[attr-defined]
+    commit(agent._session_manager, agent)  # type: ignore[attr-defined]
     return agent
 
 
@@ -57,7 +57,7 @@ def test_conversation_and_state_survive_through_the_strands_session_manager(stor
     agent("hi there")
     agent.state.set("portal", {"revision": 1, "canvas": {"version": 3}})
     store.manager(SID)  # a second manager on the same session does not reset it
-    agent._session_manager.sync_agent(agent)  # type: ignore[attr-defined]
+    commit(agent._session_manager, agent)  # type: ignore[attr-defined]
     assert store.read_agent_state(SID, "orchestrator") == {
         "portal": {"revision": 1, "canvas": {"version": 3}}
     }

@@ -7,6 +7,7 @@ version test fails first with what to check.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from strands import Agent, tool
 from strands.hooks import BeforeToolCallEvent, HookProvider, HookRegistry
 from strands.models.model import Model
 from strands.session.file_session_manager import FileSessionManager
+from strands.types.session import SessionAgent
 
 from agent_runtime.models.scripted import ScriptedModel, Step
 from agent_runtime.strands_compat import (
@@ -24,7 +26,9 @@ from agent_runtime.strands_compat import (
     S3SessionReader,
     answered_interrupt_reason,
     clear_interrupts,
+    hand_over_state,
     is_paused_on_interrupt,
+    session_agent,
     supports_structured_output,
 )
 
@@ -35,7 +39,8 @@ def test_installed_strands_is_the_release_the_adapter_was_checked_against() -> N
     assert version("strands-agents") == TESTED_STRANDS_VERSION, (
         "strands-agents changed: check agent_runtime/strands_compat.py against the new release "
         "(Agent._interrupt_state, BeforeToolCallEvent._interrupt_id, FileSessionManager/S3SessionManager "
-        "._get_session_path and __init__, Model._supports_structured_output), run this module, then "
+        "._get_session_path and __init__, Model._supports_structured_output, AgentState._data/_lock/"
+        "_version, SessionAgent.from_agent's fields), run this module, then "
         "update TESTED_STRANDS_VERSION"
     )
 
@@ -108,3 +113,26 @@ def test_the_structured_output_flag_is_the_one_strands_reads() -> None:
     assert STRUCTURED_OUTPUT_FLAG in vars(Model) and vars(Model)[STRUCTURED_OUTPUT_FLAG] is False
     assert supports_structured_output(BedrockModel) is True
     assert supports_structured_output(ScriptedModel([])) is False
+
+
+def test_the_session_record_has_exactly_strands_own_fields_and_values() -> None:
+    """``session_agent`` is ``SessionAgent.from_agent`` minus the state's deep copy."""
+    model = ScriptedModel([Step(tool_calls=(("publish", {"title": "x"}),))])
+    agent = Agent(
+        model=model, agent_id="orchestrator", tools=[publish], hooks=[_AskFirst()], callback_handler=None
+    )
+    agent.state.set("portal", {"canvas": {"modules": [{"title": "Kickoff"}]}, "revision": 3})
+    assert agent("publish").stop_reason == "interrupt"  # interrupt state and messages to carry
+    ours, theirs = asdict(session_agent(agent)), asdict(SessionAgent.from_agent(agent))
+    for stamp in ("created_at", "updated_at"):
+        ours.pop(stamp), theirs.pop(stamp)
+    assert ours == theirs
+    assert ours["_internal_state"]["interrupt_state"]["activated"] is True
+
+
+def test_a_handed_over_state_value_is_what_the_agent_state_holds() -> None:
+    agent = Agent(model=ScriptedModel([]), agent_id="orchestrator", callback_handler=None)
+    portal = {"revision": 1, "canvas": {"version": 2}}
+    hand_over_state(agent, "portal", portal)
+    assert agent.state.get("portal") == portal and agent.state.get() == {"portal": portal}
+    assert session_agent(agent).state == {"portal": portal}

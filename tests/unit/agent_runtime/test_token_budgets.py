@@ -12,12 +12,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from agent_runtime.budget import BUDGET_REASON
 from agent_runtime.contract import UsageSummary
 from agent_runtime.models.scripted import ScriptedModel, Step
-from agent_runtime.persistence import apply_portal_state, portal_state
+from agent_runtime.persistence import apply_portal_state
 from agent_runtime.session.cache import SessionEntry
+from agent_runtime.session.writer import portal_state
 from agent_runtime.usage import DEFAULT_PRICE_TABLE, Usage, load_prices
-from agent_runtime.usage.meter import BUDGET_REASON
 from tests.support.sse import Frame, check_stream, custom, tool_calls
 from tests.unit.agent_runtime.conftest import SID, ScriptedModels
 

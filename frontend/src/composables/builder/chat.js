@@ -3,6 +3,7 @@
 
 import { Phase } from '../../generated/contract.js'
 import { liveCheck } from './context.js'
+import { selectionContext } from './useSelection.js'
 
 const WATCH_RETRY_DELAYS_MS = [1000, 2000, 4000]
 
@@ -16,7 +17,8 @@ export function useChat(ctx, reload, session, streams) {
   const { api, sse, store, sleep } = ctx
 
   function uiContext() {
-    return { phase: store.phase, canvas_version: store.version, module_count: store.canvas.modules.length }
+    const base = { phase: store.phase, canvas_version: store.version, module_count: store.canvas.modules.length }
+    return { ...base, ...selectionContext(store.canvas, ctx.focus?.selection ?? null) }
   }
 
   async function runChat(prompt, files = []) {

@@ -7,6 +7,7 @@
  * @property {typeof import('../../api/agent.js')} api
  * @property {ReturnType<typeof import('../useAgentSse.js').useAgentSse>} sse
  * @property {ReturnType<typeof import('../../stores/playbookBuilder.js').usePlaybookBuilderStore>} store
+ * @property {ReturnType<typeof import('../../stores/canvasFocus.js').useCanvasFocusStore>|null} focus  The canvas selection.
  * @property {typeof import('../../lib/storage.js')} saved  This tab's storage (what a reload needs).
  * @property {(url: string) => void} navigate
  * @property {(ms: number) => Promise<void>} sleep
@@ -19,11 +20,12 @@
  */
 
 /** @returns {BuilderContext} */
-export function createBuilderContext({ api, sse, store, saved, navigate, sleep, now }) {
+export function createBuilderContext({ api, sse, store, focus = null, saved, navigate, sleep, now }) {
   return {
     api,
     sse,
     store,
+    focus,
     saved,
     navigate,
     sleep,

@@ -293,7 +293,7 @@ export function useCanvasDocument(conversation) {
     }
     if (meta.eventId != null) snapshotEventId = Math.max(snapshotEventId ?? meta.eventId, meta.eventId)
     pendingSteps = []
-    lastReconcile.value = { version: v, differed, eventId: meta.eventId ?? null }
+    lastReconcile.value = { version: v, differed, eventId: meta.eventId ?? null, forced: Boolean(meta.force) }
     return { applied: true, differed }
   }
 
