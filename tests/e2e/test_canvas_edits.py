@@ -130,6 +130,7 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     last.get_by_test_id("rename-task-input").press("Enter")
     expect(last.locator(".task-title")).to_have_text("Send the agenda a day before")
     expect(last.get_by_test_id("rename-task")).to_be_focused()
+    expect(page.get_by_test_id("selection-chip")).to_have_count(0)  # edit controls do not select
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "canvas-task-renamed.png"))
