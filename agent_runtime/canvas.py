@@ -11,10 +11,10 @@ Pure domain code: no strands, no I/O.
 from __future__ import annotations
 
 import threading
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
+from agent_runtime.canvas_errors import CanvasError
+from agent_runtime.canvas_errors import validate as _validate
 from agent_runtime.contract import (
     TOOL_ARGS,
     Limits,
@@ -22,38 +22,13 @@ from agent_runtime.contract import (
     ModuleStatus,
     Phase,
     PlaybookSpec,
-    ToolErrorCode,
     ToolName,
 )
-from agent_runtime.errors import AgentRuntimeError
+from agent_runtime.history import CanvasHistory
 
 __all__ = ["Canvas", "CanvasError"]
 
-_M = TypeVar("_M", bound=BaseModel)
-_SIZE_ERRORS = frozenset({"string_too_long", "too_long"})
 _SUMMARY_DESCRIPTION_CHARS = 140
-
-
-class CanvasError(AgentRuntimeError):
-    """A tool call the canvas refused; the canvas is unchanged.
-
-    Note the argument order, ``CanvasError(code, message)``, unlike the base class.
-
-    Attributes:
-        code: ``INVALID_TOOL_ARGS``, ``NOT_FOUND``, ``LIMIT`` or ``UNKNOWN_TOOL``.
-        message: A short explanation meant for the model (it is sent back as the tool error).
-    """
-
-    INVALID_TOOL_ARGS = ToolErrorCode.INVALID_TOOL_ARGS
-    NOT_FOUND = ToolErrorCode.NOT_FOUND
-    LIMIT = ToolErrorCode.LIMIT
-    UNKNOWN_TOOL = ToolErrorCode.UNKNOWN_TOOL
-
-    def __init__(self, code: ToolErrorCode, message: str) -> None:
-        super().__init__(message, code)
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
 
 
 class Canvas:
@@ -63,6 +38,7 @@ class Canvas:
         lock: Re-entrant lock guarding every read and write.
         phase: Where the playbook is in its life.
         version: Incremented by every change (``suggest_replies`` does not change anything).
+        history: Its undo/redo steps (:mod:`agent_runtime.history`).
     """
 
     def __init__(
@@ -90,6 +66,7 @@ class Canvas:
             self._playbook = _validate(PlaybookSpec, playbook)
         self.phase = Phase(phase)
         self.version = int(version)
+        self.history = CanvasHistory(self.state())
 
     # ------------------------------------------------------------------------------------------
     # Reading
@@ -118,17 +95,47 @@ class Canvas:
             return self._playbook.modules[index].model_copy(deep=True)
 
     def snapshot(self) -> dict[str, Any]:
-        """The ``STATE_SNAPSHOT`` body: ``{"phase", "canvas", "version"}`` (JSON-able)."""
+        """The ``STATE_SNAPSHOT`` body: ``{"phase", "canvas", "version", "history"}`` (JSON-able).
+
+        ``history`` is ``{"can_undo", "can_redo"}``.
+        """
         with self.lock:
-            return {
-                "phase": self.phase.value,
-                "canvas": self._playbook.model_dump(mode="json"),
-                "version": self.version,
-            }
+            state = self.state()
+            return {**state, "version": self.version, "history": self.history.flags(state)}
+
+    def state(self) -> dict[str, Any]:
+        """What undo restores: ``{"phase", "canvas"}`` (JSON-able, a fresh copy)."""
+        with self.lock:
+            return {"phase": self.phase.value, "canvas": self._playbook.model_dump(mode="json")}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Put back a :meth:`state` (undo, redo, an edit) as a new version.
+
+        A ``building`` phase is never restored (no builder runs it): it becomes ``refinement``.
+
+        Raises:
+            CanvasError: ``INVALID_TOOL_ARGS`` when the state does not validate.
+        """
+        playbook = _validate(PlaybookSpec, state.get("canvas") or {})
+        phase = Phase(state.get("phase", Phase.EMPTY))
+        with self.lock:
+            self._playbook = playbook
+            self.phase = Phase.REFINEMENT if phase == Phase.BUILDING else phase
+            self.version += 1
+
+    def adopt(self, other: Canvas) -> None:
+        """Take ``other``'s playbook and phase (validated: an edit tried on a copy) as a new version."""
+        with self.lock, other.lock:
+            self._playbook = other._playbook
+            self.phase = other.phase
+            self.version += 1
 
     def to_dict(self) -> dict[str, Any]:
-        """The durable form for the session store (same shape as :meth:`snapshot`)."""
-        return self.snapshot()
+        """The durable form for the session store: :meth:`snapshot` plus ``undo_history``."""
+        with self.lock:
+            data = self.snapshot()
+            data["undo_history"] = self.history.to_dict(self.state())
+            return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Canvas:
@@ -141,7 +148,9 @@ class Canvas:
             phase = Phase(data.get("phase", Phase.EMPTY))
         except ValueError:
             raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "unknown phase in stored canvas") from None
-        return cls(data.get("canvas") or None, phase=phase, version=int(data.get("version", 0)))
+        canvas = cls(data.get("canvas") or None, phase=phase, version=int(data.get("version", 0)))
+        canvas.history = CanvasHistory.from_dict(data.get("undo_history"), canvas.state())
+        return canvas
 
     def summary_for_prompt(self) -> str:
         """A compact description of the canvas for the orchestrator's system prompt.
@@ -151,7 +160,8 @@ class Canvas:
         with self.lock:
             book = self._playbook
             if not book.modules and not book.title:
-                return f"Phase: {self.phase.value}. The canvas is empty: there is no playbook yet."
+                lines = [f"Phase: {self.phase.value}. The canvas is empty: there is no playbook yet."]
+                return "\n".join(lines + self._person_notes())
             lines = [f'Playbook: "{book.title or "(untitled)"}"']
             if book.description:
                 lines.append(f"Description: {_shorten(book.description)}")
@@ -167,7 +177,12 @@ class Canvas:
                 if module.reason:
                     line += f" (reason: {_shorten(module.reason)})"
                 lines.append(line)
-            return "\n".join(lines)
+            return "\n".join(lines + self._person_notes())
+
+    def _person_notes(self) -> list[str]:
+        """The person's own changes (direct edits, undo, redo) since the agent's last turn."""
+        notes = self.history.notes
+        return ["Changed by the person since your last turn: " + "; ".join(notes) + "."] if notes else []
 
     # ------------------------------------------------------------------------------------------
     # Writing
@@ -192,7 +207,9 @@ class Canvas:
         if not isinstance(args, dict):
             raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "tool arguments must be a JSON object")
         parsed = _validate(schema, args)
-        handler = _HANDLERS[ToolName(tool)]
+        handler = _HANDLERS.get(ToolName(tool))
+        if handler is None:  # undo/redo: not an edit of the canvas (see agent_runtime.history)
+            raise CanvasError(CanvasError.UNKNOWN_TOOL, f"{tool} is not a canvas edit")
         with self.lock:
             return handler(self, parsed)
 
@@ -319,15 +336,7 @@ class Canvas:
         return self._changed({"ok": True, "task_indices": list(range(start, len(tasks)))})
 
     def _add_task_step(self, args: Any) -> dict[str, Any]:
-        self._check_module_index(args.module_index)
-        tasks = self._playbook.modules[args.module_index].tasks
-        if not 0 <= args.task_index < len(tasks):
-            raise CanvasError(
-                CanvasError.NOT_FOUND,
-                f"module {args.module_index} has no task {args.task_index} "
-                f"(it has {len(tasks)} tasks, zero-based)",
-            )
-        steps = tasks[args.task_index].steps
+        steps = self._task(args.module_index, args.task_index).steps
         if len(steps) >= Limits.MAX_STEPS_PER_TASK:
             raise CanvasError(CanvasError.LIMIT, f"a task has at most {Limits.MAX_STEPS_PER_TASK} steps")
         steps.append(args.step.model_copy())
@@ -338,6 +347,21 @@ class Canvas:
         self._playbook.modules[args.module_index].tasks = [t.model_copy(deep=True) for t in args.tasks]
         return self._changed({"ok": True, "tasks": len(args.tasks)})
 
+    def _update_task(self, args: Any) -> dict[str, Any]:
+        task = self._task(args.module_index, args.task_index)
+        if args.title is None and args.description is None:
+            raise CanvasError(CanvasError.INVALID_TOOL_ARGS, "give a title, a description or both")
+        if args.title is not None:
+            task.title = args.title
+        if args.description is not None:
+            task.description = args.description
+        return self._changed({"ok": True, "module_index": args.module_index, "task_index": args.task_index})
+
+    def _remove_task(self, args: Any) -> dict[str, Any]:
+        self._task(args.module_index, args.task_index)
+        removed = self._playbook.modules[args.module_index].tasks.pop(args.task_index)
+        return self._changed({"ok": True, "removed": removed.title})
+
     def _suggest_replies(self, args: Any) -> dict[str, Any]:
         return {"ok": True}
 
@@ -346,6 +370,16 @@ class Canvas:
     def _changed(self, result: dict[str, Any]) -> dict[str, Any]:
         self.version += 1
         return result
+
+    def _task(self, module_index: int, task_index: int) -> Any:
+        self._check_module_index(module_index)
+        tasks = self._playbook.modules[module_index].tasks
+        if not 0 <= task_index < len(tasks):
+            raise CanvasError(
+                CanvasError.NOT_FOUND,
+                f"module {module_index} has no task {task_index} (it has {len(tasks)} tasks, zero-based)",
+            )
+        return tasks[task_index]
 
     def _check_module_index(self, index: int) -> None:
         count = len(self._playbook.modules)
@@ -368,25 +402,9 @@ _HANDLERS = {
     ToolName.ADD_TASK_STEP: Canvas._add_task_step,
     ToolName.SET_MODULE_TASKS: Canvas._set_module_tasks,
     ToolName.SUGGEST_REPLIES: Canvas._suggest_replies,
+    ToolName.UPDATE_TASK: Canvas._update_task,
+    ToolName.REMOVE_TASK: Canvas._remove_task,
 }
-
-
-def _validate(schema: type[_M], data: Any) -> _M:
-    """Validate ``data``; size errors become ``LIMIT``, anything else ``INVALID_TOOL_ARGS``."""
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors()
-        code = (
-            CanvasError.LIMIT
-            if errors and all(e.get("type") in _SIZE_ERRORS for e in errors)
-            else CanvasError.INVALID_TOOL_ARGS
-        )
-        parts = []
-        for err in errors[:3]:
-            loc = ".".join(str(p) for p in err.get("loc", ()))
-            parts.append(f"{loc or 'args'}: {err.get('msg', 'invalid')}")
-        raise CanvasError(code, "; ".join(parts)) from None
 
 
 def _shorten(text: str, limit: int = _SUMMARY_DESCRIPTION_CHARS) -> str:

@@ -27,7 +27,14 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import from_json
 
 __all__ = [
@@ -58,6 +65,12 @@ __all__ = [
     "ResetPayload",
     "WatchPayload",
     "ResumeInterruptPayload",
+    "EditOp",
+    "EditPayload",
+    "UndoPayload",
+    "RedoPayload",
+    "EDIT_TOOLS",
+    "HISTORY_TOOLS",
     "SeedPayload",
     "SEED_SALT",
     "seed_digest",
@@ -87,12 +100,18 @@ class Action(StrEnum):
     RESET = "reset"
     WATCH = "watch"
     RESUME_INTERRUPT = "resume_interrupt"
+    EDIT = "edit"
+    """Direct canvas edits by the person: ``{base_version, ops: [{tool, args}]}``, all or nothing."""
+    UNDO = "undo"
+    """Restore the canvas as it was before the last change (a new version)."""
+    REDO = "redo"
+    """Re-apply the change the last undo took back (a new version)."""
     SEED = "seed"
     """The web app starts a session on a saved playbook (never posted by a browser: not out-of-band)."""
 
 
 OUT_OF_BAND_ACTIONS: frozenset[str] = frozenset(
-    {Action.STOP, Action.RESET, Action.WATCH, Action.RESUME_INTERRUPT}
+    {Action.STOP, Action.RESET, Action.WATCH, Action.RESUME_INTERRUPT, Action.EDIT, Action.UNDO, Action.REDO}
 )
 """Actions posted to ``/api/agent/run/<sid>/<action>`` rather than ``/api/agent/run``."""
 
@@ -132,6 +151,12 @@ class ToolName(StrEnum):
     ADD_TASK_STEP = "add_task_step"
     SET_MODULE_TASKS = "set_module_tasks"
     SUGGEST_REPLIES = "suggest_replies"
+    UPDATE_TASK = "update_task"
+    REMOVE_TASK = "remove_task"
+    UNDO_LAST_CHANGE = "undo_last_change"
+    """The orchestrator's "undo": the canvas goes back to before the last change (no arguments)."""
+    REDO_LAST_CHANGE = "redo_last_change"
+    """The orchestrator's "redo": the last undone change is applied again (no arguments)."""
 
 
 class Phase(StrEnum):
@@ -291,6 +316,10 @@ class Limits:
     """The largest save body: 20 modules × 30 tasks × 20 steps of full-length text fits."""
     MAX_JSON_DEPTH = 32
     """The deepest nesting of objects and arrays a JSON body may have (a save needs 8)."""
+    MAX_EDIT_OPS = 50
+    """Operations in one ``edit`` request (applied all or nothing)."""
+    MAX_UNDO_STEPS = 50
+    """Undo steps a session keeps (a chat turn's changes, one ``edit``, or one whole build each)."""
 
 
 Title = Annotated[str, Field(min_length=1, max_length=Limits.MAX_TITLE_CHARS)]
@@ -540,6 +569,37 @@ class ResumeInterruptPayload(_Invocation):
     ``decided_at``, ``trace_id``): the decision envelope of DESIGN §8, logged with the decision."""
 
 
+class EditOp(_Strict):
+    """One direct edit: a canvas tool (one of :data:`EDIT_TOOLS`) and its arguments (zero-based).
+
+    The runtime checks the tool and validates the arguments with the tool's own schema (as for the
+    agents' calls), answering a bad op with ``INVALID_PAYLOAD`` and the current canvas.
+    """
+
+    tool: Annotated[str, Field(min_length=1, max_length=50)]
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class EditPayload(_Invocation):
+    """Direct edits to the canvas, made on ``base_version``; refused when that is not current."""
+
+    action: Literal[Action.EDIT] = Action.EDIT
+    base_version: Annotated[int, Field(ge=0)]
+    ops: list[EditOp] = Field(min_length=1, max_length=Limits.MAX_EDIT_OPS)
+
+
+class UndoPayload(_Invocation):
+    """Undo the last change to the canvas."""
+
+    action: Literal[Action.UNDO] = Action.UNDO
+
+
+class RedoPayload(_Invocation):
+    """Redo the change the last undo took back."""
+
+    action: Literal[Action.REDO] = Action.REDO
+
+
 class SeedPayload(_Invocation):
     """Start an empty session on a saved playbook (issue 11: "Refine with the assistant").
 
@@ -557,7 +617,15 @@ class SeedPayload(_Invocation):
 
 
 InvocationPayload = Annotated[
-    ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload | SeedPayload,
+    ChatPayload
+    | StopPayload
+    | ResetPayload
+    | WatchPayload
+    | ResumeInterruptPayload
+    | SeedPayload
+    | EditPayload
+    | UndoPayload
+    | RedoPayload,
     Field(discriminator="action"),
 ]
 _INVOCATION_ADAPTER: TypeAdapter[Any] = TypeAdapter(InvocationPayload)
@@ -566,7 +634,17 @@ _ACTIONS = frozenset(a.value for a in Action)
 
 def parse_invocation(
     data: Any,
-) -> ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload | SeedPayload:
+) -> (
+    ChatPayload
+    | StopPayload
+    | ResetPayload
+    | WatchPayload
+    | ResumeInterruptPayload
+    | SeedPayload
+    | EditPayload
+    | UndoPayload
+    | RedoPayload
+):
     """Validate an invocation body.
 
     Args:
@@ -868,6 +946,26 @@ class SetModuleTasksArgs(_Strict):
     tasks: list[TaskSpec] = Field(min_length=1, max_length=Limits.MAX_TASKS_PER_MODULE)
 
 
+class UpdateTaskArgs(_Strict):
+    """Rename or re-describe one task of a module."""
+
+    module_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+    task_index: Annotated[int, Field(ge=0, lt=Limits.MAX_TASKS_PER_MODULE)]
+    title: Title | None = None
+    description: Description | None = None
+
+
+class RemoveTaskArgs(_Strict):
+    """Remove one task (and its steps) from a module."""
+
+    module_index: Annotated[int, Field(ge=0, lt=Limits.MAX_MODULES)]
+    task_index: Annotated[int, Field(ge=0, lt=Limits.MAX_TASKS_PER_MODULE)]
+
+
+class NoArgs(_Strict):
+    """A tool that takes no arguments (``undo_last_change``, ``redo_last_change``)."""
+
+
 class SuggestRepliesArgs(_Strict):
     """Offer the person a few short replies as clickable chips."""
 
@@ -888,5 +986,29 @@ TOOL_ARGS: dict[str, type[BaseModel]] = {
     ToolName.ADD_TASK_STEP: AddTaskStepArgs,
     ToolName.SET_MODULE_TASKS: SetModuleTasksArgs,
     ToolName.SUGGEST_REPLIES: SuggestRepliesArgs,
+    ToolName.UPDATE_TASK: UpdateTaskArgs,
+    ToolName.REMOVE_TASK: RemoveTaskArgs,
+    ToolName.UNDO_LAST_CHANGE: NoArgs,
+    ToolName.REDO_LAST_CHANGE: NoArgs,
 }
 """The argument schema of every tool on the wire, by name."""
+
+EDIT_TOOLS: frozenset[str] = frozenset(
+    {
+        ToolName.SET_PLAYBOOK_OUTLINE,
+        ToolName.UPDATE_PLAYBOOK,
+        ToolName.ADD_MODULE,
+        ToolName.UPDATE_MODULE,
+        ToolName.REMOVE_MODULE,
+        ToolName.MOVE_MODULE,
+        ToolName.ADD_TASKS,
+        ToolName.ADD_TASK_STEP,
+        ToolName.SET_MODULE_TASKS,
+        ToolName.UPDATE_TASK,
+        ToolName.REMOVE_TASK,
+    }
+)
+"""The canvas tools an ``edit`` op may name (not ``build_modules``, ``suggest_replies`` or undo/redo)."""
+
+HISTORY_TOOLS: frozenset[str] = frozenset({ToolName.UNDO_LAST_CHANGE, ToolName.REDO_LAST_CHANGE})
+"""The orchestrator's undo and redo tools (they move through the history, not edit the canvas)."""

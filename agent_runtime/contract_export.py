@@ -49,6 +49,9 @@ _PAYLOADS: dict[str, type[BaseModel]] = {
     c.Action.RESET: c.ResetPayload,
     c.Action.WATCH: c.WatchPayload,
     c.Action.RESUME_INTERRUPT: c.ResumeInterruptPayload,
+    c.Action.EDIT: c.EditPayload,
+    c.Action.UNDO: c.UndoPayload,
+    c.Action.REDO: c.RedoPayload,
     c.Action.SEED: c.SeedPayload,
 }
 

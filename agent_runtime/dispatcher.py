@@ -31,21 +31,25 @@ from typing import Any
 from agent_runtime.actions import TurnRunner, refusal
 from agent_runtime.actions.chat import ChatAction
 from agent_runtime.actions.control import reset_now, reset_stream, stop_now, stop_stream
+from agent_runtime.actions.edit import CanvasChange
 from agent_runtime.actions.resume import ResumeAction
 from agent_runtime.actions.seed import seed_session, seed_stream
 from agent_runtime.actions.watch import empty_watch_stream, watch_stream
 from agent_runtime.contract import (
     ChatPayload,
+    EditPayload,
     ErrorCode,
     Limits,
     PayloadError,
     Phase,
+    RedoPayload,
     ResetPayload,
     ResumeInterruptPayload,
     SeedPayload,
     StopPayload,
     TokenClaims,
     TokenError,
+    UndoPayload,
     WatchPayload,
     parse_invocation,
 )
@@ -58,11 +62,21 @@ __all__ = ["Dispatcher"]
 
 logger = logging.getLogger(__name__)
 
-_Payload = ChatPayload | StopPayload | ResetPayload | WatchPayload | ResumeInterruptPayload | SeedPayload
+_Payload = (
+    ChatPayload
+    | StopPayload
+    | ResetPayload
+    | WatchPayload
+    | ResumeInterruptPayload
+    | SeedPayload
+    | EditPayload
+    | UndoPayload
+    | RedoPayload
+)
 
 
 class Dispatcher:
-    """Routes authenticated invocations to the chat, watch, stop, reset, interrupt and seed actions."""
+    """Routes authenticated invocations to chat, watch, stop, reset, interrupt, seed and canvas actions."""
 
     def __init__(self, services: Services) -> None:
         """Bind to the runtime's services."""
@@ -70,6 +84,7 @@ class Dispatcher:
         runner = TurnRunner(services)
         self._chat = ChatAction(services, runner)
         self._resume = ResumeAction(services, runner, self._chat)
+        self._change = CanvasChange(services)
 
     async def dispatch(
         self, body: Any, header_session_id: str | None, content_length: int | None = None
@@ -141,6 +156,10 @@ class Dispatcher:
             if watched is None:
                 return empty_watch_stream(claims.sid, joining=payload.last_event_id is None)
             return watch_stream(watched, payload, settings.heartbeat_seconds)
+        if isinstance(payload, EditPayload | UndoPayload | RedoPayload):
+            changed = await self._open(claims, create=True)
+            assert changed is not None
+            return await self._change.open(changed, payload)
         if isinstance(payload, StopPayload):
             stopped = self._local(claims)
             if stopped is None:

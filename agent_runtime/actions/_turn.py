@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from agent_runtime.agents.registry import ORCHESTRATOR
 from agent_runtime.approvals.pending import PendingInterrupt
 from agent_runtime.budget import BUDGET_REASON, Budget, armed
+from agent_runtime.canvas_edits import close_turn
 from agent_runtime.contract import ErrorCode
 from agent_runtime.errors import AgentRuntimeError, RunFault
 from agent_runtime.events import factory
@@ -175,6 +176,8 @@ class TurnRunner:
             finally:
                 if poller is not None:
                     poller.cancel()
+                build = entry.build
+                close_turn(entry.canvas, label, building=build is not None and build.running)
                 try:
                     await store_io(writer.store, writer.persist_quietly, entry)
                 finally:

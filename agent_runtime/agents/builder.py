@@ -54,6 +54,7 @@ from agent_runtime.agents.module_builder import (
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import BUDGET_REASON, Budget, is_exceeded
 from agent_runtime.canvas import CanvasError
+from agent_runtime.canvas_edits import commit_step
 from agent_runtime.contract import CustomEventName, ModuleStatus, Phase
 from agent_runtime.documents import source_for_module
 from agent_runtime.events import factory
@@ -354,6 +355,7 @@ class BuildManager:
         try:
             with canvas.lock:
                 canvas.set_phase(Phase.REFINEMENT)
+                commit_step(canvas, "build")  # the whole build (and the turn that started it): one undo step
                 snapshot = with_usage(canvas.snapshot(), entry.usage)
                 events: list[BaseEvent] = [factory.state_snapshot(snapshot)]
                 if not cancelled:

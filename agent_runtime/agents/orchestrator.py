@@ -29,14 +29,16 @@ from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.approvals.rules import ApprovalRule
 from agent_runtime.canvas import Canvas, CanvasError
-from agent_runtime.contract import TOOL_ARGS, ModuleStatus, ToolErrorCode, ToolName
+from agent_runtime.canvas_edits import redo, undo
+from agent_runtime.contract import HISTORY_TOOLS, TOOL_ARGS, ModuleStatus, ToolErrorCode, ToolName
 from agent_runtime.events.emitter import RunEmitter
+from agent_runtime.history import HistoryError
 from agent_runtime.messages import render_context
 from agent_runtime.models.retry import ModelRetry
 from agent_runtime.selection import SelectionCheck
 from agent_runtime.session.cache import SessionEntry
 from agent_runtime.tools import make_tools
-from agent_runtime.usage import PriceTable, UsageHook
+from agent_runtime.usage import PriceTable, UsageHook, with_usage
 
 __all__ = [
     "BuildStarter",
@@ -167,6 +169,7 @@ def _canvas_part(
         "phase": snapshot["phase"],
         "version": snapshot["version"],
         "canvas": snapshot["canvas"],
+        "history": snapshot["history"],
         "handoff_context": handoff_context or None,
     }
     if attachments:
@@ -220,6 +223,8 @@ class OrchestratorApplier:
         """
         entry = self.entry
         canvas = entry.canvas
+        if name in HISTORY_TOOLS:
+            return self._history(tool_use_id, name)
         with canvas.lock:
             build = entry.build
             if name in _STRUCTURAL and build is not None and build.running:
@@ -243,6 +248,25 @@ class OrchestratorApplier:
             self.builds.start(entry, wire["module_indices"])
             result = {**result, "status": "building in the background; tell the person it has started"}
         return result
+
+    def _history(self, tool_use_id: str, name: str) -> dict[str, Any]:
+        """``undo_last_change`` / ``redo_last_change``: stream the call, then the restored canvas."""
+        entry = self.entry
+        canvas = entry.canvas
+        with canvas.lock:
+            build = entry.build
+            if build is not None and build.running:
+                raise CanvasError(BUILD_RUNNING, "modules are being built; undo and redo wait until it ends")
+            try:
+                label = undo(canvas) if name == ToolName.UNDO_LAST_CHANGE else redo(canvas)
+            except HistoryError as exc:
+                raise CanvasError(ToolErrorCode.NOT_FOUND, exc.message) from None
+            snapshot = canvas.snapshot()
+        if self.emitter is not None:
+            self.emitter.tool_call(tool_use_id, name, {})
+            self.emitter.snapshot(with_usage(snapshot, entry.usage))
+        verb = "undone" if name == ToolName.UNDO_LAST_CHANGE else "redone"
+        return {"ok": True, verb: label, "version": snapshot["version"], **snapshot["history"]}
 
 
 def get_orchestrator(

@@ -201,6 +201,7 @@ class OfflineModel(Model):
                 context.get("attachments"),
                 selected=context.get("selected"),
                 selection_note=context.get("selection_note"),
+                history=context.get("history"),
             )
         replies = list(replies)
         with self._lock:

@@ -32,6 +32,14 @@ DESCRIPTIONS: dict[str, str] = {
     ToolName.SET_MODULE_TASKS: (
         "Replace all tasks (with their steps) of your module: the whole corrected list, to repair it."
     ),
+    ToolName.UPDATE_TASK: "Rename or re-describe one task (zero-based module and task indices).",
+    ToolName.REMOVE_TASK: "Remove one task, with its steps (zero-based module and task indices).",
+    ToolName.UNDO_LAST_CHANGE: (
+        "Undo the last change to the canvas (a chat turn's changes, a direct edit by the person, or a "
+        "whole build): the canvas goes back to how it was before it. Use it when the person says "
+        "undo / revert that / go back."
+    ),
+    ToolName.REDO_LAST_CHANGE: "Redo the change the last undo took back. Use it when the person says redo.",
 }
 
 

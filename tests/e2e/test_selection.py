@@ -112,7 +112,7 @@ def test_select_a_task_of_a_built_module_and_add_a_step_to_it(page: Any, user: d
     second = page.get_by_test_id("module-1")
     task = second.get_by_test_id("task").nth(1)
     task.get_by_test_id("select-task").click()
-    name = task.locator(".task-title > span").text_content().strip()
+    name = task.locator(".task-title span").text_content().strip()
     expect(page.get_by_test_id("selection-chip")).to_have_text(f"Editing: Task 2 of Module 2 — {name}")
     expect(task).to_have_class(re.compile(r"\bis-selected\b"))
 

@@ -4,11 +4,11 @@ A real runtime (``python -m agent_runtime``, offline model) is driven through th
 scenarios — first turn, edit, build, watches that join (``MESSAGES_SNAPSHOT`` first; mid-build,
 after it, of a seeded session), from the turn's closing snapshot, from every id of a build and
 after a ``Last-Event-ID`` reconnect, stop during a chat turn and during a build, approval
-interrupt and resume, reset, a saved playbook seeded into a session, refusals — and the raw
-bytes of each response are kept. ``frontend/scripts/verify-agui-streams.mjs`` then runs each
-through ``@ag-ui/client``'s own ``HttpAgent`` pipeline (SSE parsing, ``enforceEvents``,
-``verifyEvents``, event application) and ``@ag-ui/core``'s schemas; any stream it rejects fails
-the test.
+interrupt and resume, reset, a saved playbook seeded into a session, direct edits, undo and redo
+(done, refused, by chat words, during a build), refusals — and the raw bytes of each response are
+kept. ``frontend/scripts/verify-agui-streams.mjs`` then runs each through ``@ag-ui/client``'s own
+``HttpAgent`` pipeline (SSE parsing, ``enforceEvents``, ``verifyEvents``, event application) and
+``@ag-ui/core``'s schemas; any stream it rejects fails the test.
 
 Resumed watches are also checked against the session's event log (the watch that covers the
 whole build): each replays exactly the log after its resume point, announcing the builders open
@@ -258,6 +258,48 @@ def _approvals(rec: Recorder) -> None:
     rec.call("resume-reject", reject)
 
 
+def _snapshot_of(captured: Captured) -> dict[str, Any]:
+    return dict([f for f in captured.frames if f.type == "STATE_SNAPSHOT"][-1].event["snapshot"])
+
+
+def _code(captured: Captured) -> str:
+    assert captured.frames[-1].type == "RUN_ERROR", captured.name
+    return str(captured.frames[-1].event["code"])
+
+
+def _canvas_changes(rec: Recorder) -> None:
+    """Direct edits, undo and redo (issue 11): done, refused with the current canvas, by chat words."""
+    runtime = rec.runtime
+    sid, token = runtime.new_session()
+    first = rec.call("changes-outline", _body(runtime, sid, token, "chat", prompt=ONBOARDING))
+    version = _snapshot_of(first)["version"]
+    rename = {"tool": "update_module", "args": {"module_index": 1, "title": "Kickoff call"}}
+    edited = rec.call("edit-done", _body(runtime, sid, token, "edit", base_version=version, ops=[rename]))
+    assert _snapshot_of(edited)["canvas"]["modules"][1]["title"] == "Kickoff call"
+    stale = rec.call("edit-stale", _body(runtime, sid, token, "edit", base_version=version, ops=[rename]))
+    assert _code(stale) == "VERSION_CONFLICT"
+    current = _snapshot_of(edited)["version"]
+    bad = {"tool": "remove_module", "args": {"module_index": 19}}
+    invalid = rec.call("edit-invalid-op", _body(runtime, sid, token, "edit", base_version=current, ops=[bad]))
+    assert _code(invalid) == "INVALID_PAYLOAD"
+    schema = {"tool": "build_modules", "args": {}}
+    rec.call("edit-refused-schema", _body(runtime, sid, token, "edit", base_version=current, ops=[schema]))
+    rec.call("watch-after-edit", _body(runtime, sid, token, "watch", last_event_id=first.frames[-1].id))
+    rec.call("undo-done", _body(runtime, sid, token, "undo"))
+    rec.call("redo-done", _body(runtime, sid, token, "redo"))
+    assert _code(rec.call("redo-nothing", _body(runtime, sid, token, "redo"))) == "NOTHING_TO_REDO"
+    rec.call("chat-undo", _body(runtime, sid, token, "chat", prompt="undo"))
+    rec.call("chat-redo", _body(runtime, sid, token, "chat", prompt="redo"))
+    rec.call("build-for-edits", _body(runtime, sid, token, "chat", prompt="build it"))
+    during = rec.call("undo-during-build", _body(runtime, sid, token, "undo"))
+    assert _code(during) == "BUILD_IN_PROGRESS"
+    rec.call("stop-build-for-edits", _body(runtime, sid, token, "stop"))
+    fresh_sid, fresh_token = runtime.new_session()
+    assert (
+        _code(rec.call("undo-nothing", _body(runtime, fresh_sid, fresh_token, "undo"))) == "NOTHING_TO_UNDO"
+    )
+
+
 def _refusals(rec: Recorder) -> None:
     runtime = rec.runtime
     sid, token = runtime.new_session()
@@ -324,6 +366,7 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captures]:
         build = _chat_edit_build(rec)
         _stops(rec)
         _approvals(rec)
+        _canvas_changes(rec)
         _refusals(rec)
         _joins_and_seeds(rec)
         yield Captures(folder, rec.streams, build)

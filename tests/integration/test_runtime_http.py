@@ -351,6 +351,7 @@ def test_reset_starts_fresh(runtime: RuntimeProcess) -> None:
         "phase": "empty",
         "canvas": {"title": "", "description": "", "modules": []},
         "version": 0,
+        "history": {"can_undo": False, "can_redo": False},  # nothing to undo after a reset
         "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0, "cost_usd": 0.0},  # fresh
     }
 

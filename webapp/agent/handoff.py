@@ -31,7 +31,7 @@ from flask import request as flask_request
 
 from agent_runtime.contract import ErrorCode
 
-from ..audit import DecisionAudit, StreamResult
+from ..audit import StreamResult
 from ..transports import Transport, UpstreamBroken, UpstreamError, UpstreamRequest, UpstreamStream
 from .relay import FrameBuffer, StreamObserver, run_error_frame
 
@@ -68,6 +68,13 @@ class AsyncUpstream(Protocol):
         """Close it."""
 
 
+class UpstreamAudit(Protocol):
+    """An audit that records a stream the runtime refused before it started (a decision, an edit)."""
+
+    def upstream_refused(self, status: int, code: str) -> None:
+        """The runtime (or the way to it) failed before streaming."""
+
+
 class AsyncOpener(Protocol):
     """Opens invocations from the event loop (``HttpTransport.async_opener()``)."""
 
@@ -84,7 +91,7 @@ class RelayTicket:
     finish: Callable[[], None]
     """Releases the lease (called once, on a thread, before the response's end)."""
     observer: StreamObserver | None = None
-    audit: DecisionAudit | None = None
+    audit: UpstreamAudit | None = None
     log_context: str = ""
     result: StreamResult = field(default_factory=StreamResult)
 
@@ -164,7 +171,7 @@ def handoff_response(
     finish: Callable[[], None],
     *,
     observer: StreamObserver | None,
-    audit: DecisionAudit | None,
+    audit: UpstreamAudit | None,
     log_context: str,
 ) -> Response | None:
     """The stream's headers with a relay ticket, when the ASGI edge serves this request; else None.

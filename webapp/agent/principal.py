@@ -11,8 +11,8 @@ not loaded first: for the streaming endpoints the user id comes from the signed 
 ``current_user.is_authenticated``) and, for the streaming endpoints only, hands Flask-Login a
 :class:`StreamPrincipal` instead of letting it load the user. Anything unusual — no ``_user_id``
 (a remember-me cookie alone), an id that is not a plain integer (Flask-Login's alternative ids),
-``resume_interrupt`` (whose audit needs the person's e-mail) — falls back to Flask-Login's own
-loading.
+``resume_interrupt``, ``edit``, ``undo``, ``redo`` (whose audit needs the person's e-mail) —
+falls back to Flask-Login's own loading.
 
 The user loader also checks the login generation (revocation at sign-out and password change,
 ``webapp.auth``): the cookie's id is ``"<user id>:<generation>"``, the principal carries both, and
@@ -34,7 +34,7 @@ from ..errors import ApiError
 from ..models import User
 
 STREAM_ENDPOINTS = frozenset({"agent.run", "agent.run_action"})
-_LOADED_USER_ACTIONS = frozenset({Action.RESUME_INTERRUPT})
+_LOADED_USER_ACTIONS = frozenset({Action.RESUME_INTERRUPT, Action.EDIT, Action.UNDO, Action.REDO})
 
 
 class StreamPrincipal:

@@ -15,12 +15,15 @@ from agent_runtime.contract import (
     OUT_OF_BAND_ACTIONS,
     Action,
     AttachmentRef,
+    EditPayload,
     ErrorCode,
     Limits,
     PayloadError,
+    RedoPayload,
     ResumeInterruptPayload,
     TokenCodec,
     TokenError,
+    UndoPayload,
     parse_invocation,
 )
 
@@ -37,6 +40,7 @@ from ..transports import Transport, UpstreamError, UpstreamRequest
 from . import principal
 from .disconnect import client_socket, monitor
 from .drafts import DraftRecorder
+from .edits import CHANGE_ACTIONS, CanvasChangeAudit
 from .handoff import STREAM_HEADERS, handoff_response
 from .leases import LeaseKeeper, lease_engine
 from .relay import RelayStream
@@ -49,8 +53,9 @@ bp = Blueprint("agent", __name__, url_prefix="/api/agent")
 bp.after_request(record_refused_decision)
 bp.record_once(lambda state: principal.install(state.app))  # type: ignore[arg-type]
 
-LEASED_ACTIONS = frozenset({Action.CHAT, Action.RESUME_INTERRUPT})
-"""Actions that run a turn, so hold the session's chat lease while they stream."""
+LEASED_ACTIONS = frozenset({Action.CHAT, Action.RESUME_INTERRUPT, *CHANGE_ACTIONS})
+"""Actions that run a turn or change the canvas, so hold the session's chat lease while they stream
+(an edit during a turn is 409 ``SESSION_BUSY``, whichever runtime each lands on)."""
 
 
 def codec() -> TokenCodec:
@@ -149,7 +154,7 @@ def run() -> Any:
 @bp.post("/run/<sid>/<action>")
 @login_required
 def run_action(sid: str, action: str) -> Any:
-    """An out-of-band action on a session: ``stop``, ``reset``, ``resume_interrupt``, ``watch``."""
+    """An out-of-band action: stop, reset, resume_interrupt, watch; edit, undo, redo (canvas changes)."""
     if action not in OUT_OF_BAND_ACTIONS:
         raise ApiError(404, ErrorCode.UNKNOWN_ACTION, f"unknown action: {action[:40]!r}")
     body = _json_body()
@@ -211,7 +216,7 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         # Attachments are checked and linked as this person: load them (a turn with files does
         # database work by nature; a plain turn stays at one statement).
         principal.load_signed_in_user(db.session, user_id, claims.vid)
-    needs_who = isinstance(payload, ResumeInterruptPayload) or files is not None
+    needs_who = isinstance(payload, ResumeInterruptPayload) or files is not None or action in CHANGE_ACTIONS
     who = current_context() if needs_who else None
     # Read before the rollback below (which expires a loaded user's attributes).
     login_generation = int(getattr(current_user, "login_generation", 0) or 0)
@@ -253,7 +258,9 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         db.session.rollback()
         db.session.close()
 
-    audit: DecisionAudit | None = None
+    audit: DecisionAudit | CanvasChangeAudit | None = None
+    if isinstance(payload, EditPayload | UndoPayload | RedoPayload) and who is not None:
+        audit = CanvasChangeAudit(engine, who, payload)  # one row when the stream ends
     if isinstance(payload, ResumeInterruptPayload) and who is not None:
         try:
             audit = DecisionAudit.record(engine, who, payload)  # before the runtime hears of it

@@ -38,6 +38,10 @@ class AuditAction(StrEnum):
     """A user uploaded a file (name, type, size and hash in ``detail``)."""
     ATTACHMENT_SEND = "attachment.send"
     """A file went with a chat turn of a session."""
+    DRAFT_EDIT = "draft.edit"
+    """The person edited a builder canvas directly (the ops in ``detail``)."""
+    DRAFT_UNDO = "draft.undo"
+    DRAFT_REDO = "draft.redo"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ ACTION_LABELS = {
     "approval.expired": "Approval expired",
     AuditAction.ATTACHMENT_UPLOAD: "File uploaded",
     AuditAction.ATTACHMENT_SEND: "File sent to the assistant",
+    AuditAction.DRAFT_EDIT: "Canvas edited directly",
+    AuditAction.DRAFT_UNDO: "Canvas change undone",
+    AuditAction.DRAFT_REDO: "Canvas change redone",
     "playbook.reopen": "Playbook reopened with the assistant",
     "draft.delete": "Draft deleted",
     # names written before migration 0002 (rows are never rewritten)

@@ -13,6 +13,7 @@ from agent_runtime.contract import Limits, ModuleStatus, Phase, ToolName
 
 from ._documents import document_outline_turn, wants_document_outline
 from ._edits import BUSY_MESSAGE, EditPlan, WorkingCanvas, is_pleasantry, parse_edits
+from ._history import history_request, history_turn
 from ._outline import build_outline, has_content
 from ._text import clip, significant
 from ._types import Reply, call
@@ -167,6 +168,7 @@ def plan_turn(
     attachments: list[dict[str, Any]] | None = None,
     selected: dict[str, Any] | None = None,
     selection_note: str | None = None,
+    history: dict[str, Any] | None = None,
 ) -> list[Reply]:
     """The orchestrator's replies for one turn.
 
@@ -179,10 +181,14 @@ def plan_turn(
         selected: What the person selected on the canvas (``module_index``, ``task_index``?,
             zero-based): "this", "it" and "the selected task" mean it.
         selection_note: Why the page's selection was ignored this turn, if it was.
+        history: ``{can_undo, can_redo}`` of the canvas ("undo", "revert that", "redo").
 
     Returns:
         Replies in order; the last one has no tool calls.
     """
+    undo_redo = history_request(prompt)
+    if undo_redo is not None:
+        return history_turn(undo_redo, history, str(phase))
     canvas = canvas or {}
     modules = canvas.get("modules") or []
     building = str(phase) == Phase.BUILDING.value

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import * as z from 'zod'
 import contract from '../generated/contract.json'
-import { Action, Decision, OUT_OF_BAND_ACTIONS } from '../generated/contract.js'
+import { Action, Decision, OUT_OF_BAND_ACTIONS, ToolName } from '../generated/contract.js'
 import { actionRequest, runRequest } from './agent.js'
 
 const session = { session_id: '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b', token: 'signed.token', agent_url: '/api/agent' }
@@ -27,6 +27,12 @@ describe('api/agent requests match the contract', () => {
       [Action.RESET]: {},
       [Action.WATCH]: { last_event_id: 41 },
       [Action.RESUME_INTERRUPT]: { interrupt_id: 'int_1', decision: Decision.ADD_CONTEXT, context: 'Only three' },
+      [Action.EDIT]: {
+        base_version: 7,
+        ops: [{ tool: ToolName.UPDATE_MODULE, args: { module_index: 1, title: 'Kickoff call' } }],
+      },
+      [Action.UNDO]: {},
+      [Action.REDO]: {},
     }
     expect(Object.keys(extras).sort()).toEqual([...OUT_OF_BAND_ACTIONS].sort())
     for (const [name, extra] of Object.entries(extras)) {

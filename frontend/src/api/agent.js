@@ -193,10 +193,10 @@ export function runRequest(session, prompt, uiContext, files = []) {
 }
 
 /**
- * URL, body and headers of an out-of-band action: stop, reset, watch, resume_interrupt.
+ * URL, body and headers of an out-of-band action: stop, reset, watch, resume_interrupt, edit, undo, redo.
  *
  * @param {{session_id: string, token: string, agent_url: string}} session
- * @param {'stop'|'reset'|'watch'|'resume_interrupt'} name
+ * @param {'stop'|'reset'|'watch'|'resume_interrupt'|'edit'|'undo'|'redo'} name
  * @param {object} [extra]  e.g. `{last_event_id}` for watch, `{interrupt_id, decision, context}` for resume.
  */
 export function actionRequest(session, name, extra = {}) {

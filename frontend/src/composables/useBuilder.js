@@ -1,8 +1,8 @@
 // useBuilder: what the page does, composed of its features (each in composables/builder/): the
 // session and how problems are shown (session.js), what each stream event does (streamCallbacks.js),
 // chat turns and the build's watch (chat.js), stop and reset (control.js), approvals (approvals.js),
-// save (saving.js), what survives a reload (reload.js) and opening drafts (drafts.js). They share
-// one context (context.js).
+// save (saving.js), what survives a reload (reload.js), opening drafts (drafts.js) and direct edits,
+// undo and redo (useCanvasEdits.js). They share one context (context.js).
 
 import { ref } from 'vue'
 import * as agentApi from '../api/agent.js'
@@ -11,6 +11,7 @@ import { usePlaybookBuilderStore } from '../stores/playbookBuilder.js'
 import { useCanvasFocusStore } from '../stores/canvasFocus.js'
 import * as storage from '../lib/storage.js'
 import { useApprovalAnswers } from './builder/approvals.js'
+import { useCanvasEdits } from './builder/useCanvasEdits.js'
 import { useChat } from './builder/chat.js'
 import { createBuilderContext } from './builder/context.js'
 import { useControl } from './builder/control.js'
@@ -55,6 +56,7 @@ export function useBuilder(deps = {}) {
   const control = useControl(ctx, reload, session, streams, confirmingReset)
   const approvals = useApprovalAnswers(ctx, reload, streams, chat)
   const saving = useSaveAction(ctx, reload)
+  const edits = useCanvasEdits(ctx, reload)
   const drafts = useDraftOpening(ctx, reload, chat, session, deps.draftsApi)
 
   /** "Try again" / "Reconnect" on an error message. */
@@ -140,6 +142,8 @@ export function useBuilder(deps = {}) {
     retryBanner,
     startWatch: chat.startWatch,
     persist: reload.persist,
+    /** Direct edits, undo and redo (provided to the canvas as `canvasEdits`). */
+    edits,
     get session() {
       return ctx.session
     },

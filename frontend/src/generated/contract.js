@@ -7,6 +7,9 @@ export const Action = Object.freeze({
   "RESET": "reset",
   "WATCH": "watch",
   "RESUME_INTERRUPT": "resume_interrupt",
+  "EDIT": "edit",
+  "UNDO": "undo",
+  "REDO": "redo",
   "SEED": "seed"
 })
 
@@ -31,7 +34,11 @@ export const ToolName = Object.freeze({
   "ADD_TASKS": "add_tasks",
   "ADD_TASK_STEP": "add_task_step",
   "SET_MODULE_TASKS": "set_module_tasks",
-  "SUGGEST_REPLIES": "suggest_replies"
+  "SUGGEST_REPLIES": "suggest_replies",
+  "UPDATE_TASK": "update_task",
+  "REMOVE_TASK": "remove_task",
+  "UNDO_LAST_CHANGE": "undo_last_change",
+  "REDO_LAST_CHANGE": "redo_last_change"
 })
 
 export const Phase = Object.freeze({
@@ -149,7 +156,9 @@ export const Limits = Object.freeze({
   "MAX_REPLY_CHARS": 120,
   "MAX_INVOCATION_BYTES": 2097152,
   "MAX_SAVE_BYTES": 2097152,
-  "MAX_JSON_DEPTH": 32
+  "MAX_JSON_DEPTH": 32,
+  "MAX_EDIT_OPS": 50,
+  "MAX_UNDO_STEPS": 50
 })
 
 export const SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
@@ -158,5 +167,8 @@ export const OUT_OF_BAND_ACTIONS = Object.freeze([
   "stop",
   "reset",
   "watch",
-  "resume_interrupt"
+  "resume_interrupt",
+  "edit",
+  "undo",
+  "redo"
 ])

@@ -10,7 +10,7 @@
 export const PREFIX = 'playbookBuilder.'
 export const SESSION_KEY = 'playbookBuilder.session' // {session_id, token, agent_url, lastEventId, resumable, user}
 export const TRANSCRIPT_KEY = 'playbookBuilder.transcript' // {messages, suggestions, interrupts}
-export const CANVAS_KEY = 'playbookBuilder.canvas' // {canvas, phase, version, progress, savedRevision}
+export const CANVAS_KEY = 'playbookBuilder.canvas' // {canvas, phase, version, progress, history, savedRevision}
 export const USER_META = 'pb-storage-key'
 
 function store() {

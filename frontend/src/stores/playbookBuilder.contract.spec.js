@@ -23,6 +23,10 @@ const CALLS = [
   [ToolName.UPDATE_PLAYBOOK, { description: 'From contract to a happy client' }],
   [ToolName.REMOVE_MODULE, { module_index: 2 }],
   [ToolName.SET_MODULE_TASKS, { module_index: 1, tasks: [{ title: 'Hold the call', steps: [{ title: 'Invite' }] }] }],
+  [ToolName.UPDATE_TASK, { module_index: 1, task_index: 0, title: 'Hold the kickoff call' }],
+  [ToolName.REMOVE_TASK, { module_index: 1, task_index: 0 }],
+  [ToolName.UNDO_LAST_CHANGE, {}], // nothing to apply: the canvas comes in the snapshot after it
+  [ToolName.REDO_LAST_CHANGE, {}],
   [ToolName.SUGGEST_REPLIES, { replies: ['Build the rest', 'Rename it'] }],
 ]
 

@@ -48,12 +48,13 @@ export const usePlaybookBuilderStore = defineStore('playbookBuilder', () => {
 
   /** The canvas part that survives a reload. */
   function canvasState() {
-    const { canvas, phase, version, progress } = doc.state
+    const { canvas, phase, version, progress, history } = doc.state
     return {
       canvas: canvas.value,
       phase: phase.value,
       version: version.value,
       progress: progress.value,
+      history: history.value,
       savedRevision: saving.savedState(),
     }
   }

@@ -7,9 +7,10 @@ from typing import Any
 from agent_runtime.models.conversation import conversation_problems
 from tests.support.sse import check_stream
 
-LIMIT = 6_000
-"""Tokens per request (the fake counts JSON characters / 4); system prompt and tools alone are ~3,300
-(the orchestrator's task tools, add_task_step and set_module_tasks, brought ~600).
+LIMIT = 6_500
+"""Tokens per request (the fake counts JSON characters / 4); system prompt and tools alone are ~3,600
+(the orchestrator's task tools, add_task_step and set_module_tasks, brought ~600; undo_last_change
+and redo_last_change with their instructions ~300).
 
 The window is far larger than 200 turns need, so what keeps requests small is the token limit:
 Strands compresses when the projected request passes ``compress_at`` × ``context_tokens``.

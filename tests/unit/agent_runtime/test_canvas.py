@@ -43,7 +43,12 @@ def test_new_canvas_is_empty() -> None:
     c = Canvas()
     assert c.phase == Phase.EMPTY
     assert c.version == 0
-    assert c.snapshot() == {"phase": "empty", "canvas": PlaybookSpec().model_dump(mode="json"), "version": 0}
+    assert c.snapshot() == {
+        "phase": "empty",
+        "canvas": PlaybookSpec().model_dump(mode="json"),
+        "version": 0,
+        "history": {"can_undo": False, "can_redo": False},
+    }
 
 
 def test_set_playbook_outline_replaces_everything_and_enters_outline_phase(canvas: Canvas) -> None:

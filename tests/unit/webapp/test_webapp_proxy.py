@@ -339,6 +339,29 @@ def test_second_concurrent_turn_is_409_and_the_lease_is_released_after(browser: 
     assert [r.payload["action"] for r in stub.invocations] == ["chat", "stop", "chat"]
 
 
+def test_an_edit_undo_or_redo_during_a_turn_is_409_busy_and_holds_the_lease_itself(
+    browser: Browser, stub: StubRuntime
+):
+    session = browser.mint()
+    sid, token = session["session_id"], session["token"]
+    op = {"tool": "remove_module", "args": {"module_index": 0}}
+    edit = {"token": token, "base_version": 3, "ops": [op]}
+    turn = browser.post_json("/api/agent/run", chat(session, "frames=3"))  # open: the lease is held
+    for action, body in (("edit", edit), ("undo", {"token": token}), ("redo", {"token": token})):
+        busy = browser.post_json(f"/api/agent/run/{sid}/{action}", body)
+        assert busy.status_code == 409 and busy.get_json()["error"]["code"] == "SESSION_BUSY", action
+    turn.get_data()
+    turn.close()
+    change = browser.post_json(f"/api/agent/run/{sid}/edit", edit)  # open: now the edit holds it
+    assert change.status_code == 200
+    blocked = browser.post_json("/api/agent/run", chat(session, "frames=1"))
+    assert blocked.status_code == 409 and blocked.get_json()["error"]["code"] == "SESSION_BUSY"
+    change.get_data()
+    change.close()
+    assert [r.payload["action"] for r in stub.invocations] == ["chat", "edit"]
+    assert stub.invocations[1].payload == {"session_id": sid, "action": "edit", **edit}
+
+
 def test_lease_is_released_when_the_response_is_closed_unread(browser: Browser, stub: StubRuntime):
     session = browser.mint()
     first = browser.post_json("/api/agent/run", chat(session, "frames=2"))

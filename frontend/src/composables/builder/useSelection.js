@@ -42,7 +42,16 @@ export function isSelectKey(event) {
 }
 
 /** Whether a click started on a control of its own (a button, a link, a field): it is not a selection. */
+const CONTROLS = 'button, a, input, textarea, select, summary, [contenteditable="true"], [role="button"]'
+
 export function fromControl(event, root) {
-  const hit = event.target?.closest?.('button, a, input, textarea, select, summary, [contenteditable="true"], [role="button"]')
+  // The event's path as dispatched: a control its own handler already replaced (a pencil that
+  // opened a field, "Add task" that opened its form) is no longer in the card, but still a control.
+  const path = typeof event.composedPath === 'function' ? event.composedPath() : []
+  for (const el of path) {
+    if (el === root) break
+    if (el?.matches?.(CONTROLS)) return true
+  }
+  const hit = event.target?.closest?.(CONTROLS)
   return Boolean(hit && hit !== root && root?.contains?.(hit))
 }

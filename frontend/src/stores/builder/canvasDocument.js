@@ -7,6 +7,9 @@ import { Limits, MODULE_STATUSES, ModuleStatus, Phase, PHASES, ToolName } from '
 
 // Calls the agents make to the playbook library (MCP): streamed like any tool call, nothing to apply.
 export const LIBRARY_TOOLS = Object.freeze(['search_playbooks', 'get_playbook', 'list_policies', 'get_policy'])
+// The assistant's undo/redo: the canvas they restore arrives as the STATE_SNAPSHOT right after them.
+export const HISTORY_TOOLS = Object.freeze([ToolName.UNDO_LAST_CHANGE, ToolName.REDO_LAST_CHANGE])
+const NO_HISTORY = Object.freeze({ can_undo: false, can_redo: false })
 
 const str = (v) => (typeof v === 'string' ? v : v == null ? '' : String(v))
 const isIndex = (v) => Number.isInteger(v) && v >= 0
@@ -59,6 +62,8 @@ export function useCanvasDocument(conversation) {
   /** A local change counter: bumps on every change to the canvas, whatever its source. */
   const revision = ref(0)
   const progress = ref(null) // {built, failed, total} from build.progress
+  /** Whether the runtime can undo / redo (the last snapshot's `history`). */
+  const history = ref(NO_HISTORY)
   const lastReconcile = ref(null) // {version, differed, eventId}
 
   // Duplicate / out-of-order protection. Not reactive: bookkeeping only.
@@ -204,6 +209,19 @@ export function useCanvasDocument(conversation) {
       pendingSteps = pendingSteps.filter((p) => p.module_index !== args.module_index)
       return true
     },
+    [ToolName.UPDATE_TASK](args) {
+      const task = moduleAt(args.module_index)?.tasks[args.task_index]
+      if (!task || (args.title == null && args.description == null)) return false
+      if (args.title != null) task.title = str(args.title)
+      if (args.description != null) task.description = str(args.description)
+      return true
+    },
+    [ToolName.REMOVE_TASK](args) {
+      const mod = moduleAt(args.module_index)
+      if (!mod || !isIndex(args.task_index) || !mod.tasks[args.task_index]) return false
+      mod.tasks.splice(args.task_index, 1)
+      return true
+    },
     [ToolName.SUGGEST_REPLIES](args) {
       if (!Array.isArray(args.replies)) return false
       conversation.suggestions.value = args.replies
@@ -224,7 +242,7 @@ export function useCanvasDocument(conversation) {
   function applyToolCall(tool, args, meta = {}) {
     const handler = handlers[tool]
     if (!handler) {
-      if (LIBRARY_TOOLS.includes(tool)) return false // the playbook library (MCP): nothing to apply
+      if (LIBRARY_TOOLS.includes(tool) || HISTORY_TOOLS.includes(tool)) return false // nothing to apply here
       console.warn(`[playbookBuilder] unknown tool ${tool}`)
       return false
     }
@@ -270,6 +288,9 @@ export function useCanvasDocument(conversation) {
       phase.value = snapshot.phase
     }
     if (v != null) version.value = v
+    if (snapshot.history && typeof snapshot.history === 'object') {
+      history.value = { can_undo: snapshot.history.can_undo === true, can_redo: snapshot.history.can_redo === true }
+    }
     if (meta.eventId != null) snapshotEventId = Math.max(snapshotEventId ?? meta.eventId, meta.eventId)
     pendingSteps = []
     lastReconcile.value = { version: v, differed, eventId: meta.eventId ?? null, forced: Boolean(meta.force) }
@@ -326,6 +347,8 @@ export function useCanvasDocument(conversation) {
     if (PHASES.includes(saved.phase)) phase.value = saved.phase
     version.value = Number.isFinite(saved.version) ? saved.version : null
     progress.value = saved.progress ?? null
+    const h = saved.history
+    history.value = h && typeof h === 'object' ? { can_undo: h.can_undo === true, can_redo: h.can_redo === true } : NO_HISTORY
   }
 
   /** Back to an empty canvas. */
@@ -335,6 +358,7 @@ export function useCanvasDocument(conversation) {
     version.value = null
     revision.value = 0
     progress.value = null
+    history.value = NO_HISTORY
     lastReconcile.value = null
     appliedToolCalls = new Set()
     snapshotEventId = null
@@ -342,7 +366,7 @@ export function useCanvasDocument(conversation) {
   }
 
   return {
-    state: { canvas, phase, version, revision, progress, lastReconcile },
+    state: { canvas, phase, version, revision, progress, lastReconcile, history },
     getters: { modules, hasCanvas, isBuilding, taskCount, stepCount, buildProgress },
     actions: { applyToolCall, applySnapshot, setProgress, setModuleStatus, applySubagent },
     restoreCanvas,
