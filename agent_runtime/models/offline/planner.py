@@ -12,11 +12,12 @@ from typing import Any
 from agent_runtime.contract import Limits, ModuleStatus, Phase, ToolName
 
 from ._documents import document_outline_turn, wants_document_outline
-from ._edits import BUSY_MESSAGE, EditPlan, WorkingCanvas, is_pleasantry, parse_edits
+from ._edits import is_pleasantry, parse_edits
 from ._history import history_request, history_turn
 from ._outline import build_outline, has_content
 from ._text import clip, significant
 from ._types import Reply, call
+from ._working import BUSY_MESSAGE, EditPlan, WorkingCanvas
 from .archetypes import archetype_by_title, choose_archetype
 
 __all__ = ["classify", "plan_turn", "plan_resume", "outline_text"]
