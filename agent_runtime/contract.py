@@ -8,8 +8,9 @@ heavy: pydantic and itsdangerous only (no strands, no flask, no ag_ui). It holds
 * the playbook schema and its limits (the canvas on the wire and the body of a save),
 * the names of actions, custom events, tools, phases and error codes.
 
-It is one module of ~600 lines on purpose: everything on the wire in one place that the web app and
-:mod:`agent_runtime.contract_export` (the browser's generated copy) read whole.
+It is one module of ~1,000 lines on purpose: it is the single source of everything on the wire, read
+whole by the web app and by :mod:`agent_runtime.contract_export` (the browser's generated copy), so
+splitting it would scatter the one contract that both languages must agree on.
 
 See ``../shared/DESIGN.md`` §3, §5 and §7.
 """

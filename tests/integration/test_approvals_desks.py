@@ -24,7 +24,8 @@ from tests.support.webapp_harness import *  # noqa: F403
 from tests.support.webapp_harness import Browser, add_user, app_config
 from webapp import create_app
 from webapp.accounts import set_desks
-from webapp.approvals.service import Policy, expire_due
+from webapp.approvals.service import Policy
+from webapp.approvals.sla import expire_due
 from webapp.approvals.worker import tick
 from webapp.extensions import db
 from webapp.models import AuditEvent, User, utcnow

@@ -16,7 +16,8 @@ from flask import Flask
 
 from ..extensions import db
 from .notify import deliver_due
-from .service import Policy, escalate_due, expire_due
+from .service import Policy
+from .sla import escalate_due, expire_due
 
 __all__ = ["ApprovalWorker", "tick"]
 

@@ -8,7 +8,8 @@ and :func:`plan_module` (module builders).
 from ._types import Reply, ToolCall
 from .archetypes import ARCHETYPES, Archetype, choose_archetype
 from .builder_plan import plan_module
-from .planner import classify, outline_text, plan_resume, plan_turn
+from .planner import outline_text, plan_resume, plan_turn
+from .router import classify
 
 __all__ = [
     "ARCHETYPES",

@@ -16,7 +16,7 @@ from ._refs import NUMBER, NUMBERS, ORDINALS, RefError
 from ._text import clip, title_case
 
 if TYPE_CHECKING:
-    from ._edits import WorkingCanvas
+    from ._working import WorkingCanvas
 
 __all__ = [
     "DEICTIC",

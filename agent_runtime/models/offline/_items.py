@@ -41,7 +41,7 @@ from ._types import call
 from .builder_plan import module_tasks
 
 if TYPE_CHECKING:
-    from ._edits import EditPlan, WorkingCanvas
+    from ._working import EditPlan, WorkingCanvas
 
 __all__ = ["DETAIL_FILE", "DetailFile", "ITEM_PARSERS", "load_detail"]
 
@@ -259,7 +259,7 @@ def _remove_item(clause: str, state: WorkingCanvas, plan: EditPlan) -> bool:
     module, task = found
     if task is None:
         if state.building:
-            from ._edits import BUSY_MESSAGE
+            from ._working import BUSY_MESSAGE
 
             plan.problems.append(BUSY_MESSAGE)
             return True
@@ -377,4 +377,4 @@ ITEM_PARSERS: tuple[Callable[[str, WorkingCanvas, EditPlan], bool], ...] = (
     _add_step,
     _add_task,
 )
-"""Tried before the module-level parsers of :mod:`._edits`; each returns whether it took the clause."""
+"""Tried before the module-level parsers (:mod:`._edits`, :mod:`._module_edits`); each says if it took it."""

@@ -96,3 +96,12 @@ def phrase_title(phrase: str, max_words: int = 8) -> str:
     """A module title from a phrase: leading filler removed, at most ``max_words``, title case."""
     phrase = _LEAD.sub("", phrase.strip()).strip(" .!?\"'")
     return clip(title_case(" ".join(phrase.split()[:max_words])), 80)
+
+
+def new_title(text: str) -> str:
+    """A module or playbook title from the words of an edit (quotes, "please" and the like removed)."""
+    text = text.strip().strip("\"'“”‘’ .!?")
+    text = re.sub(r"\s+(?:please|instead|for me|thanks)$", "", text, flags=re.IGNORECASE).strip("\"'“”‘’ .!?")
+    if text == text.lower():
+        text = title_case(text)
+    return clip(text)
