@@ -5,16 +5,13 @@ each an ``edit`` on the current version, the canvas always the runtime's answer.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 
 from tests.e2e.accessibility import LAPTOP, PHONE, VARIANTS, audit
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, shot
 from tests.e2e.test_builder import BUILD_TIMEOUT_MS, outline, send, wait_idle
-
-SHOTS = Path("/work/wt/shots")
 
 
 def titles(page: Any) -> list[str]:
@@ -40,8 +37,7 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     undo.click()
     expect(page.get_by_text("Your playbook will appear here")).to_be_visible()
     expect(page.get_by_test_id("suggestions")).to_have_count(0)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "canvas-empty-after-undo.png"))
+    shot(page, "canvas-empty-after-undo")
     redo.click()
     expect(page.locator(".module-title")).to_have_count(len(before))
     assert titles(page) == before
@@ -132,14 +128,13 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     expect(last.get_by_test_id("rename-task")).to_be_focused()
     expect(page.get_by_test_id("selection-chip")).to_have_count(0)  # edit controls do not select
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "canvas-task-renamed.png"))
+    shot(page, "canvas-task-renamed")
     page.get_by_test_id("canvas").evaluate("(el) => { el.scrollTop = 0 }")
-    page.screenshot(path=str(SHOTS / "canvas-edit-controls.png"))
+    shot(page, "canvas-edit-controls")
     problems = audit(page, "canvas-edits", variants=VARIANTS)
     page.set_viewport_size(PHONE)  # on a phone, on the Canvas tab
     page.get_by_role("tab", name=re.compile("Canvas")).click()
-    page.screenshot(path=str(SHOTS / "canvas-edit-controls-phone.png"))
+    shot(page, "canvas-edit-controls-phone")
     problems += audit(page, "canvas-edits-canvas-tab", variants=VARIANTS[2:])
     page.get_by_role("tab", name=re.compile("Chat")).click()
     page.set_viewport_size(LAPTOP)
@@ -150,7 +145,7 @@ def test_rename_undo_redo_keyboard_reorder_tasks_and_delete(page: Any, user: dic
     third.get_by_test_id("delete-module").click()
     dialog = page.get_by_test_id("confirm-dialog")
     expect(dialog).to_contain_text("Delete module 3?")
-    page.screenshot(path=str(SHOTS / "canvas-delete-confirm.png"))
+    shot(page, "canvas-delete-confirm")
     problems += audit(page, "canvas-delete-confirm", variants=VARIANTS[:1])
     dialog.get_by_role("button", name="Keep it").click()
     assert len(titles(page)) == count

@@ -1,15 +1,14 @@
 """Drafts that follow the user and saved playbooks reopened with the assistant (issue 11), in a
 real browser against the real web app, runtime and database.
 
-Screenshots of the drafts list and the version diff also go to ``/work/wt/shots/`` (SHOTS) when
-that folder exists (the issue asks for them to be looked at).
+Screenshots of the drafts list and the version diff go to ``test-results/e2e/`` (the issue asks for
+them to be looked at).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from tests.e2e.conftest import ONBOARDING, login, shot
 from tests.e2e.test_builder import BUILD_TIMEOUT_MS, READ_CANVAS, send, wait_idle
 from tests.support.runtime_process import RuntimeProcess, start_runtime
 
-SHOTS = Path("/work/wt/shots")
 # Slower than the other browser tests' runtime, so a build surely still runs while a second browser
 # opens its draft (the re-attach is then checked in the watch's own bytes, not assumed).
 LATENCY_MS = "200"
@@ -61,8 +59,6 @@ def e2e_runtime(e2e_attachments: str) -> Iterator[RuntimeProcess]:
 
 def _shot(page: Any, name: str) -> None:
     shot(page, name)
-    if SHOTS.is_dir():
-        page.screenshot(path=str(SHOTS / f"{name}.png"), animations="disabled")
 
 
 def _api(page: Any, method: str, url: str, body: Any = None) -> dict[str, Any]:
