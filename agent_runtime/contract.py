@@ -76,6 +76,7 @@ __all__ = [
     "SEED_SALT",
     "seed_digest",
     "InvocationPayload",
+    "ParsedInvocation",
     "parse_invocation",
     "PayloadError",
     "TEXT_RULE_MESSAGE",
@@ -633,9 +634,7 @@ _INVOCATION_ADAPTER: TypeAdapter[Any] = TypeAdapter(InvocationPayload)
 _ACTIONS = frozenset(a.value for a in Action)
 
 
-def parse_invocation(
-    data: Any,
-) -> (
+ParsedInvocation = (
     ChatPayload
     | StopPayload
     | ResetPayload
@@ -645,7 +644,11 @@ def parse_invocation(
     | EditPayload
     | UndoPayload
     | RedoPayload
-):
+)
+"""What :func:`parse_invocation` returns (the plain union; ``InvocationPayload`` discriminates)."""
+
+
+def parse_invocation(data: Any) -> ParsedInvocation:
     """Validate an invocation body.
 
     Args:

@@ -40,11 +40,11 @@ from agent_runtime.contract import (
     EditPayload,
     ErrorCode,
     Limits,
+    ParsedInvocation,
     PayloadError,
     Phase,
     RedoPayload,
     ResetPayload,
-    ResumeInterruptPayload,
     SeedPayload,
     StopPayload,
     TokenClaims,
@@ -61,18 +61,6 @@ from agent_runtime.session.store import store_io
 __all__ = ["Dispatcher"]
 
 logger = logging.getLogger(__name__)
-
-_Payload = (
-    ChatPayload
-    | StopPayload
-    | ResetPayload
-    | WatchPayload
-    | ResumeInterruptPayload
-    | SeedPayload
-    | EditPayload
-    | UndoPayload
-    | RedoPayload
-)
 
 
 class Dispatcher:
@@ -141,7 +129,7 @@ class Dispatcher:
 
     async def _start(
         self,
-        payload: _Payload,
+        payload: ParsedInvocation,
         claims: TokenClaims,
     ) -> AsyncIterator[bytes]:
         services = self.services

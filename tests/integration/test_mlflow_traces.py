@@ -18,20 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import mlflow  # `make test` installs the telemetry extra: a missing mlflow fails, never skips
 import pytest
 import yaml
 
 from agent_runtime.traces import find_session_traces, main, session_filter
 from tests.support.runtime_process import RuntimeProcess, free_port, start_runtime
 from tests.support.sse import check_stream, tool_calls, types_of
-
-try:
-    import mlflow
-except ImportError:
-    # `make test` installs the telemetry extra: in CI a missing mlflow is a failure, never a skip.
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        raise
-    pytest.skip("mlflow is not installed (make test installs it)", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = "integration-traces"
