@@ -49,8 +49,9 @@ def register_extensions(app: Flask) -> None:
 
     from . import security
     from .agent.disconnect import monitor
+    from .agent.principal import STREAM_ENDPOINTS
     from .extensions import csrf, db, login_manager
-    from .throttle import limiter
+    from .throttle import limiter, skip_check_for
     from .transports import make_transport
 
     trusted = int(app.config.get("TRUSTED_PROXIES", 0))
@@ -73,6 +74,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.session_protection = "basic"
     limiter.init_app(app)
+    skip_check_for(app, STREAM_ENDPOINTS)  # no limits there; opening a stream is the hot path
     # CSRF runs from our own hook so an anonymous API call gets its 401 (from the view) first.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)

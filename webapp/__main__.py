@@ -15,6 +15,10 @@ higher frame p99 while a rush of openings competes with the loop. ``WEB_OPENING_
 ``WEB_WORKER_CLASS=gevent`` switches to gevent. With gthread a stream occupies one thread for its
 life, so ``WEB_THREADS`` (default 1000) bounds the streams per worker process; add processes with
 ``WEB_CONCURRENCY``. ``WEB_SERVER=werkzeug`` is a single-process development fallback.
+
+``WEB_SWITCH_INTERVAL_MS`` sets the GIL switch interval (:func:`sys.setswitchinterval`; default
+:data:`DEFAULT_SWITCH_INTERVAL_MS`, Python's own is 5 ms): how long a thread that has the GIL may
+keep it while a relay thread woken by a frame waits for it.
 """
 
 import os
@@ -28,6 +32,23 @@ if WORKER_CLASS == "gevent" and os.environ.get("WEB_SERVER", "gunicorn") == "gun
     monkey.patch_all()
 
 from typing import Any  # noqa: E402
+
+DEFAULT_SWITCH_INTERVAL_MS = 5.0
+
+
+def apply_switch_interval(environ: Any = os.environ) -> float:
+    """Set the GIL switch interval from ``WEB_SWITCH_INTERVAL_MS``; returns the interval in force (s).
+
+    Raises:
+        ValueError: the setting is not a number, or is negative.
+    """
+    raw = str(environ.get("WEB_SWITCH_INTERVAL_MS") or "").strip()
+    milliseconds = float(raw) if raw else DEFAULT_SWITCH_INTERVAL_MS
+    if milliseconds < 0 or milliseconds != milliseconds:
+        raise ValueError(f"WEB_SWITCH_INTERVAL_MS must be a number >= 0, got {raw!r}")
+    if milliseconds > 0:
+        sys.setswitchinterval(milliseconds / 1000)
+    return sys.getswitchinterval()
 
 
 def _settings() -> dict[str, Any]:
@@ -67,7 +88,8 @@ def main() -> int:
 
     try:
         app = create_app()
-    except ConfigError as exc:
+        switch_interval = apply_switch_interval()  # before the fork: every worker inherits it
+    except (ConfigError, ValueError) as exc:
         print(f"webapp: error: {exc}", file=sys.stderr)
         return 2
     settings = _settings()
@@ -96,7 +118,8 @@ def main() -> int:
             return create_app(SERVING)
 
     print(
-        f"webapp: serving on http://{settings['bind']} with {settings['workers']} {WORKER_CLASS} worker(s)",
+        f"webapp: serving on http://{settings['bind']} with {settings['workers']} {WORKER_CLASS} worker(s)"
+        f" (GIL switch interval {switch_interval * 1000:g} ms)",
         file=sys.stderr,
     )
     _Server().run()

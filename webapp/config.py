@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     # Longer than the runtime's longest silence (a heartbeat comment every 15 s).
     "RUNTIME_READ_TIMEOUT": 60.0,
     "RUNTIME_MAX_CONNECTIONS": 2000,
+    # Idle keep-alive connections kept per runtime (a burst of streams reuses them instead of
+    # opening a TCP connection each).
+    "RUNTIME_IDLE_CONNECTIONS": 64,
     "CHAT_LEASE_SECONDS": 120,
     "DISCONNECT_POLL_SECONDS": 0.25,
     "ALLOWED_ORIGINS": "",

@@ -8,6 +8,11 @@ increment: one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` (SQLite ≥ 3.
 
 Only refused sign-ins count (``deduct_when``): a person who types the right password is never
 slowed down, and a burst of wrong ones is stopped per account and per address.
+
+The limiter's per-request check (its ``before_request`` hook) is skipped for the streaming
+endpoints (:func:`skip_check_for`): they carry no limit, and opening a stream is the web app's
+hottest path. A limit declared on a view with ``@limiter.limit`` is checked by its own decorator
+whatever the hook did, so a limit added to such a view later still holds.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Collection
 from typing import Any
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask_limiter import Limiter, RequestLimit
 from limits.storage import Storage
 from sqlalchemy import Engine, case, delete, select
@@ -28,7 +34,7 @@ from .models import RateLimitCounter
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DatabaseStorage", "limiter", "account_key", "address_key", "login_refused"]
+__all__ = ["DatabaseStorage", "limiter", "account_key", "address_key", "login_refused", "skip_check_for"]
 
 
 def _engine() -> Engine:
@@ -136,3 +142,27 @@ limiter = Limiter(
     default_limits=[],
     on_breach=_on_breach,
 )
+
+
+def skip_check_for(app: Flask, endpoints: Collection[str]) -> None:
+    """Skip the limiter's ``before_request`` check for ``endpoints`` (call after ``init_app``).
+
+    The check resolves every limit that could apply (application, default, blueprint, meta) for
+    every request; for endpoints without any that is pure overhead.
+
+    Raises:
+        RuntimeError: the limiter's hook is not installed on ``app``.
+    """
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check: Callable[[], None] = limiter._check_request_limit
+    try:
+        index = hooks.index(check)
+    except ValueError:
+        raise RuntimeError("the rate limiter is not initialised on this app") from None
+    skipped = frozenset(endpoints)
+
+    def check_request_limit() -> None:
+        if request.endpoint not in skipped:
+            check()
+
+    hooks[index] = check_request_limit

@@ -280,11 +280,11 @@ def test_a_failed_release_is_retried_in_the_background(app: Any) -> None:
     class FlakyRelease(LeaseKeeper):
         calls = 0
 
-        def _release(self, sid: str, holder: str) -> None:
+        def _release_batch(self, leases: list[tuple[str, str]]) -> None:
             FlakyRelease.calls += 1
             if FlakyRelease.calls == 1:
                 raise OperationalError("UPDATE agent_session", {}, Exception("connection lost"))
-            super()._release(sid, holder)
+            super()._release_batch(leases)
             retried.set()
 
     keeper = FlakyRelease(lease_engine(engine), seconds=60, renew_every=0.01)

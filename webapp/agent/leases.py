@@ -16,6 +16,15 @@ Leases are renewed by one background thread per process with one UPDATE for ever
 (in batches of :data:`RENEW_BATCH`), every third of the lease's lifetime. A renewal that fails is
 logged and retried on the next tick; it never touches a stream. A lease whose release failed is
 retried by the same thread; meanwhile it simply expires. The thread exits when no lease is live.
+
+Releases are grouped the way a database groups commits: a stream that ends while another
+release's UPDATE is in flight queues its lease, and the next UPDATE frees every queued lease at
+once (``WHERE sid IN … AND lease_holder IN …``; holders are unique, so no lease of another turn
+can match). The first stream to arrive runs its UPDATE at once (nothing waits for a timer), and
+every stream still waits until its own lease is released before its response ends, so a client
+that read its stream to the end never meets its own lease on the next turn, whichever web app
+process or instance that turn lands on. When many streams end together (a burst), the cost of
+releasing is a few statements instead of one per stream.
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 10
 POOL_TIMEOUT_SECONDS = 3.0
 RENEW_BATCH = 500
+RELEASE_WAIT_SECONDS = POOL_TIMEOUT_SECONDS + 2.0
+"""The longest a stream's end waits for a grouped release (then its lease is retried or expires)."""
 
 _SESSIONS = cast(Table, AgentSession.__table__)
 _USERS = cast(Table, User.__table__)
@@ -72,11 +83,27 @@ _TAKE_LEASE = (
         lease_expires_ms=bindparam("b_expires_ms"),
     )
 )
-_RELEASE = (
+_RELEASE_MANY = (
     update(_SESSIONS)
-    .where(_SESSIONS.c.sid == bindparam("b_sid"), _SESSIONS.c.lease_holder == bindparam("b_holder"))
+    .where(
+        _SESSIONS.c.sid.in_(bindparam("b_sids", expanding=True)),
+        _SESSIONS.c.lease_holder.in_(bindparam("b_holders", expanding=True)),
+    )
     .values(lease_holder=None, lease_expires_ms=None)
 )
+
+
+class _Waiter:
+    """A lease queued for release, and how its stream learns it is done (or must run the batch)."""
+
+    __slots__ = ("sid", "holder", "done", "lead", "abandoned")
+
+    def __init__(self, sid: str, holder: str) -> None:
+        self.sid = sid
+        self.holder = holder
+        self.done = threading.Event()
+        self.lead = False
+        self.abandoned = False
 
 
 def database_busy() -> ApiError:
@@ -138,6 +165,9 @@ class LeaseKeeper:
         self._live: dict[str, str] = {}  # holder → sid
         self._unreleased: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._release_lock = threading.Lock()
+        self._to_release: list[_Waiter] = []
+        self._releasing = False
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
         self.renewals = 0
@@ -223,25 +253,76 @@ class LeaseKeeper:
     # -- release and renewal ---------------------------------------------------------------------
 
     def release(self, holder: str) -> None:
-        """Free the lease now (the stream ended); on failure the renewer thread retries it."""
+        """Free the lease now (the stream ended); on failure the renewer thread retries it.
+
+        Returns once the lease is released (or handed to the renewer after a failure): grouped with
+        the releases that queued while another was in flight, never delayed by a timer.
+        """
         with self._lock:
             sid = self._live.pop(holder, None)
         if sid is None:
             return
+        waiter = _Waiter(sid, holder)
+        with self._release_lock:
+            self._to_release.append(waiter)
+            lead = not self._releasing
+            self._releasing = True
+        if not lead:
+            # Another thread is releasing: the next batch takes this lease (and this thread may be
+            # asked to run that batch).
+            if not waiter.done.wait(RELEASE_WAIT_SECONDS):
+                with self._release_lock:
+                    if not waiter.lead:  # never chosen to run a batch: the next batch still frees it
+                        waiter.abandoned = True
+                        logger.warning("session_id=<%s> | lease release still queued; not waiting", sid)
+                        return
+            if not waiter.lead:
+                return
+        self._release_queued()
+
+    def _release_queued(self) -> None:
+        """Release everything queued in one statement; hand the next batch to one of its waiters."""
+        with self._release_lock:
+            batch, self._to_release = self._to_release, []
         try:
-            self._release(sid, holder)
-        except SQLAlchemyError as exc:
+            self._release_batch([(w.sid, w.holder) for w in batch])
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the renewer thread retries
             logger.warning(
-                "session_id=<%s>, error=<%s> | lease release failed; retrying in the background",
-                sid,
+                "leases=<%d>, error=<%s> | lease release failed; retrying in the background",
+                len(batch),
                 type(exc).__name__,
             )
+            self._retry_later(batch)
+        finally:
+            orphans: list[_Waiter] = []
+            with self._release_lock:
+                successor = next((w for w in self._to_release if not w.abandoned), None)
+                if successor is not None:
+                    successor.lead = True  # it runs the next batch (its own lease is in it)
+                    successor.done.set()
+                else:  # nobody left waiting to run it: the renewer thread releases the rest
+                    orphans, self._to_release = self._to_release, []
+                    self._releasing = False
+            self._retry_later(orphans)
+            for waiter in batch:
+                waiter.done.set()
+
+    def _retry_later(self, waiters: list[_Waiter]) -> None:
+        if waiters:
             with self._lock:
-                self._unreleased[holder] = sid
+                self._unreleased.update({w.holder: w.sid for w in waiters})
                 self._ensure_thread()
 
+    def _release_batch(self, leases: list[tuple[str, str]]) -> None:
+        """One UPDATE freeing ``leases`` (sid, holder); a holder only ever names its own session."""
+        sids = [sid for sid, _ in leases]
+        holders = [holder for _, holder in leases]
+        self._with_connection(
+            lambda conn: conn.execute(_RELEASE_MANY, {"b_sids": sids, "b_holders": holders})
+        )
+
     def _release(self, sid: str, holder: str) -> None:
-        self._with_connection(lambda conn: conn.execute(_RELEASE, {"b_sid": sid, "b_holder": holder}))
+        self._release_batch([(sid, holder)])
 
     def renew_all(self) -> int:
         """Push every live lease's expiry out: one UPDATE per :data:`RENEW_BATCH` leases.

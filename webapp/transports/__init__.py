@@ -42,4 +42,5 @@ def make_transport(config: Mapping[str, Any]) -> Transport:
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_connections=max_connections,
+        idle_connections=int(config.get("RUNTIME_IDLE_CONNECTIONS", 64)),
     )

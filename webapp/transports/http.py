@@ -94,6 +94,7 @@ class HttpTransport:
         connect_timeout: float = 5.0,
         read_timeout: float = 60.0,
         max_connections: int = 2000,
+        idle_connections: int = 64,
     ) -> None:
         if not urls:
             raise ValueError("at least one runtime URL is required")
@@ -101,13 +102,13 @@ class HttpTransport:
         self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self._timeouts = (connect_timeout, read_timeout)
         self._async: AsyncHttpOpener | None = None
-        # Up to 64 idle keep-alive connections per runtime; more are opened (and closed after use)
-        # when more streams run at once. max_connections stays accepted for configuration
-        # compatibility; the WSGI server's threads/connections bound the concurrent streams.
+        # Up to idle_connections idle keep-alive connections per runtime; more are opened (and
+        # closed after use) when more streams run at once. max_connections stays accepted for
+        # configuration compatibility; the WSGI server's threads/connections bound the streams.
         self.max_connections = max_connections
         self._pool = urllib3.PoolManager(
             num_pools=max(4, len(self.urls) + 1),
-            maxsize=64,
+            maxsize=max(1, idle_connections),
             block=False,
             timeout=self._timeout,
             retries=False,

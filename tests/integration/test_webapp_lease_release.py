@@ -1,0 +1,172 @@
+"""Grouped lease releases, on both engines: streams that end together free their leases in one
+statement, and a stream's end still waits for its own lease, so the next turn is never refused."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from tests.support.webapp_harness import *  # noqa: F403
+from tests.support.webapp_harness import add_user, app_for_url
+from webapp.agent.leases import LeaseKeeper, lease_engine
+from webapp.models import AgentSession
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture()
+def app(database_url: str) -> Any:
+    application = app_for_url(database_url)
+    yield application
+    application.extensions["database"].dispose()
+    application.extensions["agent_transport"].close()
+
+
+def _sessions(app: Any, n: int) -> tuple[dict[str, Any], list[str]]:
+    user = add_user(app)
+    sids = [str(uuid.uuid4()) for _ in range(n)]
+    with app.extensions["database"].engine.begin() as conn:
+        conn.execute(
+            AgentSession.__table__.insert(),
+            [
+                {"sid": s, "user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot"}
+                for s in sids
+            ],
+        )
+    return user, sids
+
+
+def _wait_until(condition: Any, what: str) -> None:
+    """Poll a condition (bounded); the test's order never depends on how long this takes."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.001)
+
+
+class GatedKeeper(LeaseKeeper):
+    """Pauses the first release statement until ``gate`` opens (the gap where others queue)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = threading.Event()
+        self.in_flight = threading.Event()
+        self.batches: list[list[str]] = []
+
+    def _release_batch(self, leases: list[tuple[str, str]]) -> None:
+        self.batches.append([sid for sid, _ in leases])
+        if len(self.batches) == 1:
+            self.in_flight.set()
+            assert self.gate.wait(10)
+        super()._release_batch(leases)
+
+
+def _lease_holders(app: Any, sids: list[str]) -> dict[str, str | None]:
+    with app.extensions["database"].engine.connect() as conn:
+        rows = conn.execute(
+            select(AgentSession.sid, AgentSession.lease_holder).where(AgentSession.sid.in_(sids))
+        ).all()
+    return {row.sid: row.lease_holder for row in rows}
+
+
+def test_streams_ending_while_a_release_is_in_flight_are_freed_by_one_statement(app: Any) -> None:
+    user, sids = _sessions(app, 9)
+    engine = app.extensions["database"].engine
+    keeper = GatedKeeper(lease_engine(engine), seconds=60, renew_every=3600)
+    who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+    holders = [keeper.open(s, **who) for s in sids]
+    returned = {sid: threading.Event() for sid in sids}
+
+    def end_stream(sid: str, holder: str | None) -> None:
+        assert holder is not None
+        keeper.release(holder)
+        returned[sid].set()
+
+    first = threading.Thread(target=end_stream, args=(sids[0], holders[0]))
+    first.start()
+    assert keeper.in_flight.wait(10)  # the first release's UPDATE is on its way
+    pairs = zip(sids[1:], holders[1:], strict=True)
+    rest = [threading.Thread(target=end_stream, args=pair) for pair in pairs]
+    for thread in rest:
+        thread.start()
+    _wait_until(lambda: len(keeper._to_release) == 8, "the other eight streams queued their leases")
+    # No stream's end returns before its own lease is released.
+    assert not any(done.is_set() for done in returned.values())
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            statements.append(statement)
+
+    event.listen(keeper.engine, "before_cursor_execute", count)
+    try:
+        keeper.gate.set()
+        for thread in [first, *rest]:
+            thread.join(10)
+    finally:
+        event.remove(keeper.engine, "before_cursor_execute", count)
+    assert all(done.is_set() for done in returned.values())
+    assert keeper.batches == [[sids[0]], sids[1:]]  # the eight queued leases: one batch
+    assert len(statements) == 2
+    assert set(_lease_holders(app, sids).values()) == {None}
+    assert keeper.live() == 0
+    # The next turn of every session is taken at once, even by another process's keeper.
+    other = LeaseKeeper(lease_engine(engine), seconds=60, renew_every=3600)
+    assert all(other.open(s, **who) is not None for s in sids)
+    keeper.close()
+    other.close()
+
+
+def test_the_next_turn_is_not_refused_once_a_stream_has_ended(app: Any) -> None:
+    user, (sid,) = _sessions(app, 1)
+    engine = app.extensions["database"].engine
+    keeper = LeaseKeeper(lease_engine(engine), seconds=60, renew_every=3600)
+    elsewhere = LeaseKeeper(lease_engine(engine), seconds=60, renew_every=3600)  # another web app process
+    who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+    for turn in range(5):
+        here = keeper if turn % 2 == 0 else elsewhere
+        holder = here.open(sid, **who)
+        assert holder is not None
+        here.release(holder)  # the stream ended
+        assert _lease_holders(app, [sid]) == {sid: None}
+    keeper.close()
+    elsewhere.close()
+
+
+def test_a_failed_grouped_release_frees_every_lease_of_the_batch_in_the_background(app: Any) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    user, sids = _sessions(app, 3)
+    engine = app.extensions["database"].engine
+
+    class FailsOnce(GatedKeeper):
+        def _release_batch(self, leases: list[tuple[str, str]]) -> None:
+            if len(self.batches) == 1:  # the second batch (the two queued leases) fails once
+                self.batches.append([sid for sid, _ in leases])
+                raise OperationalError("UPDATE agent_session", {}, Exception("connection lost"))
+            super()._release_batch(leases)
+
+    keeper = FailsOnce(lease_engine(engine), seconds=60, renew_every=0.01)
+    who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+    holders = [keeper.open(s, **who) for s in sids]
+    threads = [threading.Thread(target=keeper.release, args=(h,)) for h in holders]
+    threads[0].start()
+    assert keeper.in_flight.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    _wait_until(lambda: len(keeper._to_release) == 2, "two leases queued")
+    keeper.gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)  # a failed release ends no stream
+    _wait_until(lambda: set(_lease_holders(app, sids).values()) == {None}, "the renewer released them")
+    assert all(keeper.open(s, **who) is not None for s in sids)
+    keeper.close()
