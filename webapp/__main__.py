@@ -39,12 +39,17 @@ DEFAULT_SWITCH_INTERVAL_MS = 5.0
 def apply_switch_interval(environ: Any = os.environ) -> float:
     """Set the GIL switch interval from ``WEB_SWITCH_INTERVAL_MS``; returns the interval in force (s).
 
+    Unset or empty means :data:`DEFAULT_SWITCH_INTERVAL_MS`; ``0`` leaves the interval as it is.
+
     Raises:
         ValueError: the setting is not a number, or is negative.
     """
     raw = str(environ.get("WEB_SWITCH_INTERVAL_MS") or "").strip()
-    milliseconds = float(raw) if raw else DEFAULT_SWITCH_INTERVAL_MS
-    if milliseconds < 0 or milliseconds != milliseconds:
+    try:
+        milliseconds = float(raw) if raw else DEFAULT_SWITCH_INTERVAL_MS
+    except ValueError:
+        milliseconds = float("nan")
+    if not milliseconds >= 0:
         raise ValueError(f"WEB_SWITCH_INTERVAL_MS must be a number >= 0, got {raw!r}")
     if milliseconds > 0:
         sys.setswitchinterval(milliseconds / 1000)
