@@ -3,9 +3,11 @@ statement, and a stream's end still waits for its own lease, so the next turn is
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -69,6 +71,34 @@ class GatedKeeper(LeaseKeeper):
         super()._release_batch(leases)
 
 
+@contextlib.contextmanager
+def _updates(keeper: LeaseKeeper) -> Iterator[list[str]]:
+    """The UPDATE statements the keeper sends meanwhile (through SQLAlchemy or straight to a cursor)."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            statements.append(statement)
+
+    direct = keeper._direct
+    original = direct.rowcount if direct is not None else None
+
+    def counted(stmt: Any, params: dict[str, Any]) -> int:
+        statements.append(str(stmt))
+        assert original is not None
+        return original(stmt, params)
+
+    event.listen(keeper.engine, "before_cursor_execute", count)
+    if direct is not None:
+        direct.rowcount = counted  # type: ignore[method-assign]
+    try:
+        yield statements
+    finally:
+        event.remove(keeper.engine, "before_cursor_execute", count)
+        if direct is not None:
+            del direct.rowcount
+
+
 def _lease_holders(app: Any, sids: list[str]) -> dict[str, str | None]:
     with app.extensions["database"].engine.connect() as conn:
         rows = conn.execute(
@@ -100,19 +130,10 @@ def test_streams_ending_while_a_release_is_in_flight_are_freed_by_one_statement(
     _wait_until(lambda: len(keeper._to_release) == 8, "the other eight streams queued their leases")
     # No stream's end returns before its own lease is released.
     assert not any(done.is_set() for done in returned.values())
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE"):
-            statements.append(statement)
-
-    event.listen(keeper.engine, "before_cursor_execute", count)
-    try:
+    with _updates(keeper) as statements:
         keeper.gate.set()
         for thread in [first, *rest]:
             thread.join(10)
-    finally:
-        event.remove(keeper.engine, "before_cursor_execute", count)
     assert all(done.is_set() for done in returned.values())
     assert keeper.batches == [[sids[0]], sids[1:]]  # the eight queued leases: one batch
     assert len(statements) == 2
@@ -170,3 +191,54 @@ def test_a_failed_grouped_release_frees_every_lease_of_the_batch_in_the_backgrou
     _wait_until(lambda: set(_lease_holders(app, sids).values()) == {None}, "the renewer released them")
     assert all(keeper.open(s, **who) is not None for s in sids)
     keeper.close()
+
+
+def test_a_dead_pooled_connection_is_retried_once_and_a_retried_take_is_idempotent(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy import text
+
+    from webapp.agent.lease_statements import TAKE_LEASE
+
+    application = app_for_url(postgres_url)
+    try:
+        user, (sid, other_sid) = _sessions(application, 2)
+        engine = application.extensions["database"].engine
+        keeper = LeaseKeeper(lease_engine(engine), seconds=60, renew_every=3600)
+        who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+        holder = keeper.open(sid, **who)
+        assert holder is not None
+        keeper.release(holder)  # the pool now holds an idle connection
+        with engine.connect() as conn:  # the database restarts under it
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+                )
+            )
+        with caplog.at_level("INFO", logger="webapp.agent.lease_statements"):
+            holder = keeper.open(sid, **who)  # no pre-ping: the dead connection fails, the retry works
+        assert "connection was dead; retrying once" in caplog.text
+        assert holder is not None and _lease_holders(application, [sid]) == {sid: holder}
+        keeper.release(holder)
+        # The take, applied but unanswered, then sent again: it matches its own holder, not a 409.
+        assert keeper._direct is not None
+        params = {
+            "b_sid": other_sid,
+            "b_uid": user["id"],
+            "b_vid": user["vendor_id"],
+            "b_typ": "copilot",
+            "b_active": True,
+            "b_gen": 0,
+            "b_now_dt": None,
+            "b_holder": "retried-holder",
+            "b_now_ms": 1,
+            "b_expires_ms": 10**13,
+        }
+        assert keeper._direct.rowcount(TAKE_LEASE, params) == 1
+        assert keeper._direct.rowcount(TAKE_LEASE, params) == 1
+        assert keeper._direct.rowcount(TAKE_LEASE, {**params, "b_holder": "another-turn"}) == 0
+        keeper.close()
+    finally:
+        application.extensions["database"].dispose()
+        application.extensions["agent_transport"].close()

@@ -37,14 +37,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, create_engine, event, or_, select, update
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from agent_runtime.contract import ErrorCode
 
 from ..errors import ApiError
 from ..models import AgentSession, User, utcnow
-from .principal import principal_clause
+from .lease_statements import RECORD_RUN, RELEASE_MANY, TAKE_LEASE, DirectStatements
 
 logger = logging.getLogger(__name__)
 
@@ -59,38 +59,6 @@ RELEASE_WAIT_SECONDS = POOL_TIMEOUT_SECONDS + 2.0
 
 _SESSIONS = cast(Table, AgentSession.__table__)
 _USERS = cast(Table, User.__table__)
-
-
-# Built once, with bind parameters: building and cache-keying the statement per call cost more CPU
-# than the round trip ("b_" names because an UPDATE reserves its columns' names).
-_OWNED = and_(
-    _SESSIONS.c.sid == bindparam("b_sid"),
-    _SESSIONS.c.user_id == bindparam("b_uid"),
-    _SESSIONS.c.vendor_id == bindparam("b_vid"),
-    _SESSIONS.c.agent_type == bindparam("b_typ"),
-    principal_clause(bindparam("b_uid"), bindparam("b_vid"), bindparam("b_active"), bindparam("b_gen")),
-)
-_RECORD_RUN = update(_SESSIONS).where(_OWNED).values(last_run_at=bindparam("b_now_dt"))
-_TAKE_LEASE = (
-    update(_SESSIONS)
-    .where(
-        _OWNED,
-        or_(_SESSIONS.c.lease_holder.is_(None), _SESSIONS.c.lease_expires_ms < bindparam("b_now_ms")),
-    )
-    .values(
-        last_run_at=bindparam("b_now_dt"),
-        lease_holder=bindparam("b_holder"),
-        lease_expires_ms=bindparam("b_expires_ms"),
-    )
-)
-_RELEASE_MANY = (
-    update(_SESSIONS)
-    .where(
-        _SESSIONS.c.sid.in_(bindparam("b_sids", expanding=True)),
-        _SESSIONS.c.lease_holder.in_(bindparam("b_holders", expanding=True)),
-    )
-    .values(lease_holder=None, lease_expires_ms=None)
-)
 
 
 class _Waiter:
@@ -162,6 +130,8 @@ class LeaseKeeper:
         self.renew_every = renew_every if renew_every is not None else max(seconds / 3, 0.05)
         self._clock = clock
         self._sqlite = engine.dialect.name == "sqlite"
+        # Postgres: the stream path's two statements skip SQLAlchemy's execution machinery.
+        self._direct = None if self._sqlite else DirectStatements(engine)
         self._live: dict[str, str] = {}  # holder → sid
         self._unreleased: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -205,18 +175,26 @@ class LeaseKeeper:
             "b_gen": login_generation,
             "b_now_dt": utcnow(),
         }
-        stmt = _RECORD_RUN
+        stmt = RECORD_RUN
         if holder is not None:
-            stmt = _TAKE_LEASE
+            stmt = TAKE_LEASE
             params.update(b_holder=holder, b_now_ms=now, b_expires_ms=now + int(self.seconds * 1000))
 
         def take(conn: Connection) -> ApiError | None:
             if conn.execute(stmt, params).rowcount == 1:
                 return None
+            return refuse(conn)
+
+        def refuse(conn: Connection) -> ApiError:
             return self._refusal(conn, sid, user_id, vendor_id, agent_type, login_generation)
 
         try:
-            refusal = self._with_connection(take)
+            if self._direct is None:
+                refusal = self._with_connection(take)
+            elif self._direct.rowcount(stmt, params) == 1:
+                refusal = None
+            else:
+                refusal = self._with_connection(refuse)
         except SQLAlchemyError as exc:
             logger.warning(
                 "session_id=<%s>, error=<%s> | stream not opened: database", sid, type(exc).__name__
@@ -315,11 +293,11 @@ class LeaseKeeper:
 
     def _release_batch(self, leases: list[tuple[str, str]]) -> None:
         """One UPDATE freeing ``leases`` (sid, holder); a holder only ever names its own session."""
-        sids = [sid for sid, _ in leases]
-        holders = [holder for _, holder in leases]
-        self._with_connection(
-            lambda conn: conn.execute(_RELEASE_MANY, {"b_sids": sids, "b_holders": holders})
-        )
+        params = {"b_sids": [sid for sid, _ in leases], "b_holders": [holder for _, holder in leases]}
+        if self._direct is not None:
+            self._direct.rowcount(RELEASE_MANY, params)
+        else:
+            self._with_connection(lambda conn: conn.execute(RELEASE_MANY, params))
 
     def _release(self, sid: str, holder: str) -> None:
         self._release_batch([(sid, holder)])
