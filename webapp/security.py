@@ -21,6 +21,7 @@ from agent_runtime.contract import (
     text_problem,
 )
 
+from .config import is_production
 from .errors import ApiError
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -282,16 +283,28 @@ def secure_remember_cookie(response: Response) -> Response:
     return response
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+"""Set on every response that does not set them itself."""
+
+
 def security_headers(response: Response) -> Response:
-    """The headers every response carries (and HSTS in production)."""
+    """The headers every response carries (and HSTS in production).
+
+    One pass over the response's headers (every request pays for this hook, the stream path too):
+    a view that set one of them keeps its own value.
+    """
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    from .config import is_production
+    present = {key.lower() for key in headers.keys()}
+    for name, value in SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
 
     hsts = int(current_app.config.get("HSTS_SECONDS", 0) or 0)
     if is_production(current_app.config) and hsts > 0:
