@@ -113,6 +113,8 @@ class HttpTransport:
             timeout=self._timeout,
             retries=False,
         )
+        # Each runtime's connection pool and path, looked up once (not the URL parsed per stream).
+        self._targets: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
     def open(self, request: UpstreamRequest) -> HttpUpstream:
         """Send the invocation and wait for the response headers (not the body)."""
@@ -148,10 +150,11 @@ class HttpTransport:
         """
         ranked = rendezvous_rank(self.urls, request.session_id) if len(self.urls) > 1 else list(self.urls)
         for position, base in enumerate(ranked):
+            pool, path = self._targets.get(base) or self._target(base)
             try:
-                return self._pool.urlopen(
+                return pool.urlopen(
                     "POST",
-                    base + "/invocations",
+                    path,
                     body=request.payload,
                     headers=headers,
                     preload_content=False,
@@ -168,6 +171,11 @@ class HttpTransport:
                     base,
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _target(self, base: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+        pool = cast(urllib3.HTTPConnectionPool, self._pool.connection_from_url(base))
+        target = self._targets[base] = (pool, (urllib3.util.parse_url(base).path or "") + "/invocations")
+        return target
 
     def async_opener(self) -> AsyncHttpOpener:
         """The same invocations from an event loop (the ASGI edge's relay), built once."""
@@ -191,6 +199,7 @@ class HttpTransport:
         return {"ok": all(r["ok"] for r in results.values()), "transport": self.name, "runtimes": results}
 
     def close(self) -> None:
+        self._targets.clear()
         self._pool.clear()
 
 
