@@ -7,10 +7,11 @@ action runs a turn (free or expired only, so two turns cannot both win) and reco
 Only when it changes no row does a second query find out why (403 / 401 / 409).
 
 On Postgres the keeper uses its own small pool in autocommit mode without pre-ping, so that
-statement is exactly one round trip (no ``BEGIN``/``COMMIT``, no ``SELECT 1``); a connection found
-dead is retried once (SQLAlchemy's optimistic disconnect handling). Its pool is separate from
-the request pool and waits at most :data:`POOL_TIMEOUT_SECONDS`, so a starved database answers
-503 before a stream starts. SQLite (a local file, no round trips) uses the app's engine.
+statement is exactly one round trip (no ``BEGIN``/``COMMIT``, no ``SELECT 1``), run straight on a
+pooled cursor (:mod:`webapp.agent.lease_statements`); a connection found dead is retried once (the
+retried take matches its own holder, so a first try that was applied is not a 409). Its pool is
+separate from the request pool and waits at most :data:`POOL_TIMEOUT_SECONDS`, so a starved
+database answers 503 before a stream starts. SQLite (a local file, no round trips) uses the app's engine.
 
 Leases are renewed by one background thread per process with one UPDATE for every live lease
 (in batches of :data:`RENEW_BATCH`), every third of the lease's lifetime. A renewal that fails is
