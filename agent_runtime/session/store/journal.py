@@ -148,15 +148,31 @@ def _apply(live: list[Any], record: dict[str, Any]) -> list[Any]:
     return live[drop:][:keep] + add
 
 
-def _load(path: Path) -> tuple[list[Any], dict[str, Any] | None, int, bool]:
-    """Replay the journal: (conversation, latest agent record, records read, torn tail)."""
+def _read(path: Path) -> tuple[bytes, StatKey | None]:
+    """The file's bytes and the :data:`StatKey` they go with (``b""``, ``None`` when missing).
+
+    One open: the key is taken from the open file before reading, so bytes appended meanwhile
+    can only make the key older than what was read (the next commit then writes in full),
+    never newer.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except FileNotFoundError:
+        return b"", None
+    with handle:
+        st = os.fstat(handle.fileno())
+        raw = handle.read()
+    return raw, (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _load(path: Path) -> tuple[list[Any], dict[str, Any] | None, int, bool, StatKey | None]:
+    """Replay the journal: (conversation, latest agent record, records read, torn tail, file key)."""
     live: list[Any] = []
     agent: dict[str, Any] | None = None
     count = 0
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return live, None, 0, False
+    raw, key = _read(path)
+    if key is None:
+        return live, None, 0, False, None
     lines = raw.split(b"\n")
     for number, line in enumerate(lines):
         if not line.strip():
@@ -165,17 +181,17 @@ def _load(path: Path) -> tuple[list[Any], dict[str, Any] | None, int, bool]:
         if record is None:
             if number >= len(lines) - 2:  # a torn last line: that commit never finished
                 logger.warning("path=<%s> | ignoring an unfinished last journal record", path)
-                return live, agent, count, True
+                return live, agent, count, True, key
             raise ValueError(f"corrupt session journal record {number + 1} in {path}")
         live = _apply(live, record)
         agent = record.get("agent") or agent
         count += 1
-    return live, agent, count, False
+    return live, agent, count, False, key
 
 
 def read_messages(path: Path) -> list[Message]:
     """The conversation as last committed (empty when there is no journal)."""
-    messages, _, _, _ = _load(path)
+    messages, _, _, _, _ = _load(path)
     return [decode_bytes_values(message) for message in messages]
 
 
@@ -255,8 +271,7 @@ class JournalSessionManager(SessionManager):
     def initialize(self, agent: Any, **kwargs: Any) -> None:
         """Restore the agent's conversation, state and internal state from the journal."""
         with self._lock:
-            self._key = stat_key(self.path)
-            messages, record, self._records, torn = _load(self.path)
+            messages, record, self._records, torn, self._key = _load(self.path)
             if torn:
                 self._key = None  # never append after a torn line: the next commit rewrites the journal
             if record is None:
