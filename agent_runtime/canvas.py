@@ -5,7 +5,7 @@ Every tool call is validated against :data:`agent_runtime.contract.TOOL_ARGS` an
 canvas (and its version) exactly as it was. Builders call :meth:`Canvas.apply` from worker
 threads; every public method holds :attr:`Canvas.lock` (re-entrant, so callers may hold it too).
 
-Pure domain code: no strands, no I/O. It stays one module of ~410 lines on purpose: the tool
+Pure domain code: no strands, no I/O. It stays one module of ~430 lines on purpose: the tool
 handlers are methods that change the canvas's private state under its one lock, and moving them out
 would expose that state or add methods that only forward.
 """
