@@ -250,6 +250,21 @@ describe('playbookBuilder store: applySnapshot', () => {
     expect(s.canvas.modules).toHaveLength(2)
   })
 
+  it('a turn cut by a restart, then retried: the page ends with exactly what the runtime stored', () => {
+    const s = usePlaybookBuilderStore()
+    const seven = Array.from({ length: 7 }, (_, i) => ({ title: `M${i + 1}` }))
+    s.applySnapshot(snap(20, { title: 'P', modules: seven }), { eventId: 300 })
+    // the cut turn: its add_module reached the page, then the runtime died before storing it
+    s.applyToolCall('add_module', { title: 'Customer Notification' }, { toolCallId: 'cut', eventId: 305 })
+    expect(s.canvas.modules).toHaveLength(8)
+    // "Try again" on the restarted runtime: stored version 20, ids from the clock
+    const next = 1_764_600_000_000_000
+    s.applyToolCall('add_module', { title: 'Customer Notification' }, { toolCallId: 'retry', eventId: next + 4 })
+    const stored = { title: 'P', modules: [...seven, { title: 'Customer Notification' }] }
+    expect(s.applySnapshot(snap(21, stored), { eventId: next + 30 }).applied).toBe(true)
+    expect(s.canvas.modules.map((m) => m.title)).toEqual([...seven.map((m) => m.title), 'Customer Notification'])
+  })
+
   it('a forced snapshot (a watch opening) wins even over a higher version', () => {
     const s = usePlaybookBuilderStore()
     s.applySnapshot(snap(9, { title: 'restored', modules: [{ title: 'A' }] }))
