@@ -40,8 +40,12 @@ def _ids(frames: list[Frame]) -> list[int]:
     return [f.id for f in frames if f.id is not None]
 
 
+def _snapshot(frames: list[Frame]) -> dict[str, Any]:
+    return dict([f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1])
+
+
 def _modules(frames: list[Frame]) -> list[dict[str, Any]]:
-    return list([f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1]["canvas"]["modules"])
+    return list(_snapshot(frames)["canvas"]["modules"])
 
 
 def test_a_stored_session_carries_on_above_every_id_of_its_earlier_life(data_dir: Path) -> None:
@@ -59,6 +63,7 @@ def test_a_stored_session_carries_on_above_every_id_of_its_earlier_life(data_dir
         assert min(_ids(again)) > seen
         assert len(_modules(again)) == modules + 1
         assert f"as module {modules + 1}" in text_of(again)
+        assert _snapshot(again)["version"] > _snapshot(outline)["version"]  # the stored version carries on
         # the page's reload resumes its watch from the id it saw last before the restart
         reload = second.action(sid, token, "watch", last_event_id=seen)
         check_stream(reload)
