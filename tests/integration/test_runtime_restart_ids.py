@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support.runtime_process import RuntimeProcess, start_runtime
-from tests.support.sse import Frame, check_stream, text_of, types_of
+from tests.support.sse import Frame, check_stream, last_snapshot, text_of, types_of
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
 ADD = "add a module about customer notification"
@@ -40,12 +40,8 @@ def _ids(frames: list[Frame]) -> list[int]:
     return [f.id for f in frames if f.id is not None]
 
 
-def _snapshot(frames: list[Frame]) -> dict[str, Any]:
-    return dict([f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1])
-
-
 def _modules(frames: list[Frame]) -> list[dict[str, Any]]:
-    return list(_snapshot(frames)["canvas"]["modules"])
+    return list(last_snapshot(frames)["canvas"]["modules"])
 
 
 def test_a_stored_session_carries_on_above_every_id_of_its_earlier_life(data_dir: Path) -> None:
@@ -63,7 +59,8 @@ def test_a_stored_session_carries_on_above_every_id_of_its_earlier_life(data_dir
         assert min(_ids(again)) > seen
         assert len(_modules(again)) == modules + 1
         assert f"as module {modules + 1}" in text_of(again)
-        assert _snapshot(again)["version"] > _snapshot(outline)["version"]  # the stored version carries on
+        # the stored version carries on
+        assert last_snapshot(again)["version"] > last_snapshot(outline)["version"]
         # the page's reload resumes its watch from the id it saw last before the restart
         reload = second.action(sid, token, "watch", last_event_id=seen)
         check_stream(reload)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tests.support.sse import check_stream
+from tests.support.sse import check_stream, last_snapshot
 from tests.unit.agent_runtime.conftest import SID
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
@@ -36,8 +36,7 @@ class NoticingLock:
 
 
 def _modules(frames: list[Any]) -> list[str]:
-    snapshot = [f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1]
-    return [m["title"] for m in snapshot["canvas"]["modules"]]
+    return [m["title"] for m in last_snapshot(frames)["canvas"]["modules"]]
 
 
 def test_a_watch_and_a_retried_turn_opening_together_after_a_restart_share_one_entry(
