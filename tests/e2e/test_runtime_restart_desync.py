@@ -10,8 +10,10 @@ resume point (``resumeId``). Every frame of the retried turn had a lower id than
 page took the ``add_module`` tool call and the turn's closing ``STATE_SNAPSHOT`` for things a
 snapshot it already had contained, and dropped them — while it showed the reply. A reload resumed
 the watch from the old, higher id; the new life's log reached that far with nothing to replay and
-no gap, so no snapshot came either. Fixed in the runtime (a loaded session's ids start above any
-an earlier life can have sent); this test keeps it fixed from the user's side.
+no gap, so no snapshot came either. (Checked: with ids from 0 again this test fails exactly so —
+7 modules under "as module 8", also after the reload.) Fixed in the runtime: a session's ids start
+at a microsecond clock reading in every life, loaded from the store (2bf2e2c) or created anew; and
+the page orders snapshots by id, not by a version the runtime may never have stored.
 
 Each test restarts the runtime (SIGKILL, then a new process on the same port and the same session
 store) behind the same web app, like ``make run``'s supervisord does.
