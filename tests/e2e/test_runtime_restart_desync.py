@@ -52,10 +52,13 @@ class RestartableRuntime:
         """The address the web app is given (the same across restarts)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        """Start a runtime process on the port (after :meth:`kill`, a new life of every session)."""
+    def start(self, **env: str) -> None:
+        """Start a runtime process on the port (after :meth:`kill`, a new life of every session).
+
+        ``env``: settings for this life only (e.g. a slower offline model).
+        """
         stack = contextlib.ExitStack()
-        self.process = stack.enter_context(start_runtime(self._env, port=self.port))
+        self.process = stack.enter_context(start_runtime({**self._env, **env}, port=self.port))
         self._stack = stack
 
     def kill(self) -> None:
@@ -136,3 +139,38 @@ def test_try_again_after_a_restart_shows_the_module_the_reply_names(
     send(page, "rename module 1 to Kickoff")  # the next turn changes only what it says
     wait_idle(page)
     expect(page.locator(MODULES)).to_have_count(before + 1)
+
+
+def test_a_turn_cut_by_a_restart_then_tried_again_leaves_chat_and_canvas_in_agreement(
+    page: Any, user: dict[str, Any], e2e_runtime: RestartableRuntime
+) -> None:
+    login(page, user)
+    send(page, ONBOARDING)
+    expect(page.locator(MODULES).first).to_be_visible()
+    wait_idle(page)
+    before = page.locator(MODULES).count()
+
+    # A life whose model takes 3 s per call: once the page shows the turn's add_module, the turn
+    # waits that long for the model's reply before it stores anything — the kill lands in that gap.
+    e2e_runtime.kill()
+    e2e_runtime.start(OFFLINE_MODEL_LATENCY_MS="3000")
+    send(page, ADD)
+    page.wait_for_selector(f'[data-testid="module-{before}"]', state="attached", timeout=IDLE_MS)
+    e2e_runtime.kill()  # the turn is cut: the page shows a module the store never got
+    error = page.get_by_test_id("msg-error")
+    expect(error.get_by_role("button", name="Try again")).to_be_visible(timeout=IDLE_MS)
+
+    e2e_runtime.start()
+    error.get_by_role("button", name="Try again").click()
+    wait_idle(page)
+    reply = last_reply(page)
+    assert re.search(rf"as module {before + 1}\b", reply), reply  # the cut turn is not remembered
+    expect(page.locator(MODULES)).to_have_count(before + 1)  # nor shown twice
+    titles = module_titles(page)
+    assert sum("notification" in t.lower() for t in titles) == 1, titles
+    shot(page, "restart-desync-2-cut-turn")
+
+    page.reload()
+    expect(page.locator(MODULES)).to_have_count(before + 1)
+    wait_idle(page)
+    assert module_titles(page) == titles
