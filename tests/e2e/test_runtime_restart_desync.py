@@ -16,7 +16,9 @@ at a microsecond clock reading in every life, loaded from the store (2bf2e2c) or
 the page orders snapshots by id, not by a version the runtime may never have stored.
 
 Each test restarts the runtime (SIGKILL, then a new process on the same port and the same session
-store) behind the same web app, like ``make run``'s supervisord does.
+store) behind the same web app, like ``make run``'s supervisord does: once between turns (the
+message sent while it is down fails, "Try again" sends it again), once in the middle of the turn
+(after its change reached the page, before the runtime stored it).
 """
 
 from __future__ import annotations
