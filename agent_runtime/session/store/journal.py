@@ -348,16 +348,17 @@ class JournalSessionManager(SessionManager):
             if on_disk is not None and record.get("full"):
                 self._replace(data)
                 self._records = 1
+                self._key = stat_key(self.path)
             else:
-                self._append(data)
+                self._key = self._append(data)
                 self._records += 1
-            self._key = stat_key(self.path)
             self._live, self._removed = current, removed
             key = self._key
         if self._on_commit is not None and key is not None:
             self._on_commit(key, agent_record)
 
-    def _append(self, data: bytes) -> None:
+    def _append(self, data: bytes) -> StatKey:
+        """Append one record; returns the file's :data:`StatKey` right after (``fstat``, no path lookup)."""
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         try:
             fd = os.open(self.path, flags, 0o600)
@@ -367,8 +368,10 @@ class JournalSessionManager(SessionManager):
             written = os.write(fd, data)
             if written != len(data):  # regular files write everything or fail; be explicit anyway
                 raise OSError(f"short write to the session journal ({written} of {len(data)} bytes)")
+            st = os.fstat(fd)
         finally:
             os.close(fd)
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def _replace(self, data: bytes) -> None:
         # Only called while the journal exists: a folder gone meanwhile is a reset, not made again.
