@@ -96,13 +96,13 @@ def test_a_runtime_killed_the_moment_run_finished_arrives_has_stored_the_turn(da
         ]
         # The undo history came back with the session: each turn undoes exactly, the first one to
         # the empty canvas it started from (that step is stored whole, not as a diff).
-        assert _snapshot(second.action(sid, token, "undo"))["canvas"] == finished["canvas"]
-        outline = _snapshot(second.action(sid, token, "undo"))["canvas"]
+        assert last_snapshot(second.action(sid, token, "undo"))["canvas"] == finished["canvas"]
+        outline = last_snapshot(second.action(sid, token, "undo"))["canvas"]
         assert outline["modules"][0]["title"] != "Welcome call"
         assert outline["modules"][1:] == finished["canvas"]["modules"][1:]
-        empty = _snapshot(second.action(sid, token, "undo"))
+        empty = last_snapshot(second.action(sid, token, "undo"))
         assert empty["canvas"]["modules"] == [] and empty["history"] == {"can_undo": False, "can_redo": True}
-        assert _snapshot(second.action(sid, token, "redo"))["canvas"] == outline
+        assert last_snapshot(second.action(sid, token, "redo"))["canvas"] == outline
 
 
 def test_two_runtimes_share_sessions_and_a_stop_reaches_the_other(data_dir: Path) -> None:
