@@ -5,7 +5,7 @@ Every tool call is validated against :data:`agent_runtime.contract.TOOL_ARGS` an
 canvas (and its version) exactly as it was. Builders call :meth:`Canvas.apply` from worker
 threads; every public method holds :attr:`Canvas.lock` (re-entrant, so callers may hold it too).
 
-Pure domain code: no strands, no I/O. It stays one module of ~410 lines on purpose: the tool
+Pure domain code: no strands, no I/O. It stays one module of ~430 lines on purpose: the tool
 handlers are methods that change the canvas's private state under its one lock, and moving them out
 would expose that state or add methods that only forward.
 """
@@ -203,6 +203,18 @@ class Canvas:
         Raises:
             CanvasError: On any problem; the canvas and its version are then unchanged.
         """
+        return self._apply(tool, args, wire=False)[0]
+
+    def apply_call(self, tool: str, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """:meth:`apply`, also returning the arguments as validated — stripped, defaults dropped:
+        what the browser applies — from the same single validation.
+
+        Raises:
+            CanvasError: On any problem; the canvas and its version are then unchanged.
+        """
+        return self._apply(tool, args, wire=True)
+
+    def _apply(self, tool: str, args: dict[str, Any], *, wire: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         schema = TOOL_ARGS.get(tool) if isinstance(tool, str) else None
         if schema is None:
             raise CanvasError(CanvasError.UNKNOWN_TOOL, f"unknown tool: {str(tool)[:60]!r}")
@@ -212,8 +224,10 @@ class Canvas:
         handler = _HANDLERS.get(ToolName(tool))
         if handler is None:  # undo/redo: not an edit of the canvas (see agent_runtime.history)
             raise CanvasError(CanvasError.UNKNOWN_TOOL, f"{tool} is not a canvas edit")
+        # Dumped before the handler runs: it may take the parsed models into the playbook.
+        validated = parsed.model_dump(mode="json", exclude_none=True) if wire else {}
         with self.lock:
-            return handler(self, parsed)
+            return handler(self, parsed), validated
 
     def set_module_status(self, index: int, status: ModuleStatus, reason: str | None = None) -> None:
         """Set a module's build status (and the reason, for a failure); bumps the version.

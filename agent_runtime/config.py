@@ -22,6 +22,7 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``MAX_AGENT_CYCLES`` | from ``agents.yaml`` | model calls allowed in one chat turn |
 | ``OFFLINE_MODEL_LATENCY_MS`` | 0 | delay the offline model adds to every call |
 | ``OFFLINE_MODEL_FLAWS`` | none | offline mistakes on purpose: ``builder_first_draft`` |
+| ``OFFLINE_MODEL_HOLD_FILE`` | — | while this file exists, offline builders wait before each call |
 | ``HEARTBEAT_SECONDS`` | 15 | SSE comment after this much silence |
 | ``EVENT_LOG_SIZE`` | 2000 | build events kept per session for ``watch`` resumption |
 | ``AGENTS_CONFIG`` | packaged ``agents.yaml`` | the agents file |
@@ -100,6 +101,7 @@ class Settings(BaseModel):
     offline_model_flaws: Annotated[
         tuple[Literal["builder_first_draft"], ...], Field(alias="OFFLINE_MODEL_FLAWS")
     ] = ()
+    offline_model_hold_file: Annotated[Path | None, Field(alias="OFFLINE_MODEL_HOLD_FILE")] = None
     heartbeat_seconds: Annotated[float, Field(alias="HEARTBEAT_SECONDS", gt=0)] = 15.0
     event_log_size: Annotated[int, Field(alias="EVENT_LOG_SIZE", ge=16, le=1_000_000)] = 2000
     agents_config: Annotated[Path, Field(alias="AGENTS_CONFIG")] = DEFAULT_AGENTS_CONFIG

@@ -16,9 +16,13 @@ records whatever is pending, so "the last change" is always what the person last
 
 Patches (``jsonpatch``, the reference RFC 6902 library for Python) are checked when made: one that
 does not reproduce its target exactly is replaced by a whole-state replacement, so a restore is
-always exact. Bounded by :attr:`~agent_runtime.contract.Limits.MAX_UNDO_STEPS` steps and
-:data:`MAX_HISTORY_BYTES` of patches (the oldest go first). Durable as :meth:`to_dict` inside the
-session's stored canvas. Pure code: no strands, no I/O; callers hold the canvas lock.
+always exact. A target of at most :data:`WHOLE_STATE_BYTES` (an empty or nearly empty canvas — what
+every session's first turn undoes to) is stored whole straight away: no bigger than a patch, exact
+by construction, and without the diff (most of a first turn's history cost).
+
+Bounded by :attr:`~agent_runtime.contract.Limits.MAX_UNDO_STEPS` steps and :data:`MAX_HISTORY_BYTES`
+of patches (the oldest go first). Durable as :meth:`to_dict` inside the session's stored canvas.
+Pure code: no strands, no I/O; callers hold the canvas lock.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
+import orjson
 
 from agent_runtime.contract import ErrorCode, Limits
 from agent_runtime.errors import AgentRuntimeError
 
-__all__ = ["CanvasHistory", "HistoryError", "MAX_HISTORY_BYTES"]
+__all__ = ["CanvasHistory", "HistoryError", "MAX_HISTORY_BYTES", "WHOLE_STATE_BYTES"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +48,29 @@ MAX_NOTES = 10
 """The person's own changes kept for the agent's next turn (the most recent ones)."""
 MAX_HISTORY_BYTES = 2 * 1024 * 1024
 """The patches a history keeps, undo and redo together (JSON bytes); the oldest undo steps go first."""
+WHOLE_STATE_BYTES = 1024
+"""A target state whose JSON is at most this long is stored as a whole replacement, not diffed."""
 _FORMAT = 1
 _PATCH_ERRORS = (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException)
 
 State = dict[str, Any]
+
+
+def _size(value: Any) -> int:
+    """Its JSON's length in bytes (compact, UTF-8)."""
+    try:
+        return len(orjson.dumps(value))
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _copy(state: Any) -> Any:
+    """An independent copy of JSON data: an ``orjson`` round trip (several times faster than
+    ``copy.deepcopy``; exact for JSON), ``deepcopy`` for anything ``orjson`` refuses."""
+    try:
+        return orjson.loads(orjson.dumps(state))
+    except orjson.JSONEncodeError:
+        return copy.deepcopy(state)
 
 
 class HistoryError(AgentRuntimeError):
@@ -61,14 +85,24 @@ class _Step:
 
     @classmethod
     def of(cls, patch: list[dict[str, Any]], label: str) -> _Step:
-        return cls(patch, label[:80], len(json.dumps(patch, separators=(",", ":"))))
+        return cls(patch, label[:80], _size(patch))
 
     def to_dict(self) -> dict[str, Any]:
         return {"patch": self.patch, "label": self.label}
 
 
+def _whole(target: State) -> list[dict[str, Any]]:
+    """The patch replacing any state by ``target`` (a copy of it)."""
+    return [{"op": "replace", "path": "", "value": _copy(target)}]
+
+
 def _patch(source: State, target: State) -> list[dict[str, Any]]:
-    """The patch turning ``source`` into ``target``, checked (whole replacement as the fallback)."""
+    """The patch turning ``source`` into ``target``, checked (whole replacement as the fallback).
+
+    A small target is replaced whole without diffing (see :data:`WHOLE_STATE_BYTES`).
+    """
+    if _size(target) <= WHOLE_STATE_BYTES:
+        return _whole(target)
     ops: list[dict[str, Any]] = list(jsonpatch.make_patch(source, target).patch)
     try:
         exact = jsonpatch.apply_patch(source, ops) == target
@@ -77,7 +111,7 @@ def _patch(source: State, target: State) -> list[dict[str, Any]]:
     if exact:
         return ops
     logger.warning("ops=<%d> | a history patch did not reproduce its target; storing the whole", len(ops))
-    return [{"op": "replace", "path": "", "value": copy.deepcopy(target)}]
+    return _whole(target)
 
 
 def _apply(state: State, patch: list[dict[str, Any]]) -> State:
@@ -96,7 +130,7 @@ class CanvasHistory:
         max_bytes: int = MAX_HISTORY_BYTES,
     ) -> None:
         """An empty history whose tip is ``tip`` (the canvas's current state)."""
-        self._tip = copy.deepcopy(tip)
+        self._tip = _copy(tip)
         self._undo: deque[_Step] = deque()
         self._redo: list[_Step] = []
         self._max_steps = max_steps
@@ -132,7 +166,7 @@ class CanvasHistory:
             return False
         self._undo.append(_Step.of(_patch(state, self._tip), label))
         self._redo.clear()
-        self._tip = copy.deepcopy(state)
+        self._tip = _copy(state)
         self._trim()
         return True
 
@@ -150,7 +184,7 @@ class CanvasHistory:
         self._redo.append(_Step.of(_patch(before, self._tip), step.label))
         self._tip = before
         self._trim()
-        return copy.deepcopy(before), step.label
+        return _copy(before), step.label
 
     def redo(self, state: State) -> tuple[State, str]:
         """The state after the last undone change, and its label.
@@ -168,7 +202,7 @@ class CanvasHistory:
         self._undo.append(_Step.of(_patch(after, self._tip), step.label))
         self._tip = after
         self._trim()
-        return copy.deepcopy(after), step.label
+        return _copy(after), step.label
 
     def note(self, text: str) -> None:
         """Remember a change the person made by hand, for the agent's next turn."""
@@ -207,7 +241,7 @@ class CanvasHistory:
             return history
         try:
             tip = data.get("tip") or []
-            history._tip = _apply(state, tip) if tip else copy.deepcopy(state)
+            history._tip = _apply(state, tip) if tip else _copy(state)
             history._undo = deque(_Step.of(list(s["patch"]), str(s.get("label", ""))) for s in data["undo"])
             history._redo = [_Step.of(list(s["patch"]), str(s.get("label", ""))) for s in data["redo"]]
             history.notes = [str(n)[:300] for n in data.get("notes") or []][-MAX_NOTES:]

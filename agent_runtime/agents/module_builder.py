@@ -22,7 +22,6 @@ from strands.tools.executors import SequentialToolExecutor
 
 from agent_runtime.agents._common import STOPPED_MESSAGE, StopCheckHook, agent_kwargs, with_context_limit
 from agent_runtime.agents.builder_extras import BuilderAddOns
-from agent_runtime.agents.orchestrator import normalized_args
 from agent_runtime.agents.registry import AgentSpec
 from agent_runtime.budget import Budget
 from agent_runtime.canvas import CanvasError
@@ -74,8 +73,7 @@ class BuilderApplier:
             raise CanvasError(ToolErrorCode.STOPPED, STOPPED_MESSAGE)
         entry = self.entry
         with entry.canvas.lock:
-            result = entry.canvas.apply(name, args)
-            wire = normalized_args(name, args)
+            result, wire = entry.canvas.apply_call(name, args)
             entry.ephemeral.append(
                 factory.tool_call(tool_use_id, name, wire, subagent_run_id=self.subagent_run_id)
             )

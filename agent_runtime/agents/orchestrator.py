@@ -30,7 +30,7 @@ from agent_runtime.approvals.hook import ApprovalHook
 from agent_runtime.approvals.rules import ApprovalRule
 from agent_runtime.canvas import Canvas, CanvasError
 from agent_runtime.canvas_edits import redo, undo
-from agent_runtime.contract import HISTORY_TOOLS, TOOL_ARGS, ModuleStatus, ToolErrorCode, ToolName
+from agent_runtime.contract import HISTORY_TOOLS, ModuleStatus, ToolErrorCode, ToolName
 from agent_runtime.events.emitter import RunEmitter
 from agent_runtime.history import HistoryError
 from agent_runtime.messages import render_context
@@ -46,7 +46,6 @@ __all__ = [
     "build_system_prompt",
     "system_prompt_blocks",
     "get_orchestrator",
-    "normalized_args",
     "BUILD_RUNNING",
 ]
 
@@ -190,11 +189,6 @@ _SELECTED = (
 _UNSELECTED = 'If the message says "this" or "it", ask which module or task they mean.'
 
 
-def normalized_args(name: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The arguments as validated (stripped, defaults dropped): what the browser applies."""
-    return TOOL_ARGS[name].model_validate(args).model_dump(mode="json", exclude_none=True)
-
-
 class OrchestratorApplier:
     """Applies the orchestrator's tool calls to the session canvas and streams them."""
 
@@ -235,11 +229,11 @@ class OrchestratorApplier:
                 )
             if name in _TASK_EDITS and build is not None and build.running:
                 _refuse_under_builder(canvas, args)
-            result = canvas.apply(name, args)
+            result, validated = canvas.apply_call(name, args)  # validated once, not again for the wire
             if name == ToolName.BUILD_MODULES:
                 wire = {"module_indices": list(result.get("module_indices", []))}
             else:
-                wire = normalized_args(name, args)
+                wire = validated
         if name == ToolName.BUILD_MODULES and not wire["module_indices"]:
             return result
         if self.emitter is not None:

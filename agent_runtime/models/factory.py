@@ -193,6 +193,7 @@ class ModelFactory:
                 role,
                 latency_ms=settings.offline_model_latency_ms,
                 flaws=frozenset(settings.offline_model_flaws),
+                hold_file=settings.offline_model_hold_file,
             )
         model_id = self.model_id(role)
         if self.provider == "bedrock":

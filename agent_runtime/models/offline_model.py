@@ -27,6 +27,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -55,7 +56,13 @@ class OfflineModel(Model):
     """Deterministic model for one role (``router``, ``orchestrator`` or ``builder``)."""
 
     def __init__(
-        self, role: str, *, latency_ms: int = 0, chunk_chars: int = 24, flaws: frozenset[str] = frozenset()
+        self,
+        role: str,
+        *,
+        latency_ms: int = 0,
+        chunk_chars: int = 24,
+        flaws: frozenset[str] = frozenset(),
+        hold_file: Path | None = None,
     ) -> None:
         """Create the model.
 
@@ -65,6 +72,9 @@ class OfflineModel(Model):
             chunk_chars: Size of the streamed text deltas.
             flaws: Deliberate mistakes for demos and tests (``builder_first_draft``: a builder's
                 first output repeats a task, which the module self-check then has repaired).
+            hold_file: While this file exists, a builder's calls wait (honouring cancellation):
+                a test or a demo holds a build mid-way — its builders started, none finished —
+                and lets it go by removing the file.
         """
         self.config: dict[str, Any] = {
             "model_id": f"offline-{role}",
@@ -74,6 +84,7 @@ class OfflineModel(Model):
             "context_window_limit": 200_000,
         }
         self._flaws = frozenset(flaws)
+        self._hold = hold_file if role == "builder" else None
         self._plans: OrderedDict[str, list[Reply]] = OrderedDict()
         self._lock = threading.Lock()
         self.calls = 0
@@ -117,7 +128,11 @@ class OfflineModel(Model):
     # ------------------------------------------------------------------ internals
 
     async def _delay(self, cancel_signal: threading.Event | None) -> bool:
-        """Sleep the configured latency; ``False`` if cancelled meanwhile."""
+        """Wait while held, then sleep the configured latency; ``False`` if cancelled meanwhile."""
+        while self._hold is not None and self._hold.exists():
+            if cancel_signal is not None and cancel_signal.is_set():
+                return False
+            await asyncio.sleep(_LATENCY_SLICE_S)
         remaining = int(self.config["latency_ms"]) / 1000.0
         while remaining > 0:
             if cancel_signal is not None and cancel_signal.is_set():

@@ -136,6 +136,17 @@ class SessionEntry:
         return running
 
 
+def _first_id() -> int:
+    """Where a new life of a session starts its SSE ids: the wall clock in microseconds.
+
+    Above every id an earlier life of the session handed out (it cannot have sent more than one
+    frame per microsecond), whether it was stored or not (a runtime restarted after only the
+    router answered stores nothing, yet the page kept those ids); exact as a JavaScript number
+    (below 2**53 until the year 2255).
+    """
+    return time.time_ns() // 1000
+
+
 class AgentSessionCache:
     """Bounded, thread-safe map of live sessions."""
 
@@ -175,6 +186,9 @@ class AgentSessionCache:
     ) -> SessionEntry:
         """The session's entry, created on first use; identity is locked at creation.
 
+        A created entry's SSE ids start at :func:`_first_id` (a page may hold ids of an earlier
+        life of the session that stored nothing); its log still replays from any cursor below.
+
         Raises:
             RequestRefused: ``IDENTITY_MISMATCH`` when the entry belongs to another user or vendor.
         """
@@ -189,7 +203,7 @@ class AgentSessionCache:
                     vendor_id=vendor_id,
                     agent_type=agent_type,
                     canvas=Canvas(),
-                    ephemeral=EphemeralState(self._log_size),
+                    ephemeral=EphemeralState(self._log_size, first_id=_first_id(), new_session=True),
                 )
                 self._entries[session_id] = entry
                 self._evict_over_capacity()
@@ -205,9 +219,8 @@ class AgentSessionCache:
     def new_entry(self, session_id: str, *, user_id: int, vendor_id: int, agent_type: str) -> SessionEntry:
         """A fresh entry (not yet in the cache) to rehydrate from the session store.
 
-        Its SSE ids start at the wall clock in microseconds: above every id an earlier life of
-        the session handed out (it cannot have sent more than one frame per microsecond), and
-        still exact as a JavaScript number (below 2**53 until the year 2255).
+        Its SSE ids start at :func:`_first_id`, and every older id reads as a gap (the canvas
+        loaded from the store may hold changes a client of the earlier life lacks).
         """
         return SessionEntry(
             session_id=session_id,
@@ -215,7 +228,7 @@ class AgentSessionCache:
             vendor_id=vendor_id,
             agent_type=agent_type,
             canvas=Canvas(),
-            ephemeral=EphemeralState(self._log_size, first_id=time.time_ns() // 1000),
+            ephemeral=EphemeralState(self._log_size, first_id=_first_id()),
         )
 
     def adopt(self, entry: SessionEntry) -> SessionEntry:

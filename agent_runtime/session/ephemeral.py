@@ -18,7 +18,10 @@ The log is in memory only ("ephemeral"): a recycled microVM loses it and a late 
 starts from the current canvas snapshot instead. A session loaded from the store starts its ids
 above any an earlier life of it can have handed out (a microsecond clock reading, see
 :meth:`AgentSessionCache.new_entry`), and reads every older id as a gap: a client reconnecting
-with an id from before a restart gets the snapshot, never a replay of some other range.
+with an id from before a restart gets the snapshot, never a replay of some other range. A session
+created in this process starts at the clock too (an earlier life may have answered with the router
+only, storing nothing, while the page kept its ids): the browser drops a frame whose id is below
+its last snapshot's, so a new life must never number from 0 again (issue 9 item 4).
 """
 
 from __future__ import annotations
@@ -102,19 +105,22 @@ class ReadResult:
 class EphemeralState:
     """Sequence ids plus the bounded build-event log of one session, with watcher wake-ups."""
 
-    def __init__(self, capacity: int, first_id: int = 0) -> None:
+    def __init__(self, capacity: int, first_id: int = 0, *, new_session: bool = False) -> None:
         """Create an empty log.
 
         Args:
             capacity: How many entries to keep; older ones are dropped.
             first_id: Ids are handed out after this one; a cursor below it reads as a gap (it
                 was given out by an earlier life of the session whose log is gone).
+            new_session: The session starts here with an empty canvas (nothing of it was
+                stored): no cursor reads as a gap until the log drops entries, since the log
+                holds every change the session has had.
         """
         self._lock = threading.Lock()
         self._seq = first_id
         self._log: deque[LogEntry] = deque()
         self._capacity = capacity
-        self._dropped_upto = first_id
+        self._dropped_upto = 0 if new_session else first_id
         self._watchers: set[Waker] = set()
         self._spans: dict[str, SubagentSpan] = {}
         self._group_start = 0

@@ -60,9 +60,10 @@ class Captured:
 class Recorder:
     """Talks to the runtime and keeps the raw bytes of every complete response it reads."""
 
-    def __init__(self, runtime: RuntimeProcess, folder: Path, client: httpx.Client) -> None:
+    def __init__(self, runtime: RuntimeProcess, folder: Path, client: httpx.Client, hold: Path) -> None:
         self.runtime = runtime
         self.folder = folder
+        self.hold = hold  # the runtime's OFFLINE_MODEL_HOLD_FILE: builders wait while it exists
         self.streams: list[Captured] = []
         self._lock = threading.Lock()
         self._client = client  # one pooled connection: a new client per request costs ~0.3 s
@@ -178,6 +179,7 @@ def _chat_edit_build(rec: Recorder) -> Build:
     rec.call("first-turn", _body(runtime, sid, token, "chat", prompt=ONBOARDING))
     rec.call("edit-add", _body(runtime, sid, token, "chat", prompt="add a module about security review"))
     rec.call("edit-rename", _body(runtime, sid, token, "chat", prompt="rename module 2 to Kickoff"))
+    rec.hold.touch()  # the builders start and wait: the watches below join a build that runs
     turn = rec.call("build-turn", _body(runtime, sid, token, "chat", prompt="build it"))
     closing = [f for f in turn.frames if f.type == "STATE_SNAPSHOT"][-1]
     build_end = next(f for f in turn.frames if f.type == "TOOL_CALL_END")
@@ -185,7 +187,9 @@ def _chat_edit_build(rec: Recorder) -> Build:
 
     # While the build runs: what the page opens, a fresh watch, one from build_modules' end.
     waits = [
-        rec.background("watch-fresh-mid-build", _body(runtime, sid, token, "watch")),
+        rec.background(
+            "watch-fresh-mid-build", _body(runtime, sid, token, "watch"), started="SUBAGENT_STARTED"
+        ),
         rec.background(
             "watch-from-closing-snapshot", _body(runtime, sid, token, "watch", last_event_id=closing.id)
         ),
@@ -193,6 +197,7 @@ def _chat_edit_build(rec: Recorder) -> Build:
             "watch-from-tool-call-end", _body(runtime, sid, token, "watch", last_event_id=build_end.id)
         ),
     ]
+    rec.hold.unlink()
     # A dropped connection mid-build, reconnected with the last id it saw (Last-Event-ID).
     for count, then in ((1, "TOOL_CALL_START"), (2, "TOOL_CALL_ARGS"), (3, "CUSTOM")):
         _, seen = rec.read(_body(runtime, sid, token, "watch"), until=_until_started(count, then))
@@ -341,9 +346,13 @@ def _joins_and_seeds(rec: Recorder) -> None:
     rec.call(
         "seeded-edit", _body(runtime, sid, token, "chat", prompt="add a module about customer notification")
     )
+    rec.hold.touch()  # the builders start and wait until the watch has joined
     rec.call("seeded-build-turn", _body(runtime, sid, token, "chat", prompt="build it"))
-    # Joined right after the turn that started the build (as another tab would): re-attached.
-    joined = rec.background("watch-joins-mid-build", _body(runtime, sid, token, "watch"))
+    # Joined while the build runs (as another tab would): re-attached, the builders announced.
+    joined = rec.background(
+        "watch-joins-mid-build", _body(runtime, sid, token, "watch"), started="SUBAGENT_STARTED"
+    )
+    rec.hold.unlink()
     joined()
     rec.call("watch-joins-after-build", _body(runtime, sid, token, "watch"))
 
@@ -361,8 +370,10 @@ class Captures:
 def captures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captures]:
     """Drive a live runtime through every scenario once; keep every stream."""
     folder = tmp_path_factory.mktemp("agui-streams")
-    with start_runtime({"OFFLINE_MODEL_LATENCY_MS": "25"}) as runtime, httpx.Client(timeout=60) as client:
-        rec = Recorder(runtime, folder, client)
+    hold = tmp_path_factory.mktemp("agui-hold") / "hold"
+    env = {"OFFLINE_MODEL_LATENCY_MS": "25", "OFFLINE_MODEL_HOLD_FILE": str(hold)}
+    with start_runtime(env) as runtime, httpx.Client(timeout=60) as client:
+        rec = Recorder(runtime, folder, client, hold)
         build = _chat_edit_build(rec)
         _stops(rec)
         _approvals(rec)

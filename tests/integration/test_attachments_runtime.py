@@ -15,7 +15,7 @@ from flask import Flask
 
 from tests.support import documents as docs
 from tests.support.runtime_process import RUNTIME_SECRET, RuntimeProcess, start_runtime
-from tests.support.sse import Frame, parse_frames
+from tests.support.sse import Frame, last_snapshot, parse_frames
 from tests.support.webapp_harness import *  # noqa: F403
 from tests.support.webapp_harness import Browser, add_user, app_config
 from webapp import create_app
@@ -90,10 +90,6 @@ def watch(browser: Browser, session: dict[str, Any]) -> list[Frame]:
     return parse_frames(response.get_data())
 
 
-def snapshot(frames: list[Frame]) -> dict[str, Any]:
-    return [f for f in frames if f.type == "STATE_SNAPSHOT"][-1].event["snapshot"]
-
-
 def text(frames: list[Frame]) -> str:
     return "".join(f.event.get("delta", "") for f in frames if f.type == "TEXT_MESSAGE_CONTENT")
 
@@ -114,7 +110,7 @@ def test_an_attached_sop_becomes_the_playbook_and_its_lists_the_tasks(
     session = browser.mint()
     first = turn(browser, session, "Here is our current onboarding SOP — turn it into a playbook", [file_id])
     assert first[-1].type == "RUN_FINISHED", [f.type for f in first][-5:]
-    canvas = snapshot(first)["canvas"]
+    canvas = last_snapshot(first)["canvas"]
     assert canvas["title"] == "Client Onboarding SOP"
     assert [m["title"] for m in canvas["modules"]] == HEADINGS
     assert name in text(first)
@@ -123,7 +119,7 @@ def test_an_attached_sop_becomes_the_playbook_and_its_lists_the_tasks(
     assert build[-1].type == "RUN_FINISHED"
     done = watch(browser, session)
     assert done[-1].type == "RUN_FINISHED", [f.type for f in done][-5:]
-    built = snapshot(done)["canvas"]["modules"]
+    built = last_snapshot(done)["canvas"]["modules"]
     for module in built:
         assert [t["title"] for t in module["tasks"]] == TASKS[module["title"]], module["title"]
         for task in module["tasks"]:
@@ -134,9 +130,9 @@ def test_a_csv_of_steps_becomes_modules_tasks_and_steps(browser: Browser) -> Non
     file_id = upload(browser, "onboarding steps.csv", docs.csv_text().encode())
     session = browser.mint()
     first = turn(browser, session, "Build a playbook from this checklist", [file_id])
-    assert [m["title"] for m in snapshot(first)["canvas"]["modules"]] == HEADINGS
+    assert [m["title"] for m in last_snapshot(first)["canvas"]["modules"]] == HEADINGS
     turn(browser, session, "build it")
-    built = snapshot(watch(browser, session))["canvas"]["modules"]
+    built = last_snapshot(watch(browser, session))["canvas"]["modules"]
     assert [t["title"] for t in built[1]["tasks"]] == TASKS["Paperwork"]
 
 
@@ -150,7 +146,7 @@ def test_a_document_without_structure_gets_an_outline_from_its_phrases_and_says_
     file_id = upload(browser, "notes.txt", prose)
     session = browser.mint()
     frames = turn(browser, session, "Turn this into a playbook", [file_id])
-    modules = [m["title"] for m in snapshot(frames)["canvas"]["modules"]]
+    modules = [m["title"] for m in last_snapshot(frames)["canvas"]["modules"]]
     assert "Vendor Review" in modules and "Security Questionnaires" in modules
     assert "no headings or lists" in text(frames)
 

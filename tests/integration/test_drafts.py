@@ -1,39 +1,21 @@
-"""Drafts that follow the user (issue 11), through the web app and the REAL runtime: a draft started
+"""Drafts that follow the user (issue 11), through the web runtime_app and the REAL runtime: a draft started
 in one browser is listed and reopens in another with the same canvas; nobody else can reopen or
 see it; deleting it drops its stored state."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.support.runtime_process import RUNTIME_SECRET, RuntimeProcess
 from tests.support.sse import parse_frames
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import Browser, add_user, app_config
-from webapp import create_app
+from tests.support.webapp_harness import Browser, add_user, signed_in
 from webapp.extensions import db
 from webapp.models import AuditEvent
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
-
-
-@pytest.fixture()
-def app(sqlite_url: str, runtime: RuntimeProcess) -> Iterator[Flask]:
-    application = create_app(app_config(sqlite_url, runtime.url, AGENT_SIGNING_SECRET=RUNTIME_SECRET))
-    yield application
-    application.extensions["database"].dispose()
-    application.extensions["agent_transport"].close()
-
-
-def signed_in(app: Flask, user: dict[str, Any]) -> Browser:
-    browser = Browser(app.test_client())
-    assert browser.login(user["email"], user["password"]).status_code == 302
-    return browser
 
 
 def snapshot(response: Any) -> dict[str, Any]:
@@ -41,14 +23,14 @@ def snapshot(response: Any) -> dict[str, Any]:
     return [f for f in parse_frames(response.get_data()) if f.type == "STATE_SNAPSHOT"][-1].event["snapshot"]
 
 
-def test_a_draft_is_listed_reopened_elsewhere_kept_private_and_deleted(app: Flask) -> None:
-    user = add_user(app)
-    first_tab = signed_in(app, user)
+def test_a_draft_is_listed_reopened_elsewhere_kept_private_and_deleted(runtime_app: Flask) -> None:
+    user = add_user(runtime_app)
+    first_tab = signed_in(runtime_app, user)
     session = first_tab.mint()
     base = {"session_id": session["session_id"], "token": session["token"]}
     outline = snapshot(first_tab.post_json("/api/agent/run", {**base, "prompt": ONBOARDING}))
 
-    other_browser = signed_in(app, user)
+    other_browser = signed_in(runtime_app, user)
     [draft] = other_browser.client.get("/api/drafts").get_json()["drafts"]
     assert draft["session_id"] == session["session_id"]
     assert (draft["title"], draft["phase"], draft["version"]) == (
@@ -67,7 +49,7 @@ def test_a_draft_is_listed_reopened_elsewhere_kept_private_and_deleted(app: Flas
     )
     assert joined["canvas"] == outline["canvas"] and joined["version"] == outline["version"]
 
-    stranger = signed_in(app, add_user(app))
+    stranger = signed_in(runtime_app, add_user(runtime_app))
     assert stranger.client.get("/api/drafts").get_json()["drafts"] == []
     refused = stranger.post_json("/api/agent/copilot/session", {"session_id": session["session_id"]})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "SESSION_MISMATCH"
@@ -91,7 +73,7 @@ def test_a_draft_is_listed_reopened_elsewhere_kept_private_and_deleted(app: Flas
         first_tab.post_json(f"/api/agent/run/{session['session_id']}/watch", {"token": session["token"]})
     )
     assert fresh["canvas"]["modules"] == []  # the stored state is gone
-    with app.app_context():
+    with runtime_app.app_context():
         row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "draft.delete")).one()
         assert row.session_id == session["session_id"]
 
@@ -113,9 +95,9 @@ def _saved(browser: Browser, key: str = "first-save") -> str:
     return str(response.get_json()["playbook_id"])
 
 
-def test_a_saved_playbook_reopens_with_the_assistant_and_its_saves_are_versions(app: Flask) -> None:
-    user = add_user(app)
-    browser = signed_in(app, user)
+def test_a_saved_playbook_reopens_with_the_assistant_and_its_saves_are_versions(runtime_app: Flask) -> None:
+    user = add_user(runtime_app)
+    browser = signed_in(runtime_app, user)
     playbook_id = _saved(browser)
 
     opened = browser.post_json("/api/agent/copilot/session", {"playbook_id": playbook_id})
@@ -126,7 +108,7 @@ def test_a_saved_playbook_reopens_with_the_assistant_and_its_saves_are_versions(
     base = {"session_id": sid, "token": session["token"]}
 
     # Another browser lists the draft (linked to the playbook) and joins it: the saved playbook.
-    other = signed_in(app, user)
+    other = signed_in(runtime_app, user)
     [draft] = other.client.get("/api/drafts").get_json()["drafts"]
     assert (draft["session_id"], draft["playbook_id"], draft["phase"]) == (sid, playbook_id, "refinement")
     assert draft["title"] == "Vendor onboarding"
@@ -173,7 +155,7 @@ def test_a_saved_playbook_reopens_with_the_assistant_and_its_saves_are_versions(
     assert [m["title"] for m in now["modules"]] == ["Kickoff", "Contracts", "Security Review"]
 
     # Nobody else reaches the playbook, the session or the versions.
-    stranger = signed_in(app, add_user(app))
+    stranger = signed_in(runtime_app, add_user(runtime_app))
     refused = stranger.post_json("/api/agent/copilot/session", {"playbook_id": playbook_id})
     assert refused.status_code == 404 and refused.get_json()["error"]["code"] == "NOT_FOUND"
     assert stranger.post_json("/api/agent/copilot/session", {"session_id": sid}).status_code == 403
@@ -181,16 +163,16 @@ def test_a_saved_playbook_reopens_with_the_assistant_and_its_saves_are_versions(
     assert stranger.client.get("/api/drafts").get_json()["drafts"] == []
     cross = stranger.post_json(f"/api/agent/run/{sid}/watch", {"token": session["token"]})
     assert cross.status_code == 403
-    with app.app_context():
+    with runtime_app.app_context():
         row = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "playbook.reopen")).one()
         assert row.session_id == sid
 
 
 def test_reopening_refuses_what_is_not_a_playbook_of_the_vendor_and_a_new_session_still_saves_new(
-    app: Flask,
+    runtime_app: Flask,
 ) -> None:
-    user = add_user(app)
-    browser = signed_in(app, user)
+    user = add_user(runtime_app)
+    browser = signed_in(runtime_app, user)
     playbook_id = _saved(browser)
     for bad in ("nope", 12, "", playbook_id + "x"):
         refused = browser.post_json("/api/agent/copilot/session", {"playbook_id": bad})
@@ -218,8 +200,8 @@ def test_reopening_refuses_what_is_not_a_playbook_of_the_vendor_and_a_new_sessio
     assert saved.get_json()["version"] == 1
 
 
-def test_a_draft_reset_by_new_playbook_leaves_the_list(app: Flask) -> None:
-    browser = signed_in(app, add_user(app))
+def test_a_draft_reset_by_new_playbook_leaves_the_list(runtime_app: Flask) -> None:
+    browser = signed_in(runtime_app, add_user(runtime_app))
     session = browser.mint()
     base = {"session_id": session["session_id"], "token": session["token"]}
     snapshot(browser.post_json("/api/agent/run", {**base, "prompt": ONBOARDING}))

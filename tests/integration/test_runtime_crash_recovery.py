@@ -11,18 +11,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.runtime_process import RuntimeProcess, start_runtime
-from tests.support.sse import Frame, check_stream, custom, text_of, tool_calls, types_of
+from tests.support.sse import Frame, check_stream, custom, last_snapshot, text_of, tool_calls, types_of
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
-
-
-def _snapshot(frames: list[Frame]) -> dict[str, Any]:
-    return dict([f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1])
 
 
 @pytest.fixture
@@ -42,7 +37,7 @@ def _kill_with_three_builders_working(runtime: RuntimeProcess) -> tuple[str, str
     check_stream(runtime.chat(sid, token, ONBOARDING))
     check_stream(runtime.chat(sid, token, "add a module about security review"))
     built = runtime.chat(sid, token, "build it")
-    modules = len(_snapshot(built)["canvas"]["modules"])
+    modules = len(last_snapshot(built)["canvas"]["modules"])
     assert modules >= 5
     watch = runtime.stream_in_thread(runtime.body(sid, token, "watch"), session_id=sid)
 
@@ -69,14 +64,14 @@ def test_a_build_cut_by_a_crash_continues_on_the_next_runtime(data_dir: Path) ->
     with start_runtime(env) as second:
         watch = second.action(sid, token, "watch")
         check_stream(watch)
-        opening = _snapshot(watch[:3])
+        opening = last_snapshot(watch[:3])
         statuses = [m["status"] for m in opening["canvas"]["modules"]]
         assert "built" in statuses, "a module built before the crash stays built"
         assert all(m["tasks"] for m in opening["canvas"]["modules"] if m["status"] == "built")
         assert "building" not in [m["status"] for m in opening["canvas"]["modules"]] or any(
             f.type == "SUBAGENT_STARTED" for f in watch
         )
-        final = _snapshot(watch)
+        final = last_snapshot(watch)
         assert final["phase"] == "refinement"
         assert [m["status"] for m in final["canvas"]["modules"]] == ["built"] * modules
         assert all(m["tasks"] for m in final["canvas"]["modules"])
@@ -99,7 +94,7 @@ def test_a_cut_build_can_wait_for_build_it_and_stop_and_reset_always_work(data_d
         watch = second.action(sid, token, "watch")
         check_stream(watch)
         assert not any(f.type == "SUBAGENT_STARTED" for f in watch)
-        waiting = _snapshot(watch)
+        waiting = last_snapshot(watch)
         assert waiting["phase"] == "refinement"
         pending = [m for m in waiting["canvas"]["modules"] if m["status"] == "pending"]
         assert pending and all("build it" in (m["reason"] or "") for m in pending)
@@ -114,14 +109,14 @@ def test_a_cut_build_can_wait_for_build_it_and_stop_and_reset_always_work(data_d
         assert len(rebuilt) == len(pending)
         watched = second.action(sid, token, "watch", last_event_id=frames[-1].id)
         check_stream(watched)
-        assert [m["status"] for m in _snapshot(watched)["canvas"]["modules"]] == ["built"] * modules
+        assert [m["status"] for m in last_snapshot(watched)["canvas"]["modules"]] == ["built"] * modules
     # a stop that lands first on a restarted runtime settles the cut build as stopped
     with start_runtime(env) as third:
         sid, token, _ = _kill_with_three_builders_working(third)
     with start_runtime(env) as fourth:
         stop = fourth.action(sid, token, "stop")
         check_stream(stop)
-        stopped = _snapshot(stop)
+        stopped = last_snapshot(stop)
         assert stopped["phase"] == "refinement"
         assert "building" not in [m["status"] for m in stopped["canvas"]["modules"]]
         watch = fourth.action(sid, token, "watch")
@@ -129,7 +124,7 @@ def test_a_cut_build_can_wait_for_build_it_and_stop_and_reset_always_work(data_d
         assert custom(watch, "portal.done")[-1]["phase"] == "refinement"
         reset = fourth.action(sid, token, "reset")
         check_stream(reset)
-        assert _snapshot(fourth.action(sid, token, "watch"))["canvas"]["modules"] == []
+        assert last_snapshot(fourth.action(sid, token, "watch"))["canvas"]["modules"] == []
 
 
 def test_a_turn_cut_by_a_crash_leaves_canvas_and_conversation_in_agreement(data_dir: Path) -> None:
@@ -138,23 +133,23 @@ def test_a_turn_cut_by_a_crash_leaves_canvas_and_conversation_in_agreement(data_
     with start_runtime(env) as first:
         sid, token = first.new_session()
         outline = first.chat(sid, token, ONBOARDING)
-        modules = len(_snapshot(outline)["canvas"]["modules"])
+        modules = len(last_snapshot(outline)["canvas"]["modules"])
         turn = first.stream_in_thread(first.body(sid, token, "chat", prompt=prompt), session_id=sid)
         # the module is on the canvas and the reply is being written: the turn is nearly done
         turn.wait_for(lambda fs: any(f.type == "TEXT_MESSAGE_CONTENT" for f in fs))
         _kill(first)
     with start_runtime(env) as second:
         watch = second.action(sid, token, "watch")
-        canvas_before = _snapshot(watch)
+        canvas_before = last_snapshot(watch)
         assert len(canvas_before["canvas"]["modules"]) == modules  # the cut turn is not on the canvas
         again = second.chat(sid, token, prompt)  # "Try again"
         check_stream(again)
         reply = text_of(again)
-        after = _snapshot(again)["canvas"]["modules"]
+        after = last_snapshot(again)["canvas"]["modules"]
         titles = [m["title"] for m in after]
         assert len(after) == modules + 1, (reply, titles)
         assert "notification" in titles[-1].lower()
         assert f"module {modules + 1}" in reply.lower() or titles[-1].lower() in reply.lower(), reply
         assert types_of(again)[-1] == "RUN_FINISHED"
         reload = second.action(sid, token, "watch")
-        assert _snapshot(reload)["canvas"]["modules"] == after
+        assert last_snapshot(reload)["canvas"]["modules"] == after

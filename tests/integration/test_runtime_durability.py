@@ -7,7 +7,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -15,17 +14,13 @@ from moto.server import ThreadedMotoServer
 
 from agent_runtime.session.store.journal import JOURNAL_FILE, read_messages
 from tests.support.runtime_process import free_port, start_runtime
-from tests.support.sse import Frame, check_stream, custom, types_of
+from tests.support.sse import Frame, check_stream, custom, last_snapshot, types_of
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
 
 
-def _snapshot(frames: list[Frame]) -> dict[str, Any]:
-    return dict([f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1])
-
-
 def _titles(frames: list[Frame]) -> list[str]:
-    return [m["title"] for m in _snapshot(frames)["canvas"]["modules"]]
+    return [m["title"] for m in last_snapshot(frames)["canvas"]["modules"]]
 
 
 def _stored_prompts(data: Path, sid: str) -> list[str]:
@@ -55,17 +50,17 @@ def test_a_killed_runtimes_session_continues_on_a_new_one(data_dir: Path) -> Non
         frames = second.chat(sid, token, "add a module about security review")
         check_stream(frames)
         assert "CUSTOM:control.handoff" not in types_of(frames)  # still with the orchestrator
-        snapshot = _snapshot(frames)
+        snapshot = last_snapshot(frames)
         assert _titles(frames)[: len(_titles(before))] == _titles(before)
         assert _titles(frames)[0] == "Welcome call" and _titles(frames)[-1] == "Security Review"
-        assert snapshot["version"] == _snapshot(before)["version"] + 1
+        assert snapshot["version"] == last_snapshot(before)["version"] + 1
         assert _stored_prompts(data_dir, sid) == [
             ONBOARDING,
             "rename module 1 to Welcome call",
             "add a module about security review",
         ]
         watched = second.action(sid, token, "watch")  # a reloaded page on the new runtime catches up
-        assert _snapshot(watched) == snapshot
+        assert last_snapshot(watched) == snapshot
 
 
 def test_a_runtime_killed_the_moment_run_finished_arrives_has_stored_the_turn(data_dir: Path) -> None:
@@ -83,21 +78,31 @@ def test_a_runtime_killed_the_moment_run_finished_arrives_has_stored_the_turn(da
                     break
         first.proc.wait()
     assert seen[-1].type == "RUN_FINISHED"
-    finished = _snapshot(seen)
+    finished = last_snapshot(seen)
     with start_runtime(env) as second:
         watched = second.action(sid, token, "watch")
-        assert _snapshot(watched) == finished  # the canvas as the finished turn left it
+        assert last_snapshot(watched) == finished  # the canvas as the finished turn left it
         frames = second.chat(sid, token, "add a module about security review")
         check_stream(frames)
         assert "CUSTOM:control.handoff" not in types_of(frames)
         assert (
-            _titles(frames)[0] == "Welcome call" and _snapshot(frames)["version"] == finished["version"] + 1
+            _titles(frames)[0] == "Welcome call"
+            and last_snapshot(frames)["version"] == finished["version"] + 1
         )
         assert _stored_prompts(data_dir, sid) == [
             ONBOARDING,
             "rename module 1 to Welcome call",
             "add a module about security review",
         ]
+        # The undo history came back with the session: each turn undoes exactly, the first one to
+        # the empty canvas it started from (that step is stored whole, not as a diff).
+        assert last_snapshot(second.action(sid, token, "undo"))["canvas"] == finished["canvas"]
+        outline = last_snapshot(second.action(sid, token, "undo"))["canvas"]
+        assert outline["modules"][0]["title"] != "Welcome call"
+        assert outline["modules"][1:] == finished["canvas"]["modules"][1:]
+        empty = last_snapshot(second.action(sid, token, "undo"))
+        assert empty["canvas"]["modules"] == [] and empty["history"] == {"can_undo": False, "can_redo": True}
+        assert last_snapshot(second.action(sid, token, "redo"))["canvas"] == outline
 
 
 def test_two_runtimes_share_sessions_and_a_stop_reaches_the_other(data_dir: Path) -> None:
@@ -111,7 +116,11 @@ def test_two_runtimes_share_sessions_and_a_stop_reaches_the_other(data_dir: Path
             check_stream(frames)
         assert _titles(second)[1] == "Collect documents"
         assert "Collect documents" in _titles(third) and _titles(third)[-1] == _titles(second)[-2]
-        assert _snapshot(first)["version"] < _snapshot(second)["version"] < _snapshot(third)["version"]
+        assert (
+            last_snapshot(first)["version"]
+            < last_snapshot(second)["version"]
+            < last_snapshot(third)["version"]
+        )
 
         # a slow turn on one runtime, the stop sent to the other
         turn = slow.stream_in_thread(
@@ -192,7 +201,7 @@ def test_the_s3_store_keeps_sessions_across_runtimes(moto_s3: str) -> None:
         frames = second.chat(sid, token, "add a module about security review")
         check_stream(frames)
         assert _titles(frames)[0] == "Welcome call" and len(_titles(frames)) == len(_titles(before)) + 1
-        assert _snapshot(frames)["version"] == _snapshot(before)["version"] + 1
+        assert last_snapshot(frames)["version"] == last_snapshot(before)["version"] + 1
         check_stream(second.action(sid, token, "reset"))
     left = s3.list_objects_v2(Bucket="playbook-sessions", Prefix=f"test/sessions/session_{sid}/")
     assert left.get("KeyCount", 0) == 0

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.runtime_process import RuntimeProcess
-from tests.support.sse import Frame, check_stream, custom, text_of, tool_calls, types_of
+from tests.support.sse import Frame, check_stream, custom, last_snapshot, text_of, tool_calls, types_of
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
 DONE = "Done! Take a look and let me know what to change."
@@ -17,12 +17,6 @@ DONE = "Done! Take a look and let me know what to change."
 
 def _collapse(types: list[str]) -> list[str]:
     return [kind for kind, _ in itertools.groupby(types)]
-
-
-def _snapshot(frames: list[Frame]) -> dict[str, Any]:
-    snapshots = [f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"]
-    assert snapshots, "no STATE_SNAPSHOT"
-    return dict(snapshots[-1])
 
 
 def _outline(runtime: RuntimeProcess, prompt: str = ONBOARDING) -> tuple[str, str, list[Frame]]:
@@ -65,7 +59,7 @@ def test_first_turn_is_exactly_the_design_sequence(runtime: RuntimeProcess) -> N
     outline = tool_calls(frames)[0][1]
     titles = " ".join(m["title"].lower() for m in outline["modules"])
     assert "kickoff" in titles and "document" in titles and "30-day" in titles
-    snapshot = _snapshot(frames)
+    snapshot = last_snapshot(frames)
     assert snapshot["phase"] == "outline"
     assert [m["title"] for m in snapshot["canvas"]["modules"]] == [m["title"] for m in outline["modules"]]
     assert custom(frames, "portal.done") == [{"phase": "outline", "version": snapshot["version"]}]
@@ -83,13 +77,13 @@ def test_different_prompts_get_different_outlines(runtime: RuntimeProcess) -> No
 
 def test_later_turns_go_straight_to_the_orchestrator(runtime: RuntimeProcess) -> None:
     sid, token, first = _outline(runtime)
-    modules = len(_snapshot(first)["canvas"]["modules"])
+    modules = len(last_snapshot(first)["canvas"]["modules"])
 
     frames = runtime.chat(sid, token, "add a module about security review")
     check_stream(frames)
     assert "CUSTOM:control.handoff" not in types_of(frames)
     assert [name for name, _ in tool_calls(frames)][0] == "add_module"
-    assert len(_snapshot(frames)["canvas"]["modules"]) == modules + 1
+    assert len(last_snapshot(frames)["canvas"]["modules"]) == modules + 1
 
 
 def test_general_question_gets_a_polite_answer_and_no_handoff(runtime: RuntimeProcess) -> None:
@@ -126,13 +120,13 @@ def _max_concurrent(frames: list[Frame]) -> int:
 def test_build_and_watch(slow_runtime: RuntimeProcess) -> None:
     runtime = slow_runtime
     sid, token, first = _outline(runtime)
-    module_count = len(_snapshot(first)["canvas"]["modules"])
+    module_count = len(last_snapshot(first)["canvas"]["modules"])
     assert module_count >= 6
 
     built = runtime.chat(sid, token, "build it")
     check_stream(built)
     assert [name for name, _ in tool_calls(built)] == ["build_modules"]
-    assert _snapshot(built)["phase"] == "building"
+    assert last_snapshot(built)["phase"] == "building"
     assert runtime.ping() == "HealthyBusy"
 
     # Every frame's id is a per-session sequence number, so a watch that resumes after the
@@ -155,7 +149,7 @@ def test_build_and_watch(slow_runtime: RuntimeProcess) -> None:
     )
     assert custom(watch, "build.progress")[-1] == {"built": module_count, "failed": 0, "total": module_count}
 
-    final = _snapshot(watch)
+    final = last_snapshot(watch)
     assert final["phase"] == "refinement"
     for module in final["canvas"]["modules"]:
         assert module["status"] == "built"
@@ -175,7 +169,7 @@ def test_build_and_watch(slow_runtime: RuntimeProcess) -> None:
         "CUSTOM:portal.done",
         "RUN_FINISHED",
     ]
-    assert _snapshot(idle) == final
+    assert last_snapshot(idle) == final
 
 
 def test_watch_resumes_after_last_event_id_without_gap_or_duplicate(slow_runtime: RuntimeProcess) -> None:
@@ -212,8 +206,10 @@ def test_watch_resumes_after_last_event_id_without_gap_or_duplicate(slow_runtime
     seen = [f for f in first_part + second_part if f.type == "TOOL_CALL_START"]
     assert len({f.event["toolCallId"] for f in seen}) == len(seen), "a tool call was sent twice"
     calls = tool_calls(first_part) + tool_calls(second_part)
-    start = _snapshot(first_part[:3])["canvas"]["modules"]  # where the first watch joined (transcript first)
-    final = _snapshot(second_part)
+    start = last_snapshot(first_part[:3])["canvas"][
+        "modules"
+    ]  # where the first watch joined (transcript first)
+    final = last_snapshot(second_part)
     for index, module in enumerate(final["canvas"]["modules"]):
         adds = [args for name, args in calls if name == "add_tasks" and args["module_index"] == index]
         tasks = len(start[index]["tasks"]) + sum(len(args["tasks"]) for args in adds)
@@ -253,7 +249,7 @@ def test_watch_from_the_turns_snapshot_catches_a_build_that_already_finished(
 
     watch = runtime.action(sid, token, "watch", last_event_id=snapshot_frame.id)
     check_stream(watch)
-    final = _snapshot(watch)
+    final = last_snapshot(watch)
     assert final["phase"] == "refinement" and DONE in text_of(watch)
     expected = [
         (len(m["tasks"]), sum(len(t["steps"]) for t in m["tasks"])) for m in final["canvas"]["modules"]
@@ -292,7 +288,7 @@ def test_stop_during_a_build(runtime_factory: Any) -> None:
         assert stats["builders_working"] == 0 and stats["async_tasks"] == 0
         assert runtime.ping() == "Healthy"
 
-        snapshot = _snapshot(stop)
+        snapshot = last_snapshot(stop)
         modules = snapshot["canvas"]["modules"]
         assert snapshot["phase"] == "refinement"
         assert any(m["tasks"] for m in modules), "tasks already built stay"
@@ -337,7 +333,7 @@ def test_second_concurrent_chat_is_refused_busy(slow_runtime: RuntimeProcess) ->
     frames = first.wait_done()
     check_stream(frames)
     assert frames[-1].event["outcome"] == {"type": "success"}
-    assert _snapshot(frames)["phase"] == "outline"
+    assert last_snapshot(frames)["phase"] == "outline"
 
 
 def test_reset_starts_fresh(runtime: RuntimeProcess) -> None:
@@ -347,7 +343,7 @@ def test_reset_starts_fresh(runtime: RuntimeProcess) -> None:
     reset = runtime.action(sid, token, "reset")
     check_stream(reset)
     assert types_of(reset) == ["RUN_STARTED", "STATE_SNAPSHOT", "CUSTOM:portal.done", "RUN_FINISHED"]
-    assert _snapshot(reset) == {
+    assert last_snapshot(reset) == {
         "phase": "empty",
         "canvas": {"title": "", "description": "", "modules": []},
         "version": 0,
@@ -358,7 +354,7 @@ def test_reset_starts_fresh(runtime: RuntimeProcess) -> None:
     frames = runtime.chat(sid, token, "Plan a product launch for our new mobile app")
     check_stream(frames)
     assert "CUSTOM:control.handoff" in types_of(frames)  # back at the router
-    titles = [m["title"].lower() for m in _snapshot(frames)["canvas"]["modules"]]
+    titles = [m["title"].lower() for m in last_snapshot(frames)["canvas"]["modules"]]
     assert not any("security" in t for t in titles)
 
 
@@ -377,7 +373,7 @@ def _refused(runtime: RuntimeProcess, body: Any, session_id: str | None) -> str:
 
 def test_refusals_and_no_corruption(runtime: RuntimeProcess) -> None:
     sid, token, first = _outline(runtime)
-    before = _snapshot(runtime.action(sid, token, "watch"))
+    before = last_snapshot(runtime.action(sid, token, "watch"))
     other_sid, other_token = runtime.new_session()
     chat = runtime.body(sid, token, "chat", prompt="remove the last module")
 
@@ -404,11 +400,13 @@ def test_refusals_and_no_corruption(runtime: RuntimeProcess) -> None:
     assert status == 400 and frames == [] and b"Invalid JSON" in raw
 
     # none of that touched the session: same canvas, and a normal turn works
-    assert _snapshot(runtime.action(sid, token, "watch")) == before
+    assert last_snapshot(runtime.action(sid, token, "watch")) == before
     frames = runtime.chat(sid, token, "remove the last module")
     check_stream(frames)
     assert frames[-1].event["outcome"] == {"type": "success"}
-    assert len(_snapshot(frames)["canvas"]["modules"]) == len(_snapshot(first)["canvas"]["modules"]) - 1
+    assert (
+        len(last_snapshot(frames)["canvas"]["modules"]) == len(last_snapshot(first)["canvas"]["modules"]) - 1
+    )
 
 
 def test_ping_is_healthy_when_idle(runtime: RuntimeProcess) -> None:
@@ -427,7 +425,7 @@ def test_cycle_budget_ends_the_turn_with_budget_exceeded(runtime_factory: Any) -
         check_stream(frames)
         assert types_of(frames)[-2:] == ["STATE_SNAPSHOT", "RUN_ERROR"]
         assert frames[-1].event["code"] == "BUDGET_EXCEEDED"
-        snapshot = _snapshot(frames)
+        snapshot = last_snapshot(frames)
         assert snapshot["phase"] == "outline" and snapshot["canvas"]["modules"]  # the completed step stays
 
 

@@ -1,39 +1,27 @@
-"""Selection steers the edit (issue 11), through the web app and the REAL runtime (offline model):
+"""Selection steers the edit (issue 11), through the web runtime_app and the REAL runtime (offline model):
 with module 3 selected "make this more detailed" changes module 3 only — the whole canvas is
 compared before and after —; a selected task is renamed and removed; named tasks work with no
 selection; a stale selection changes nothing and the reply says why."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from flask import Flask
 
-from tests.support.runtime_process import RUNTIME_SECRET, RuntimeProcess
 from tests.support.sse import parse_frames, text_of
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import Browser, add_user, app_config
-from webapp import create_app
+from tests.support.webapp_harness import Browser, add_user
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
-
-
-@pytest.fixture()
-def app(sqlite_url: str, runtime: RuntimeProcess) -> Iterator[Flask]:
-    application = create_app(app_config(sqlite_url, runtime.url, AGENT_SIGNING_SECRET=RUNTIME_SECRET))
-    yield application
-    application.extensions["database"].dispose()
-    application.extensions["agent_transport"].close()
 
 
 class Page:
     """One builder page: a signed-in browser with its session."""
 
-    def __init__(self, app: Flask) -> None:
-        user = add_user(app)
-        self.browser = Browser(app.test_client())
+    def __init__(self, runtime_app: Flask) -> None:
+        user = add_user(runtime_app)
+        self.browser = Browser(runtime_app.test_client())
         assert self.browser.login(user["email"], user["password"]).status_code == 302
         self.session = self.browser.mint()
 
@@ -66,8 +54,8 @@ def only_changed(before: dict[str, Any], after: dict[str, Any], index: int) -> d
     return after["modules"][index]  # type: ignore[no-any-return]
 
 
-def test_the_selected_module_or_task_is_the_one_that_changes(app: Flask) -> None:
-    page = Page(app)
+def test_the_selected_module_or_task_is_the_one_that_changes(runtime_app: Flask) -> None:
+    page = Page(runtime_app)
     outline, _ = page.say(ONBOARDING)
     before = outline["canvas"]
     assert len(before["modules"]) >= 4

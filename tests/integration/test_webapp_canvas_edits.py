@@ -1,39 +1,21 @@
-"""Undo, redo and direct edits (issue 11) through the web app and the REAL runtime: they round-trip
+"""Undo, redo and direct edits (issue 11) through the web runtime_app and the REAL runtime: they round-trip
 the canvas exactly, a stale direct rename is refused with the current canvas, bad input is a JSON
 400 before the runtime, someone else's session is 403, and each change is an audit row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.support.runtime_process import RUNTIME_SECRET, RuntimeProcess
 from tests.support.sse import check_stream, parse_frames
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import Browser, add_user, app_config
-from webapp import create_app
+from tests.support.webapp_harness import add_user, signed_in
 from webapp.extensions import db
 from webapp.models import AuditEvent
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
-
-
-@pytest.fixture()
-def app(sqlite_url: str, runtime: RuntimeProcess) -> Iterator[Flask]:
-    application = create_app(app_config(sqlite_url, runtime.url, AGENT_SIGNING_SECRET=RUNTIME_SECRET))
-    yield application
-    application.extensions["database"].dispose()
-    application.extensions["agent_transport"].close()
-
-
-def signed_in(app: Flask, user: dict[str, Any]) -> Browser:
-    browser = Browser(app.test_client())
-    assert browser.login(user["email"], user["password"]).status_code == 302
-    return browser
 
 
 def frames_of(response: Any) -> list[Any]:
@@ -49,9 +31,9 @@ def state(frames: list[Any]) -> dict[str, Any]:
     return {k: v for k, v in snapshot.items() if k != "usage"}
 
 
-def test_undo_redo_and_a_stale_rename_through_the_web_app(app: Flask) -> None:
-    user = add_user(app)
-    browser = signed_in(app, user)
+def test_undo_redo_and_a_stale_rename_through_the_web_app(runtime_app: Flask) -> None:
+    user = add_user(runtime_app)
+    browser = signed_in(runtime_app, user)
     session = browser.mint()
     sid, token = session["session_id"], session["token"]
 
@@ -84,7 +66,7 @@ def test_undo_redo_and_a_stale_rename_through_the_web_app(app: Flask) -> None:
     assert stale[-1].event["code"] == "VERSION_CONFLICT"
     assert state(stale) == redone
 
-    with app.app_context():
+    with runtime_app.app_context():
         rows = db.session.execute(
             select(AuditEvent.action, AuditEvent.outcome, AuditEvent.user_email, AuditEvent.detail)
             .where(AuditEvent.session_id == sid)
@@ -103,8 +85,8 @@ def test_undo_redo_and_a_stale_rename_through_the_web_app(app: Flask) -> None:
     }
 
 
-def test_bad_edits_are_refused_by_the_web_app_and_other_users_get_403(app: Flask) -> None:
-    owner = signed_in(app, add_user(app))
+def test_bad_edits_are_refused_by_the_web_app_and_other_users_get_403(runtime_app: Flask) -> None:
+    owner = signed_in(runtime_app, add_user(runtime_app))
     session = owner.mint()
     sid, token = session["session_id"], session["token"]
     path = f"/api/agent/run/{sid}/edit"
@@ -130,7 +112,7 @@ def test_bad_edits_are_refused_by_the_web_app_and_other_users_get_403(app: Flask
         assert frames[-1].type == "RUN_ERROR" and frames[-1].event["code"] == "INVALID_PAYLOAD"
         assert state(frames) == outline
 
-    stranger = signed_in(app, add_user(app))
+    stranger = signed_in(runtime_app, add_user(runtime_app))
     for action, extra in (("edit", {"base_version": 0, "ops": [op]}), ("undo", {}), ("redo", {})):
         refused = stranger.post_json(f"/api/agent/run/{sid}/{action}", {"token": token, **extra})
         assert refused.status_code == 403, refused.get_data()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.runtime_process import RUNTIME_SECRET, RuntimeProcess, start_runtime
-from tests.support.sse import Frame, check_stream, parse_frames, types_of
+from tests.support.sse import Frame, check_stream, last_snapshot, parse_frames, types_of
 from tests.support.webapp_harness import *  # noqa: F403
 from tests.support.webapp_harness import WebappProcess, WebClient, add_user, app_for_url
 from webapp.transports.http import rendezvous_rank
@@ -31,10 +31,6 @@ def _turn(client: WebClient, session: dict[str, Any], prompt: str) -> list[Frame
     return frames
 
 
-def _snapshot(frames: list[Frame]) -> dict[str, Any]:
-    return dict([f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"][-1])
-
-
 def test_the_next_turn_continues_on_the_other_runtime_after_a_kill(sqlite_url: str, tmp_path: Path) -> None:
     shared = {"DATA_DIR": str(tmp_path / "runtime-data")}
     with start_runtime(shared) as one, start_runtime(shared) as two:
@@ -47,7 +43,7 @@ def test_the_next_turn_continues_on_the_other_runtime_after_a_kill(sqlite_url: s
             session = client.mint()
             first = _turn(client, session, ONBOARDING)
             assert "CUSTOM:control.handoff" in types_of(first)
-            second = _snapshot(_turn(client, session, "rename module 2 to Kickoff"))
+            second = last_snapshot(_turn(client, session, "rename module 2 to Kickoff"))
 
             by_url: dict[str, RuntimeProcess] = {one.url: one, two.url: two}
             pinned = by_url[rendezvous_rank([one.url, two.url], session["session_id"])[0]]
@@ -57,7 +53,7 @@ def test_the_next_turn_continues_on_the_other_runtime_after_a_kill(sqlite_url: s
             pinned.proc.wait(timeout=10)
 
             third_frames = _turn(client, session, "add a module about security review")
-            third = _snapshot(third_frames)
+            third = last_snapshot(third_frames)
             assert other.stats()["sessions"] == 1  # the other runtime took the turn
         seeder.extensions["database"].dispose()
         seeder.extensions["agent_transport"].close()

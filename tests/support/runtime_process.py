@@ -223,15 +223,16 @@ class BackgroundStream:
 
 @contextlib.contextmanager
 def start_runtime(
-    extra_env: Mapping[str, str] | None = None, *, ready_timeout: float = 30.0
+    extra_env: Mapping[str, str] | None = None, *, ready_timeout: float = 30.0, port: int | None = None
 ) -> Iterator[RuntimeProcess]:
     """Run ``python -m agent_runtime`` on a free loopback port until the block exits.
 
     Unless ``extra_env`` names a ``DATA_DIR``, the runtime gets a fresh temporary data folder
     (its file session store), removed afterwards; pass the same ``DATA_DIR`` to several runtimes
-    to make them share sessions.
+    to make them share sessions. ``port``: listen there (a restart behind a web app that knows
+    the old address) instead of on a free port.
     """
-    port = free_port()
+    port = port or free_port()
     own_data = None
     if not (extra_env and "DATA_DIR" in extra_env):
         own_data = tempfile.mkdtemp(prefix="agent-runtime-data-")

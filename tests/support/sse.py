@@ -146,6 +146,13 @@ def tool_calls(frames: list[Frame]) -> list[tuple[str, dict[str, Any]]]:
     return calls
 
 
+def last_snapshot(frames: list[Frame]) -> dict[str, Any]:
+    """The canvas of the stream's last ``STATE_SNAPSHOT`` (a copy); fails if there is none."""
+    snapshots = [f.event["snapshot"] for f in frames if f.type == "STATE_SNAPSHOT"]
+    assert snapshots, f"no STATE_SNAPSHOT in {types_of(frames)}"
+    return dict(snapshots[-1])
+
+
 def text_of(frames: list[Frame]) -> str:
     """All assistant text, concatenated."""
     return "".join(f.event["delta"] for f in frames if f.type == "TEXT_MESSAGE_CONTENT")

@@ -42,6 +42,7 @@ __all__ = [
     "WebClient",
     "add_user",
     "app_config",
+    "signed_in",
     "postgres_url",
     "sqlite_url",
     "sqlite_template",
@@ -102,6 +103,13 @@ def add_user(app: Any, *, vendor: str | None = None, email: str | None = None) -
             }
         finally:
             session.close()
+
+
+def signed_in(app: Any, user: dict[str, Any]) -> Browser:
+    """A browser signed in to ``app`` (in-process) as ``user`` (from ``add_user``)."""
+    browser = Browser(app.test_client())
+    assert browser.login(user["email"], user["password"]).status_code == 302
+    return browser
 
 
 def fresh_postgres_database(server_url: str) -> tuple[str, Any]:

@@ -64,7 +64,8 @@ class FileStore(SessionStore):
         """The session's journal manager (Strands' file manager for a session in the old layout)."""
         folder = self._session_dir(session_id)
         journal = folder / JOURNAL_FILE
-        if not journal.exists() and (folder / _LEGACY_SESSION_FILE).exists():
+        # The old layout's marker first: for a new session (and a journal one) a single lookup.
+        if (folder / _LEGACY_SESSION_FILE).exists() and not journal.exists():
             return FileSessionManager(session_id, storage_dir=str(self.root))
 
         def remember(key: StatKey, agent: dict[str, Any]) -> None:

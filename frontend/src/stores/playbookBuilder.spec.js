@@ -225,6 +225,46 @@ describe('playbookBuilder store: applySnapshot', () => {
     expect(s.canvas.modules[0].tasks.map((t) => t.title)).toEqual(['T1', 'T2'])
   })
 
+  it('orders snapshots by id when both have one: a lower version with a higher id is newer (issue 9 item 4)', () => {
+    // The page saw version 12 (id 900), which the runtime never stored: it died before its write.
+    // The restarted runtime carries on from the stored version 10 with higher ids; its turn adds
+    // module 3 and says so, and the page must show it.
+    const s = usePlaybookBuilderStore()
+    s.applySnapshot(snap(12, { title: 'P', modules: [{ title: 'A' }, { title: 'B' }] }), { eventId: 900 })
+    const after = { title: 'P', modules: [{ title: 'A' }, { title: 'B' }, { title: 'Customer Notification' }] }
+    expect(s.applySnapshot(snap(11, after), { eventId: 1_764_600_000_000_001 })).toEqual({ applied: true, differed: true })
+    expect(s.canvas.modules.map((m) => m.title)).toEqual(['A', 'B', 'Customer Notification'])
+    expect(s.version).toBe(11) // an edit's base version is the runtime's again
+    // still ignored: an older snapshot (lower id) arriving late, whatever its version
+    expect(s.applySnapshot(snap(13, { title: 'old', modules: [] }), { eventId: 901 })).toEqual({ applied: false, stale: true })
+    expect(s.canvas.title).toBe('P')
+  })
+
+  it('applies a turn whose ids are above the last snapshot after a restart, tool calls and snapshot alike', () => {
+    const s = usePlaybookBuilderStore()
+    s.applySnapshot(snap(7, { title: 'P', modules: [{ title: 'A' }] }), { eventId: 400 })
+    const next = 1_764_600_000_000_000
+    expect(s.applyToolCall('add_module', { title: 'Customer Notification' }, { toolCallId: 't1', eventId: next + 3 })).toBe(true)
+    const res = s.applySnapshot(snap(8, { title: 'P', modules: [{ title: 'A' }, { title: 'Customer Notification' }] }), { eventId: next + 40 })
+    expect(res).toEqual({ applied: true, differed: false })
+    expect(s.canvas.modules).toHaveLength(2)
+  })
+
+  it('a turn cut by a restart, then retried: the page ends with exactly what the runtime stored', () => {
+    const s = usePlaybookBuilderStore()
+    const seven = Array.from({ length: 7 }, (_, i) => ({ title: `M${i + 1}` }))
+    s.applySnapshot(snap(20, { title: 'P', modules: seven }), { eventId: 300 })
+    // the cut turn: its add_module reached the page, then the runtime died before storing it
+    s.applyToolCall('add_module', { title: 'Customer Notification' }, { toolCallId: 'cut', eventId: 305 })
+    expect(s.canvas.modules).toHaveLength(8)
+    // "Try again" on the restarted runtime: stored version 20, ids from the clock
+    const next = 1_764_600_000_000_000
+    s.applyToolCall('add_module', { title: 'Customer Notification' }, { toolCallId: 'retry', eventId: next + 4 })
+    const stored = { title: 'P', modules: [...seven, { title: 'Customer Notification' }] }
+    expect(s.applySnapshot(snap(21, stored), { eventId: next + 30 }).applied).toBe(true)
+    expect(s.canvas.modules.map((m) => m.title)).toEqual([...seven.map((m) => m.title), 'Customer Notification'])
+  })
+
   it('a forced snapshot (a watch opening) wins even over a higher version', () => {
     const s = usePlaybookBuilderStore()
     s.applySnapshot(snap(9, { title: 'restored', modules: [{ title: 'A' }] }))

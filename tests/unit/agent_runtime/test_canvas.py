@@ -172,6 +172,32 @@ def test_add_tasks_and_steps(canvas: Canvas) -> None:
     assert [s.title for s in module.tasks[1].steps] == ["Step 0", "Step 1", "Third"]
 
 
+def test_apply_call_gives_the_validated_args_from_one_validation(
+    canvas: Canvas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the browser is sent: the args as validated, taken before the call changed anything."""
+    import agent_runtime.canvas as canvas_module
+
+    calls: list[str] = []
+    real = canvas_module._validate
+
+    def counting(schema: Any, data: Any) -> Any:
+        calls.append(schema.__name__)
+        return real(schema, data)
+
+    monkeypatch.setattr(canvas_module, "_validate", counting)
+    args = {"module_index": 1, "tasks": [{"title": "  Kickoff  ", "steps": [{"title": "Book"}]}]}
+    result, wire = canvas.apply_call("add_tasks", args)
+    assert result == {"ok": True, "task_indices": [0]} and len(calls) == 1
+    expected = (
+        canvas_module.TOOL_ARGS["add_tasks"].model_validate(args).model_dump(mode="json", exclude_none=True)
+    )
+    assert wire == expected and wire["tasks"][0]["title"] == "Kickoff"
+    canvas.apply("add_task_step", {"module_index": 1, "task_index": 0, "step": {"title": "Call"}})
+    assert [s["title"] for s in wire["tasks"][0]["steps"]] == ["Book"]  # a copy: later edits leave it
+    assert canvas.apply("update_playbook", {"title": "X"}) == {"ok": True}  # apply: the result alone
+
+
 def test_suggest_replies_changes_nothing(canvas: Canvas) -> None:
     before = canvas.snapshot()
     assert canvas.apply("suggest_replies", {"replies": ["Build it"]}) == {"ok": True}

@@ -135,6 +135,7 @@ def test_a_patch_that_cannot_reproduce_its_target_falls_back_to_the_whole_state(
         patch = [{"op": "replace", "path": "/phase", "value": "outline"}]
 
     monkeypatch.setattr(history.jsonpatch, "make_patch", lambda a, b: Wrong())
+    monkeypatch.setattr(history, "WHOLE_STATE_BYTES", 0)  # diff even the empty canvas
     canvas = Canvas()
     canvas.apply("set_playbook_outline", _outline())
     after = canvas.state()
@@ -143,3 +144,31 @@ def test_a_patch_that_cannot_reproduce_its_target_falls_back_to_the_whole_state(
     assert canvas.state() == Canvas().state()
     redo(canvas)
     assert canvas.state() == after
+
+
+def test_a_small_target_is_stored_whole_without_a_diff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first turn (empty canvas -> outline) undoes to the empty canvas: stored whole, never diffed."""
+    import agent_runtime.history as history
+
+    def no_diff(a: Any, b: Any) -> Any:
+        raise AssertionError("a small target must not be diffed")
+
+    canvas = Canvas()
+    empty = canvas.state()
+    canvas.apply("set_playbook_outline", _outline(12))
+    outline = canvas.state()
+    assert len(json.dumps(outline)) > history.WHOLE_STATE_BYTES >= len(json.dumps(empty))
+    monkeypatch.setattr(history.jsonpatch, "make_patch", no_diff)
+    commit_step(canvas, "chat")
+    assert canvas.to_dict()["undo_history"]["undo"] == [
+        {"patch": [{"op": "replace", "path": "", "value": empty}], "label": "chat"}
+    ]
+    monkeypatch.undo()  # redo's target is the outline: big enough to be diffed
+    assert undo(canvas) == "chat" and canvas.state() == empty
+    redo_patch = canvas.to_dict()["undo_history"]["redo"][0]["patch"]
+    assert all(op["path"] != "" for op in redo_patch)  # a real diff, not the whole outline
+    redo(canvas)
+    assert canvas.state() == outline
+    stored = Canvas.from_dict(json.loads(json.dumps(canvas.to_dict())))
+    undo(stored)
+    assert stored.state() == empty

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 from agent_runtime.actions.watch import watch_stream
@@ -64,7 +65,8 @@ def test_a_watch_resumed_at_any_id_is_a_valid_run_and_replays_the_log_once() -> 
     whole = _watch(entry, 0)
     check_stream(whole)
     log = whole[1:-2]  # between RUN_STARTED and the ending (portal.done, RUN_FINISHED)
-    for cursor in range(entry.ephemeral.head() + 1):
+    first = min(f.id or 0 for f in log)  # a new session's ids start at the clock (issue 9 item 4)
+    for cursor in [0, *range(first - 1, entry.ephemeral.head() + 1)]:
         frames = _watch(entry, cursor)
         check_stream(frames)  # announced before used, nothing closed that was not opened
         replay = [f for f in frames[1:-2] if not (f.type == "SUBAGENT_STARTED" and (f.id or 0) <= cursor)]
@@ -127,10 +129,23 @@ def test_a_session_loaded_after_a_restart_reads_ids_from_its_earlier_life_as_a_g
     old_cursor = before.ephemeral.head() - 3
     cache = AgentSessionCache(capacity=4, idle_seconds=60, event_log_size=100)
     after = cache.new_entry(SID, user_id=1, vendor_id=1, agent_type="copilot")  # loaded from the store
-    assert after.ephemeral.next_id() > before.ephemeral.head() + 1_000_000
+    assert after.ephemeral.next_id() > before.ephemeral.head()
     for _ in range(40):  # the new life logs more than the old one had
         _tool(after, "b9", f"n{_}", 0)
     frames = _watch(after, old_cursor)
     check_stream(frames)
     assert [f.type for f in frames][:2] == ["RUN_STARTED", "STATE_SNAPSHOT"], "an old id must not replay"
     assert all((f.id or 0) > old_cursor for f in frames)
+
+
+def test_a_session_created_here_numbers_above_an_earlier_unstored_life_and_replays_from_zero() -> None:
+    # Issue 9 item 4: a runtime restarted after only the router answered stored nothing, yet the
+    # page kept that life's ids; numbering from 0 again made it drop the next turn's changes.
+    earlier_life_ids = time.time_ns() // 1000
+    entry = _entry()
+    assert entry.ephemeral.next_id() > earlier_life_ids
+    _a_build(entry)
+    frames = _watch(entry, 0)  # the log holds the whole session: "from the start" is no gap
+    check_stream(frames)
+    assert "STATE_SNAPSHOT" not in [f.type for f in frames[:2]]
+    assert [f.type for f in frames].count("SUBAGENT_STARTED") == 3

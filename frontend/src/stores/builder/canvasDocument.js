@@ -258,9 +258,14 @@ export function useCanvasDocument(conversation) {
   }
 
   /**
-   * Reconciles with a STATE_SNAPSHOT `{phase, canvas, version}`: the snapshot wins. An older
-   * version than the one already applied is ignored; a newer one that differs from the local
-   * canvas means something was missed (a gap) and is repaired by taking the snapshot whole.
+   * Reconciles with a STATE_SNAPSHOT `{phase, canvas, version}`: the snapshot wins. An older one
+   * than the one already applied is ignored; a newer one that differs from the local canvas means
+   * something was missed (a gap) and is repaired by taking the snapshot whole.
+   *
+   * "Older" is by SSE id when both have one (one per-session sequence across streams and runtime
+   * restarts), else by version. Versions do not order snapshots across a restart: a version this
+   * page saw may never have been stored (the runtime died before its write), so the restarted
+   * runtime's next versions can be lower while its ids are higher (issue 9 item 4).
    *
    * @returns {{applied: boolean, stale?: boolean, differed?: boolean}}
    */
@@ -269,10 +274,9 @@ export function useCanvasDocument(conversation) {
     const v = Number.isFinite(snapshot.version) ? snapshot.version : null
     // `force`: the current truth (a watch's opening snapshot), whatever was shown before.
     if (!meta.force) {
-      if (v != null && version.value != null && v < version.value) return { applied: false, stale: true }
-      if (meta.eventId != null && snapshotEventId != null && meta.eventId < snapshotEventId) {
-        return { applied: false, stale: true }
-      }
+      const byId = meta.eventId != null && snapshotEventId != null
+      if (byId && meta.eventId < snapshotEventId) return { applied: false, stale: true }
+      if (!byId && v != null && version.value != null && v < version.value) return { applied: false, stale: true }
     }
     let differed = false
     if (snapshot.canvas) {
