@@ -1,10 +1,13 @@
 """``python -m webapp``: serve the app with gunicorn on ``WEBAPP_PORT``/``PORT`` (default 5000).
 
-The worker class is ``gthread`` with a large thread pool, chosen by measurement
-(``bench/webapp_bench.py`` → ``bench/results/webapp.json``: every frame of N streams held 30 s at one
-frame a second, opened at once, one attempt per level, nginx side by side). In the quietest run
-(load 1.7 → 0.3) gthread, ``uvicorn`` and gevent each held 500 streams and none held 1,000; at 500
-gthread added 3.4 ms p99 (uvicorn 28 ms, gevent 39 ms), so gthread stays the default.
+The worker class is ``gevent``, chosen by measurement (``bench/webapp_bench.py`` →
+``bench/results/webapp.json``: every frame of N streams held 30 s at one frame a second, opened at
+once, one attempt per level, nginx side by side; the default is the class holding the most streams
+at p99 ≤ 50 ms with zero loss). In the two quiet runs of 2026-12-01 gevent held 1,000 streams both
+times (p99 34 ms at 1,000) at the lowest CPU per stream opened (2.7 ms, gthread 3.3); gthread held
+1,000 in the first and 500 in the second (a 1,000-stream rush queued its 1,000 threads on the GIL
+past the lease pool's 3 s timeout: 215 streams answered 503), though its frame p99 is lower (9.6 vs
+38.7 ms at 500) and ``WEB_WORKER_CLASS=gthread`` remains a choice.
 
 ``WEB_WORKER_CLASS=uvicorn`` serves the ASGI edge (``webapp/edge.py``: gunicorn's UvicornWorker;
 Flask still answers every request, a stream's relay runs on the event loop, not a thread): half
@@ -12,9 +15,10 @@ gthread's memory per open stream (~18 vs ~37 KB), a somewhat earlier first byte 
 open at once, slow clients and open streams hold no thread (no ``WEB_THREADS`` ceiling), but a
 higher frame p99 while a rush of openings competes with the loop. ``WEB_OPENING_THREADS``
 (default 2) run its stream openings; ``WEB_THREADS`` (uvicorn default 32) every other request.
-``WEB_WORKER_CLASS=gevent`` switches to gevent. With gthread a stream occupies one thread for its
-life, so ``WEB_THREADS`` (default 1000) bounds the streams per worker process; add processes with
-``WEB_CONCURRENCY``. ``WEB_SERVER=werkzeug`` is a single-process development fallback.
+With ``WEB_WORKER_CLASS=gthread`` a stream occupies one thread for its life, so ``WEB_THREADS``
+(default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``. With
+gevent a stream is a greenlet (psycopg waits cooperatively once gevent has patched the process).
+``WEB_SERVER=werkzeug`` is a single-process development fallback.
 
 ``WEB_SWITCH_INTERVAL_MS`` sets the GIL switch interval (:func:`sys.setswitchinterval`; default
 :data:`DEFAULT_SWITCH_INTERVAL_MS`, Python's own is 5 ms): how long a thread that has the GIL may
@@ -24,9 +28,11 @@ keep it while a relay thread woken by a frame waits for it.
 import os
 import sys
 
-WORKER_CLASS = os.environ.get("WEB_WORKER_CLASS", "gthread")
-if WORKER_CLASS == "gevent" and os.environ.get("WEB_SERVER", "gunicorn") == "gunicorn":
-    # Before anything else imports socket/ssl/threading.
+WORKER_CLASS = os.environ.get("WEB_WORKER_CLASS", "gevent")
+SERVER = os.environ.get("WEB_SERVER", "gunicorn")
+if __name__ == "__main__" and WORKER_CLASS == "gevent" and SERVER == "gunicorn":
+    # Serving: patch before this module imports anything more (never when merely imported, e.g. by a
+    # test: that would patch the importing process).
     from gevent import monkey
 
     monkey.patch_all()

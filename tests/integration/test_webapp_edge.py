@@ -1,6 +1,6 @@
-"""Issue 10 against the real web app server (``python -m webapp``: gunicorn, gthread) on SQLite:
-slow bodies cannot starve the database pool, chunked bodies meet the size limit, and ``make run``'s
-SQLite holds 50 concurrent session mints."""
+"""Issue 10 against the real web app server (``python -m webapp``: gunicorn, its default worker
+class) on SQLite: slow bodies cannot starve the database pool, chunked bodies meet the size limit,
+and ``make run``'s SQLite holds 50 concurrent session mints."""
 
 from __future__ import annotations
 

@@ -328,9 +328,10 @@ class WebClient:
 
 
 class WebappProcess:
-    """``python -m webapp`` on a free loopback port (gunicorn, the production server)."""
+    """``python -m webapp`` on a free loopback port (gunicorn, the production server; its default
+    worker class unless ``worker_class`` names one)."""
 
-    def __init__(self, env: dict[str, str], *, worker_class: str = "gthread", workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str], *, worker_class: str | None = None, workers: int = 1) -> None:
         import socket
         import subprocess
         import sys
@@ -349,7 +350,6 @@ class WebappProcess:
                 "SECRET_KEY": SECRET_KEY,
                 "WEBAPP_PORT": str(self.port),
                 "WEBAPP_HOST": "127.0.0.1",
-                "WEB_WORKER_CLASS": worker_class,
                 "WEB_CONCURRENCY": str(workers),
                 "WEB_ACCESS_LOG": "",
                 "LOG_LEVEL": "warning",
@@ -358,6 +358,8 @@ class WebappProcess:
                 "ATTACHMENT_STORE": TEST_ATTACHMENTS,
             }
         )
+        if worker_class is not None:  # else the product's default, as a user gets it
+            full_env["WEB_WORKER_CLASS"] = worker_class
         full_env.update(env)
         self._log = tempfile.NamedTemporaryFile(prefix="webapp-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(

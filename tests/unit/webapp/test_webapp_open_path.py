@@ -4,6 +4,7 @@ switch interval of ``python -m webapp`` is configurable."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -94,3 +95,14 @@ def test_the_switch_interval_is_applied_from_the_environment() -> None:
     for bad in ("-1", "fast", "nan"):
         with pytest.raises(ValueError, match="WEB_SWITCH_INTERVAL_MS"):
             apply_switch_interval({"WEB_SWITCH_INTERVAL_MS": bad})
+
+
+def test_importing_the_server_module_patches_nothing() -> None:
+    """Only ``python -m webapp`` patches for gevent (the default class); an import — a test's, a
+    tool's — leaves the importing process alone."""
+    from gevent import monkey
+
+    import webapp.__main__ as server
+
+    assert server.WORKER_CLASS == "gevent" or "WEB_WORKER_CLASS" in os.environ
+    assert not monkey.is_module_patched("socket") and not monkey.is_module_patched("ssl")
