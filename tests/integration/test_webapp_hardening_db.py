@@ -13,25 +13,18 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import Browser, add_user, app_for_url
+from tests.support.webapp_harness import (  # noqa: F401 (fixtures)
+    Browser,
+    add_user,
+    app_for_url,
+    app_on_both_databases,
+    both_database_urls,
+)
 from webapp.extensions import db
 from webapp.models import Playbook
 from webapp.throttle import DatabaseStorage
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-
-
-@pytest.fixture()
-def app(database_url: str) -> Any:
-    application = app_for_url(database_url)
-    yield application
-    application.extensions["database"].dispose()
-    application.extensions["agent_transport"].close()
 
 
 def _browser(app: Any, address: str) -> tuple[Browser, dict[str, Any]]:

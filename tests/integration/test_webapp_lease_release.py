@@ -14,22 +14,9 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import add_user, app_for_url
+from tests.support.webapp_harness import add_user, app_for_url, app_on_both_databases, both_database_urls  # noqa: F401 (fixtures)
 from webapp.agent.leases import LeaseKeeper, lease_engine
 from webapp.models import AgentSession
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-
-
-@pytest.fixture()
-def app(database_url: str) -> Any:
-    application = app_for_url(database_url)
-    yield application
-    application.extensions["database"].dispose()
-    application.extensions["agent_transport"].close()
 
 
 def _sessions(app: Any, n: int) -> tuple[dict[str, Any], list[str]]:

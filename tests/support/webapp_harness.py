@@ -168,6 +168,21 @@ def sqlite_url(tmp_path: Any, sqlite_template: Any) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.fixture(params=["sqlite", "postgres"], name="database_url")
+def both_database_urls(request: pytest.FixtureRequest) -> str:
+    """``database_url``: each test once on SQLite and once on Postgres (import it by this name)."""
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url"))
+
+
+@pytest.fixture(name="app")
+def app_on_both_databases(database_url: str) -> Iterator[Any]:
+    """``app``: the web app on ``database_url`` (import it by this name, with ``both_database_urls``)."""
+    application = app_for_url(database_url)
+    yield application
+    application.extensions["database"].dispose()
+    application.extensions["agent_transport"].close()
+
+
 @pytest.fixture(scope="module")
 def stub() -> Iterator[StubRuntime]:
     """A scripted runtime stub on loopback (requests recorded; ``stub.reset()`` between tests)."""
