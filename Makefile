@@ -13,8 +13,7 @@ FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o 
 ## The Python install and the frontend's install + build run side by side (-j2).
 run:
 	@$(MAKE) --no-print-directory -j2 install frontend
-	@$(BIN)/python scripts/local_setup.py
-	@set -a && . var/local.env && set +a && PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/supervisord -c scripts/supervisord.conf
+	@PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/python scripts/local_setup.py --serve
 
 ## test: install what the tests need (Python, Node, Postgres, Chromium) and run every test.
 test: install-test frontend

@@ -2,7 +2,10 @@
 
 Idempotent: creates ``var/``, writes ``var/local.env`` with generated secrets the first time (never
 overwrites it), applies the Alembic migrations to the local database, creates the demo vendor and
-user, and prints where to go and how to sign in.
+user, and prints where to go and how to sign in. With ``--serve`` it then becomes ``supervisord``
+(runtime + web app) with the settings of ``var/local.env`` under the exported environment: a
+variable you export wins over the file (``WEBAPP_PORT=5077 make run``), and the web app follows an
+exported ``RUNTIME_PORT`` unless ``RUNTIME_URL`` is exported too.
 """
 
 from __future__ import annotations
@@ -59,6 +62,14 @@ def read_env_file() -> dict[str, str]:
     return values
 
 
+def effective_env(file_values: dict[str, str], environ: dict[str, str]) -> dict[str, str]:
+    """The environment a local run gets: ``var/local.env`` under the exported variables."""
+    merged = {**file_values, **environ}
+    if "RUNTIME_PORT" in environ and "RUNTIME_URL" not in environ:
+        merged["RUNTIME_URL"] = f"http://127.0.0.1:{environ['RUNTIME_PORT']}"
+    return merged
+
+
 def copy_demo_policies(vendor_id: int) -> None:
     """Give the demo vendor the sample policies the playbook library serves (never overwrites)."""
     folder = VAR / "policies" / str(vendor_id)
@@ -69,11 +80,10 @@ def copy_demo_policies(vendor_id: int) -> None:
             target.write_text(sample.read_text(encoding="utf-8"), encoding="utf-8")
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     created = write_env_file()
-    env = read_env_file()
-    for key, value in env.items():
-        os.environ.setdefault(key, value)
+    run_env = effective_env(read_env_file(), dict(os.environ))
+    os.environ.update(run_env)
     sys.path.insert(0, str(ROOT))
 
     from webapp import create_app
@@ -116,8 +126,12 @@ def main() -> int:
     print(f"\n  Playbook Builder: http://127.0.0.1:{port}/builder")
     print(f"  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
     print(f"  approvals (desks {', '.join(APPROVER_DESKS)}): {APPROVER_EMAIL} / {APPROVER_PASSWORD}\n")
+    if "--serve" in argv:
+        sys.stdout.flush()
+        supervisord = str(Path(sys.executable).parent / "supervisord")
+        os.execve(supervisord, [supervisord, "-c", str(ROOT / "scripts" / "supervisord.conf")], run_env)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -37,6 +37,16 @@ def test_local_setup_is_idempotent_and_creates_the_demo_login(tmp_path: Path) ->
             "http://127.0.0.1:5000/builder" in result.stdout
             and "demo@example.com / demo-password" in result.stdout
         )
+    # An exported port wins over var/local.env, and the printed address says so.
+    moved = subprocess.run(
+        [sys.executable, str(tmp_path / "scripts" / "local_setup.py")],
+        env={**env, "WEBAPP_PORT": "5077"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert moved.returncode == 0 and "http://127.0.0.1:5077/builder" in moved.stdout, moved.stderr
     text = (tmp_path / "var" / "local.env").read_text()
     assert "SECRET_KEY=" in text and "AGENT_SIGNING_SECRET=" in text and "MODEL_PROVIDER=offline" in text
     assert (tmp_path / "var" / "playbook.db").exists()
@@ -57,3 +67,20 @@ def test_local_setup_is_idempotent_and_creates_the_demo_login(tmp_path: Path) ->
         .read_text()
         .startswith("# Security Policy")
     )
+
+
+def test_an_exported_variable_wins_over_the_local_env_file() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("local_setup", ROOT / "scripts" / "local_setup.py")
+    assert spec is not None and spec.loader is not None
+    local_setup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(local_setup)
+    file_values = {"WEBAPP_PORT": "5000", "RUNTIME_PORT": "8080", "RUNTIME_URL": "http://127.0.0.1:8080"}
+    assert local_setup.effective_env(file_values, {}) == file_values
+    moved = local_setup.effective_env(file_values, {"WEBAPP_PORT": "5077", "RUNTIME_PORT": "8077"})
+    assert moved == {"WEBAPP_PORT": "5077", "RUNTIME_PORT": "8077", "RUNTIME_URL": "http://127.0.0.1:8077"}
+    named = local_setup.effective_env(
+        file_values, {"RUNTIME_PORT": "8077", "RUNTIME_URL": "http://runtime:9"}
+    )
+    assert named["RUNTIME_URL"] == "http://runtime:9"
