@@ -8,7 +8,9 @@ span, each event-loop cycle span, each model-invoke span, each tool span — str
   ``run_id`` from :func:`agent_runtime.telemetry.log_context` before each invocation;
 * the agent span's ``gen_ai.usage.*`` are the agent's *accumulated* tokens across all its turns
   (unless ``OTEL_SEMCONV_STABILITY_OPT_IN`` has ``gen_ai_use_latest_invocation_tokens``) — the hook
-  adds this run's own tokens, model-call count and latency as ``playbook.run.*``.
+  adds this run's own tokens, model-call count and latency as ``playbook.run.*`` — for the whole
+  agent span, including the rounds a hook resumes (``AfterInvocationEvent.resume``: the module
+  self-check's repairs run inside the same agent span).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class AgentObservabilityHook(HookProvider):
                 :func:`agent_runtime.telemetry.agent_trace_attributes`.
         """
         self.attributes: dict[str, str] = {str(k): str(v) for k, v in attributes.items()}
-        self._started: dict[int, tuple[float, int, int, int, int]] = {}
+        self._started: dict[int, tuple[Any, float, int, int, int, int]] = {}
 
     def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
         """Register the initialise, before- and after-invocation callbacks."""
@@ -69,8 +71,12 @@ class AgentObservabilityHook(HookProvider):
         if span is not None:
             # The agent span started before this event, so it holds the attributes of the previous run.
             span.set_attributes(dict(agent.trace_attributes))
+        started = self._started.get(id(agent))
+        if started is not None and span is not None and started[0] is span:
+            return  # a hook resumed the agent: the same run (agent span) goes on
         usage = agent.event_loop_metrics.accumulated_usage
         self._started[id(agent)] = (
+            span,
             time.perf_counter(),
             int(usage.get("inputTokens", 0)),
             int(usage.get("outputTokens", 0)),
@@ -80,10 +86,10 @@ class AgentObservabilityHook(HookProvider):
 
     def _after_invocation(self, event: AfterInvocationEvent) -> None:
         agent = event.agent
-        started = self._started.pop(id(agent), None)
+        started = self._started.get(id(agent))
         if started is None:
             return
-        t0, in0, out0, total0, calls0 = started
+        _, t0, in0, out0, total0, calls0 = started  # kept: a resumed round adds to the same run
         usage = agent.event_loop_metrics.accumulated_usage
         run_numbers = {
             attrs.RUN_LATENCY_MS: round((time.perf_counter() - t0) * 1000.0, 1),

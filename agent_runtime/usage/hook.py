@@ -4,7 +4,8 @@ After each model call it reads the response's ``usage`` (Bedrock's usage metadat
 model's estimate) from the message metadata Strands attaches, prices it by the agent's model id
 and adds it to the bound :class:`~agent_runtime.usage.meter.RunMeter` (which cancels the run when
 a token budget is passed). After each invocation it sets span attributes ops can sum per
-session, user and vendor in MLflow or CloudWatch: ``playbook.run.cost_usd``,
+session, user and vendor in MLflow or CloudWatch (for the whole agent span, every resumed
+round included): ``playbook.run.cost_usd``,
 ``playbook.run.cache_read_tokens``, ``playbook.run.cache_write_tokens`` and the session's
 running ``playbook.session.total_tokens`` / ``playbook.session.cost_usd``.
 """
@@ -45,6 +46,7 @@ class UsageHook(HookProvider):
         self._prices = prices
         self._meter = meter
         self._invocation = Usage()
+        self._span: object = None
 
     def bind(self, meter: RunMeter | None) -> None:
         """Count into another run's meter (``None``: count nothing)."""
@@ -57,7 +59,13 @@ class UsageHook(HookProvider):
         registry.add_callback(AfterInvocationEvent, self._after_invocation)
 
     def _before_invocation(self, event: BeforeInvocationEvent) -> None:
-        self._invocation = Usage()
+        # A hook that resumes the agent (the module self-check's repair round) starts another
+        # invocation inside the same agent span: that round's usage belongs to the same run.
+        span = getattr(event.agent, "trace_span", None)
+        recording = isinstance(span, trace_api.Span) and span.is_recording()
+        if not recording or span is not self._span:
+            self._invocation = Usage()
+        self._span = span
 
     def _after_model(self, event: AfterModelCallEvent) -> None:
         response = event.stop_response
