@@ -5,8 +5,9 @@ Usage::
     python -m agent_runtime.traces SESSION_ID [--tracking-uri URI] [--experiment NAME] [--json]
 
 One line per trace (the orchestrator's turns and each module builder's root trace), oldest first,
-with its duration, tokens, cost, tool calls and errors, then the session's totals. The cost is the
-``playbook.run.cost_usd`` the runtime puts on each agent's root span (priced from its price table
+with its duration, tokens, cost, tool calls and errors, then the session's totals. The tokens are
+the run's own ``playbook.run.*_tokens`` (MLflow's ``token_usage`` for a trace without them), the
+cost the ``playbook.run.cost_usd`` the runtime puts on each agent's root span (priced from its price table
 by model id); the session's running usage is ``playbook.session.total_tokens`` / ``…cost_usd``.
 Traces are found by the trace metadata ``mlflow.trace.session`` that :mod:`agent_runtime.telemetry`
 writes from the spans' ``session.id`` attribute. Needs the ``telemetry`` extra (``mlflow``); the
@@ -34,6 +35,10 @@ SESSION_METADATA_KEY = "mlflow.trace.session"
 RUN_COST_USD = "playbook.run.cost_usd"
 SESSION_TOTAL_TOKENS = "playbook.session.total_tokens"
 SESSION_COST_USD = "playbook.session.cost_usd"
+# The run's own tokens (agent_runtime.telemetry.attributes): Strands' per-agent metrics of this run.
+RUN_INPUT_TOKENS = "playbook.run.input_tokens"
+RUN_OUTPUT_TOKENS = "playbook.run.output_tokens"
+RUN_TOTAL_TOKENS = "playbook.run.total_tokens"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
 _PAGE = 100
 
@@ -120,8 +125,19 @@ def summarize(trace: Trace) -> TraceSummary:
         if _status_name(span.status) == "ERROR":
             description = getattr(span.status, "description", "") or "error"
             errors.append(f"{span.name}: {description}")
-    usage = info.token_usage or {}
     attributes = (root.attributes or {}) if root is not None else {}
+    # The runtime's own count of the run when it is there (the same numbers as the session's
+    # ledger); MLflow's roll-up of the model spans otherwise — it has been seen to count one
+    # concurrent builder's model call twice across a session's traces.
+    usage: dict[str, Any]
+    if RUN_TOTAL_TOKENS in attributes:
+        usage = {
+            "input_tokens": _number(attributes.get(RUN_INPUT_TOKENS)),
+            "output_tokens": _number(attributes.get(RUN_OUTPUT_TOKENS)),
+            "total_tokens": _number(attributes.get(RUN_TOTAL_TOKENS)),
+        }
+    else:
+        usage = dict(info.token_usage or {})
     started = datetime.fromtimestamp(info.request_time / 1000.0, tz=UTC) if info.request_time else None
     duration: float | None = info.execution_duration
     if duration is None and root is not None:

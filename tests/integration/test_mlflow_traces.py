@@ -212,6 +212,9 @@ def test_a_sessions_traces_are_found_in_mlflow_by_session(
         [(s.agent_type, s.name, s.total_tokens, s.session_total_tokens) for s in summaries],
     )
     assert f"session usage so far: {session_tokens} tokens, $" in table
+    # The CLI's per-trace tokens are the runs' own: they add up to the session's usage.
+    assert sum(s.total_tokens for s in summaries) == session_tokens
+    assert f"{session_tokens} tokens, ${total_cost:.4f}" in table
 
 
 def test_the_cli_says_so_when_a_session_has_no_traces(
