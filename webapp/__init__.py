@@ -3,11 +3,11 @@ saving playbooks and the playbook pages. See ``../shared/DESIGN.md`` §3–§5 a
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # imported when an app is built: ``python -m webapp`` patches for gevent first
+    from flask import Flask
 
 __all__ = ["create_app"]
 
@@ -21,6 +21,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Raises:
         ConfigError: the configuration is unusable (e.g. production without real secrets).
     """
+    from flask import Flask
+
     app = Flask(__name__)
     configure(app, config)
     register_extensions(app)
@@ -96,6 +98,8 @@ def register_extensions(app: Flask) -> None:
         from .approvals.worker import ApprovalWorker
 
         app.extensions["approval_worker"] = ApprovalWorker(app, interval).start()
+    import logging
+
     logging.getLogger("webapp").setLevel(str(app.config["LOG_LEVEL"]).upper())
 
 

@@ -66,8 +66,7 @@ class RestartableRuntime:
     def kill(self) -> None:
         """SIGKILL: no goodbye, no last write."""
         assert self.process is not None and self._stack is not None
-        self.process.proc.kill()
-        self.process.proc.wait()
+        self.process.kill()
         self._stack.close()
         self._stack = self.process = None
 
@@ -106,15 +105,21 @@ def last_reply(page: Any) -> str:
     return str(page.get_by_test_id("msg-assistant").last.inner_text())
 
 
-def test_try_again_after_a_restart_shows_the_module_the_reply_names(
-    page: Any, user: dict[str, Any], e2e_runtime: RestartableRuntime
-) -> None:
+def onboarded(page: Any, user: dict[str, Any]) -> int:
+    """Sign in and draft a first playbook; the number of modules on the canvas."""
     login(page, user)
     send(page, ONBOARDING)
     expect(page.locator(MODULES).first).to_be_visible()
     wait_idle(page)
     before = page.locator(MODULES).count()
     assert before >= 2
+    return before
+
+
+def test_try_again_after_a_restart_shows_the_module_the_reply_names(
+    page: Any, user: dict[str, Any], e2e_runtime: RestartableRuntime
+) -> None:
+    before = onboarded(page, user)
 
     e2e_runtime.kill()
     send(page, ADD)  # the runtime is down: the message fails, with "Try again"
@@ -146,11 +151,7 @@ def test_try_again_after_a_restart_shows_the_module_the_reply_names(
 def test_a_turn_cut_by_a_restart_then_tried_again_leaves_chat_and_canvas_in_agreement(
     page: Any, user: dict[str, Any], e2e_runtime: RestartableRuntime
 ) -> None:
-    login(page, user)
-    send(page, ONBOARDING)
-    expect(page.locator(MODULES).first).to_be_visible()
-    wait_idle(page)
-    before = page.locator(MODULES).count()
+    before = onboarded(page, user)
 
     # A life whose model takes 3 s per call: once the page shows the turn's add_module, the turn
     # waits that long for the model's reply before it stores anything — the kill lands in that gap.

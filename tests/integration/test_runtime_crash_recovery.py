@@ -8,27 +8,12 @@ reply never claims a change the canvas lacks.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.support.runtime_process import RuntimeProcess, start_runtime
 from tests.support.sse import Frame, check_stream, custom, last_snapshot, text_of, tool_calls, types_of
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="runtime-crash-") as folder:
-        yield Path(folder)
-
-
-def _kill(runtime: RuntimeProcess) -> None:
-    runtime.proc.kill()  # SIGKILL: no goodbye, no last write
-    runtime.proc.wait()
 
 
 def _kill_with_three_builders_working(runtime: RuntimeProcess) -> tuple[str, str, int]:
@@ -53,12 +38,12 @@ def _kill_with_three_builders_working(runtime: RuntimeProcess) -> tuple[str, str
         return finished >= 1 and len(running) == 3
 
     watch.wait_for(three_working_one_built)
-    _kill(runtime)
+    runtime.kill()
     return sid, token, modules
 
 
-def test_a_build_cut_by_a_crash_continues_on_the_next_runtime(data_dir: Path) -> None:
-    env = {"DATA_DIR": str(data_dir), "OFFLINE_MODEL_LATENCY_MS": "80"}
+def test_a_build_cut_by_a_crash_continues_on_the_next_runtime(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path), "OFFLINE_MODEL_LATENCY_MS": "80"}
     with start_runtime(env) as first:
         sid, token, modules = _kill_with_three_builders_working(first)
     with start_runtime(env) as second:
@@ -86,8 +71,8 @@ def test_a_build_cut_by_a_crash_continues_on_the_next_runtime(data_dir: Path) ->
         assert after[-1].event["outcome"] == {"type": "success"}
 
 
-def test_a_cut_build_can_wait_for_build_it_and_stop_and_reset_always_work(data_dir: Path) -> None:
-    env = {"DATA_DIR": str(data_dir), "OFFLINE_MODEL_LATENCY_MS": "80"}
+def test_a_cut_build_can_wait_for_build_it_and_stop_and_reset_always_work(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path), "OFFLINE_MODEL_LATENCY_MS": "80"}
     with start_runtime(env) as first:
         sid, token, modules = _kill_with_three_builders_working(first)
     with start_runtime({**env, "BUILD_RECOVERY": "wait"}) as second:
@@ -127,8 +112,8 @@ def test_a_cut_build_can_wait_for_build_it_and_stop_and_reset_always_work(data_d
         assert last_snapshot(fourth.action(sid, token, "watch"))["canvas"]["modules"] == []
 
 
-def test_a_turn_cut_by_a_crash_leaves_canvas_and_conversation_in_agreement(data_dir: Path) -> None:
-    env = {"DATA_DIR": str(data_dir), "OFFLINE_MODEL_LATENCY_MS": "150"}
+def test_a_turn_cut_by_a_crash_leaves_canvas_and_conversation_in_agreement(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path), "OFFLINE_MODEL_LATENCY_MS": "150"}
     prompt = "add a module about customer notification"
     with start_runtime(env) as first:
         sid, token = first.new_session()
@@ -137,7 +122,7 @@ def test_a_turn_cut_by_a_crash_leaves_canvas_and_conversation_in_agreement(data_
         turn = first.stream_in_thread(first.body(sid, token, "chat", prompt=prompt), session_id=sid)
         # the module is on the canvas and the reply is being written: the turn is nearly done
         turn.wait_for(lambda fs: any(f.type == "TEXT_MESSAGE_CONTENT" for f in fs))
-        _kill(first)
+        first.kill()
     with start_runtime(env) as second:
         watch = second.action(sid, token, "watch")
         canvas_before = last_snapshot(watch)

@@ -11,29 +11,14 @@ on above every id the page saw; a watch resumed from an id of the earlier life g
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support.runtime_process import RuntimeProcess, start_runtime
+from tests.support.runtime_process import start_runtime
 from tests.support.sse import Frame, check_stream, last_snapshot, text_of, types_of
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
 ADD = "add a module about customer notification"
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="runtime-restart-ids-") as folder:
-        yield Path(folder)
-
-
-def _kill(runtime: RuntimeProcess) -> None:
-    runtime.proc.kill()  # SIGKILL: no goodbye, no last write
-    runtime.proc.wait()
 
 
 def _ids(frames: list[Frame]) -> list[int]:
@@ -44,15 +29,15 @@ def _modules(frames: list[Frame]) -> list[dict[str, Any]]:
     return list(last_snapshot(frames)["canvas"]["modules"])
 
 
-def test_a_stored_session_carries_on_above_every_id_of_its_earlier_life(data_dir: Path) -> None:
-    env = {"DATA_DIR": str(data_dir)}
+def test_a_stored_session_carries_on_above_every_id_of_its_earlier_life(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path)}
     with start_runtime(env) as first:
         sid, token = first.new_session()
         outline = first.chat(sid, token, ONBOARDING)
         check_stream(outline)
         seen = max(_ids(outline))
         modules = len(_modules(outline))
-        _kill(first)
+        first.kill()
     with start_runtime(env) as second:
         again = second.chat(sid, token, ADD)  # "Try again" after the restart
         check_stream(again)
@@ -68,15 +53,15 @@ def test_a_stored_session_carries_on_above_every_id_of_its_earlier_life(data_dir
         assert len(_modules(reload)) == modules + 1
 
 
-def test_a_session_never_stored_carries_on_above_every_id_of_its_earlier_life(data_dir: Path) -> None:
-    env = {"DATA_DIR": str(data_dir)}
+def test_a_session_never_stored_carries_on_above_every_id_of_its_earlier_life(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path)}
     with start_runtime(env) as first:
         sid, token = first.new_session()
         greeting = first.chat(sid, token, "hello, what can you do?")  # only the router answers
         check_stream(greeting)
         assert not _modules(greeting)
         seen = max(_ids(greeting))
-        _kill(first)
+        first.kill()
     with start_runtime(env) as second:
         outline = second.chat(sid, token, ONBOARDING)
         check_stream(outline)

@@ -158,6 +158,11 @@ class RuntimeProcess:
         """The process's output so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL (and wait): no goodbye, no last write — a crash, or supervisord's hard stop."""
+        self.proc.kill()
+        self.proc.wait()
+
     def stop(self) -> None:
         """Terminate the process (and wait)."""
         self.http.close()

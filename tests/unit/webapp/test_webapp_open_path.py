@@ -106,3 +106,15 @@ def test_importing_the_server_module_patches_nothing() -> None:
 
     assert server.WORKER_CLASS == "gevent" or "WEB_WORKER_CLASS" in os.environ
     assert not monkey.is_module_patched("socket") and not monkey.is_module_patched("ssl")
+
+
+def test_serving_patches_before_flask_ssl_or_threading_load() -> None:
+    """``python -m webapp`` imports the package first: it must bring in nothing gevent patches, so
+    the patch in ``__main__`` comes before Flask, ssl, socket or threading are imported."""
+    import subprocess
+    import sys
+
+    patched = ("flask", "ssl", "socket", "threading")
+    probe = f"import sys, webapp; print(sorted(m for m in {patched!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
