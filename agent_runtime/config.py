@@ -22,7 +22,7 @@ raises :class:`~agent_runtime.errors.ConfigError` whose message is one line nami
 | ``MAX_AGENT_CYCLES`` | from ``agents.yaml`` | model calls allowed in one chat turn |
 | ``OFFLINE_MODEL_LATENCY_MS`` | 0 | delay the offline model adds to every call |
 | ``OFFLINE_MODEL_FLAWS`` | none | offline mistakes on purpose: ``builder_first_draft`` |
-| ``OFFLINE_MODEL_HOLD_FILE`` | — | while this file exists, offline builders wait before each call |
+| ``OFFLINE_MODEL_HOLD_FILE`` | — | while it exists, offline builders (or the roles it names) wait |
 | ``HEARTBEAT_SECONDS`` | 15 | SSE comment after this much silence |
 | ``EVENT_LOG_SIZE`` | 2000 | build events kept per session for ``watch`` resumption |
 | ``AGENTS_CONFIG`` | packaged ``agents.yaml`` | the agents file |

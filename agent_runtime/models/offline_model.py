@@ -52,6 +52,29 @@ _PLAN_CACHE_SIZE = 64
 _LATENCY_SLICE_S = 0.02
 
 
+def hold_decision(hold: Path, role: str) -> bool:
+    """Whether a call of ``role`` waits now, by the hold file (``OFFLINE_MODEL_HOLD_FILE``).
+
+    No file: no hold. Its text is words: role names (none means ``builder``) and ``pass=N``. A held
+    role's call waits while the file is there, unless a pass is left: then it uses one up (the file
+    is rewritten with ``pass=N-1``) and runs. Passes are counted for one caller at a time (the
+    session's orchestrator, say), which is what a test that cuts a turn after its first call needs.
+    """
+    try:
+        words = hold.read_text(encoding="utf-8").split()
+    except FileNotFoundError:
+        return False
+    roles = {word for word in words if "=" not in word} or {"builder"}
+    if role not in roles:
+        return False
+    passes = [int(word[5:]) for word in words if word.startswith("pass=") and word[5:].isdigit()]
+    if not passes or passes[0] <= 0:
+        return True
+    rest = [word for word in words if not word.startswith("pass=")]
+    hold.write_text(" ".join([*rest, f"pass={passes[0] - 1}"]), encoding="utf-8")
+    return False
+
+
 class OfflineModel(Model):
     """Deterministic model for one role (``router``, ``orchestrator`` or ``builder``)."""
 
@@ -74,7 +97,9 @@ class OfflineModel(Model):
                 first output repeats a task, which the module self-check then has repaired).
             hold_file: While this file exists, a builder's calls wait (honouring cancellation):
                 a test or a demo holds a build mid-way — its builders started, none finished —
-                and lets it go by removing the file.
+                and lets it go by removing the file. The file's text may name the roles held
+                instead (``orchestrator``) and let calls through first (``pass=1``: the next call
+                runs and uses up the pass, the one after waits) — see :func:`hold_decision`.
         """
         self.config: dict[str, Any] = {
             "model_id": f"offline-{role}",
@@ -84,7 +109,7 @@ class OfflineModel(Model):
             "context_window_limit": 200_000,
         }
         self._flaws = frozenset(flaws)
-        self._hold = hold_file if role == "builder" else None
+        self._hold = hold_file
         self._plans: OrderedDict[str, list[Reply]] = OrderedDict()
         self._lock = threading.Lock()
         self.calls = 0
@@ -129,7 +154,7 @@ class OfflineModel(Model):
 
     async def _delay(self, cancel_signal: threading.Event | None) -> bool:
         """Wait while held, then sleep the configured latency; ``False`` if cancelled meanwhile."""
-        while self._hold is not None and self._hold.exists():
+        while self._hold is not None and hold_decision(self._hold, self.config["role"]):
             if cancel_signal is not None and cancel_signal.is_set():
                 return False
             await asyncio.sleep(_LATENCY_SLICE_S)

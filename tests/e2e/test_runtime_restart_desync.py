@@ -149,17 +149,21 @@ def test_try_again_after_a_restart_shows_the_module_the_reply_names(
 
 
 def test_a_turn_cut_by_a_restart_then_tried_again_leaves_chat_and_canvas_in_agreement(
-    page: Any, user: dict[str, Any], e2e_runtime: RestartableRuntime
+    page: Any, user: dict[str, Any], e2e_runtime: RestartableRuntime, tmp_path: Path
 ) -> None:
     before = onboarded(page, user)
 
-    # A life whose model takes 3 s per call: once the page shows the turn's add_module, the turn
-    # waits that long for the model's reply before it stores anything — the kill lands in that gap.
+    # A life whose orchestrator answers one call, then waits: the page shows the turn's add_module
+    # while the turn waits for its next model call and has stored nothing — the kill lands there.
+    hold = tmp_path / "hold"
     e2e_runtime.kill()
-    e2e_runtime.start(OFFLINE_MODEL_LATENCY_MS="3000")
+    e2e_runtime.start(OFFLINE_MODEL_HOLD_FILE=str(hold))
+    hold.write_text("orchestrator pass=1", encoding="utf-8")
     send(page, ADD)
     page.wait_for_selector(f'[data-testid="module-{before}"]', state="attached", timeout=IDLE_MS)
+    assert hold.read_text(encoding="utf-8").split() == ["orchestrator", "pass=0"]  # the next call waits
     e2e_runtime.kill()  # the turn is cut: the page shows a module the store never got
+    hold.unlink()
     error = page.get_by_test_id("msg-error")
     expect(error.get_by_role("button", name="Try again")).to_be_visible(timeout=IDLE_MS)
 

@@ -113,16 +113,19 @@ def test_a_cut_build_can_wait_for_build_it_and_stop_and_reset_always_work(tmp_pa
 
 
 def test_a_turn_cut_by_a_crash_leaves_canvas_and_conversation_in_agreement(tmp_path: Path) -> None:
-    env = {"DATA_DIR": str(tmp_path), "OFFLINE_MODEL_LATENCY_MS": "150"}
+    env = {"DATA_DIR": str(tmp_path)}
+    hold = tmp_path / "hold"
     prompt = "add a module about customer notification"
-    with start_runtime(env) as first:
+    with start_runtime({**env, "OFFLINE_MODEL_HOLD_FILE": str(hold)}) as first:
         sid, token = first.new_session()
         outline = first.chat(sid, token, ONBOARDING)
         modules = len(last_snapshot(outline)["canvas"]["modules"])
+        hold.write_text("orchestrator pass=1", encoding="utf-8")  # the turn's second model call waits
         turn = first.stream_in_thread(first.body(sid, token, "chat", prompt=prompt), session_id=sid)
-        # the module is on the canvas and the reply is being written: the turn is nearly done
-        turn.wait_for(lambda fs: any(f.type == "TEXT_MESSAGE_CONTENT" for f in fs))
+        # the add_module call has gone out; the turn waits for its reply and has stored nothing
+        turn.wait_for(lambda fs: any(f.type == "TOOL_CALL_END" for f in fs))
         first.kill()
+    hold.unlink()
     with start_runtime(env) as second:
         watch = second.action(sid, token, "watch")
         canvas_before = last_snapshot(watch)
