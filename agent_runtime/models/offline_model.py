@@ -50,6 +50,7 @@ T = TypeVar("T", bound=BaseModel)
 
 _PLAN_CACHE_SIZE = 64
 _LATENCY_SLICE_S = 0.02
+_HOLD_LOCK = threading.Lock()  # a pass is used up by one call, whichever builder thread asks
 
 
 def hold_decision(hold: Path, role: str) -> bool:
@@ -57,22 +58,23 @@ def hold_decision(hold: Path, role: str) -> bool:
 
     No file: no hold. Its text is words: role names (none means ``builder``) and ``pass=N``. A held
     role's call waits while the file is there, unless a pass is left: then it uses one up (the file
-    is rewritten with ``pass=N-1``) and runs. Passes are counted for one caller at a time (the
-    session's orchestrator, say), which is what a test that cuts a turn after its first call needs.
+    is rewritten with ``pass=N-1``) and runs. Passes are exact within one runtime process (a test
+    cuts a turn after its first model call, or holds a build after its first builder call).
     """
-    try:
-        words = hold.read_text(encoding="utf-8").split()
-    except FileNotFoundError:
+    with _HOLD_LOCK:
+        try:
+            words = hold.read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            return False
+        roles = {word for word in words if "=" not in word} or {"builder"}
+        if role not in roles:
+            return False
+        passes = [int(word[5:]) for word in words if word.startswith("pass=") and word[5:].isdigit()]
+        if not passes or passes[0] <= 0:
+            return True
+        rest = [word for word in words if not word.startswith("pass=")]
+        hold.write_text(" ".join([*rest, f"pass={passes[0] - 1}"]), encoding="utf-8")
         return False
-    roles = {word for word in words if "=" not in word} or {"builder"}
-    if role not in roles:
-        return False
-    passes = [int(word[5:]) for word in words if word.startswith("pass=") and word[5:].isdigit()]
-    if not passes or passes[0] <= 0:
-        return True
-    rest = [word for word in words if not word.startswith("pass=")]
-    hold.write_text(" ".join([*rest, f"pass={passes[0] - 1}"]), encoding="utf-8")
-    return False
 
 
 class OfflineModel(Model):

@@ -115,11 +115,28 @@ def e2e_attachments(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(tmp_path_factory.mktemp("e2e-attachments"))
 
 
+@pytest.fixture(scope="session")
+def hold_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline model's hold file for the browser tests' runtime (``OFFLINE_MODEL_HOLD_FILE``)."""
+    return tmp_path_factory.mktemp("e2e-hold") / "hold"
+
+
+@pytest.fixture()
+def build_hold(hold_path: Path) -> Iterator[Path]:
+    """The hold file for a test that holds a build mid-way; removed afterwards whatever happens."""
+    yield hold_path
+    hold_path.unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="module")
-def e2e_runtime(e2e_attachments: str) -> Iterator[RuntimeProcess]:
+def e2e_runtime(e2e_attachments: str, hold_path: Path) -> Iterator[RuntimeProcess]:
     """The real runtime, offline model, slowed a little so builds can be watched."""
     with start_runtime(
-        {"OFFLINE_MODEL_LATENCY_MS": MODEL_LATENCY_MS, "ATTACHMENT_STORE": e2e_attachments}
+        {
+            "OFFLINE_MODEL_LATENCY_MS": MODEL_LATENCY_MS,
+            "ATTACHMENT_STORE": e2e_attachments,
+            "OFFLINE_MODEL_HOLD_FILE": str(hold_path),
+        }
     ) as process:
         yield process
 

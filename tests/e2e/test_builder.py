@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -50,7 +51,13 @@ def outline(page: Any) -> None:
     wait_idle(page)
 
 
-def test_prompt_outline_build_save_and_edit_page(page: Any, user: dict[str, Any]) -> None:
+def hold_after_first_builder_call(hold: Path) -> None:
+    """Hold the next build mid-way: its first builder call answers (tasks appear), the rest wait
+    until the test removes the file — the build is still running whatever the machine's load."""
+    hold.write_text("builder pass=1", encoding="utf-8")
+
+
+def test_prompt_outline_build_save_and_edit_page(page: Any, user: dict[str, Any], build_hold: Path) -> None:
     login(page, user)
     expect(page.get_by_text("Your playbook will appear here")).to_be_visible()
 
@@ -67,14 +74,17 @@ def test_prompt_outline_build_save_and_edit_page(page: Any, user: dict[str, Any]
     expect(page.get_by_test_id("save")).to_be_enabled()
     shot(page, "happy-1-outline")
 
+    hold_after_first_builder_call(build_hold)
     send(page, "Build it")
     progress = page.get_by_test_id("build-progress")
     expect(progress).to_contain_text(re.compile(rf"\d+ of {count} modules built"), timeout=BUILD_TIMEOUT_MS)
     # Tasks stream in while the build is still running.
     expect(page.locator('[data-testid="task"]').first).to_be_visible(timeout=BUILD_TIMEOUT_MS)
+    assert build_hold.read_text(encoding="utf-8").split() == ["builder", "pass=0"]  # the rest wait
     expect(page.get_by_test_id("save")).to_be_disabled()
     expect(page.get_by_test_id("stop")).to_be_visible()
     shot(page, "happy-2-building")
+    build_hold.unlink()  # let the build go on
 
     expect(progress).to_contain_text(f"{count} of {count} modules built", timeout=BUILD_TIMEOUT_MS)
     expect(page.get_by_test_id("phase")).to_have_text("Ready for review", timeout=BUILD_TIMEOUT_MS)
@@ -99,19 +109,24 @@ def test_prompt_outline_build_save_and_edit_page(page: Any, user: dict[str, Any]
     expect(page.locator("#page-title")).to_have_text(canvas["title"])
 
 
-def build_started(page: Any) -> int:
-    """Outline, then "Build it"; returns once the first task is on the canvas. Returns the module count."""
+def build_started(page: Any, hold: Path) -> int:
+    """Outline, then "Build it" held after its first builder call (remove ``hold`` to let it go on);
+    returns once the first task is on the canvas. Returns the module count."""
     outline(page)
     count = page.locator('[data-testid^="module-"]').count()
+    hold_after_first_builder_call(hold)
     send(page, "Build it")
     expect(page.get_by_test_id("phase")).to_have_text("Building", timeout=BUILD_TIMEOUT_MS)
     expect(page.locator('[data-testid="task"]').first).to_be_visible(timeout=BUILD_TIMEOUT_MS)
+    assert hold.read_text(encoding="utf-8").split() == ["builder", "pass=0"]  # the rest wait
     return count
 
 
-def test_stop_mid_build_keeps_the_canvas_and_stays_usable(page: Any, user: dict[str, Any]) -> None:
+def test_stop_mid_build_keeps_the_canvas_and_stays_usable(
+    page: Any, user: dict[str, Any], build_hold: Path
+) -> None:
     login(page, user)
-    count = build_started(page)
+    count = build_started(page, build_hold)
     page.get_by_test_id("stop").click()
     expect(page.get_by_test_id("msg-notice").filter(has_text="Stopped.")).to_have_count(1)
     expect(page.get_by_test_id("stop")).to_have_count(0)
@@ -142,9 +157,11 @@ def _assert_no_doubles(canvas: dict[str, Any]) -> None:
             assert len(task["steps"]) == len(set(task["steps"])), f"doubled steps in {task['title']}"
 
 
-def test_reload_mid_build_reattaches_and_catches_up(page: Any, user: dict[str, Any]) -> None:
+def test_reload_mid_build_reattaches_and_catches_up(
+    page: Any, user: dict[str, Any], build_hold: Path
+) -> None:
     login(page, user)
-    count = build_started(page)
+    count = build_started(page, build_hold)
     # The page keeps the build-log position its canvas is complete up to.
     page.wait_for_function(SAVED_POSITION + " > 0")
     before = page.evaluate(READ_CANVAS)
@@ -167,7 +184,8 @@ def test_reload_mid_build_reattaches_and_catches_up(page: Any, user: dict[str, A
         assert [t["title"] for t in now["tasks"][: len(was["tasks"])]] == [t["title"] for t in was["tasks"]]
     shot(page, "reload-1-after-reload")
 
-    # Watch the rest arrive: never a doubled task or step along the way.
+    # Let the build go on and watch the rest arrive: never a doubled task or step along the way.
+    build_hold.unlink()
     progress = page.get_by_test_id("build-progress")
     done = f"{count} of {count} modules built"
     for _ in range(600):

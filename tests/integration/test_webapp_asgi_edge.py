@@ -17,15 +17,19 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
 
 from tests.support.playbooks import make_playbook
 from tests.support.runtime_stub import StubRuntime
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import AsgiLiveServer, WebClient, add_user, app_config
+from tests.support.webapp_harness import (
+    AsgiLiveServer,
+    WebClient,
+    add_user,
+    app_config,
+    wait_until_leases_free,
+)
 from webapp import create_app
 from webapp.agent.handoff import TICKET_HEADER
-from webapp.models import AgentSession
 
 
 def chat(session: dict[str, Any], prompt: str) -> dict[str, Any]:
@@ -104,11 +108,6 @@ def test_an_unreachable_runtime_is_a_503_envelope_and_frees_the_lease(sqlite_url
     assert {a.json()["error"]["code"] for a in answers} == {"RUNTIME_RESTARTING"}
 
 
-def _scalar(engine: Any, statement: Any) -> Any:
-    with engine.connect() as connection:
-        return connection.execute(statement).scalar()
-
-
 def test_open_streams_hold_no_thread_and_end_cleanly(
     edge: tuple[AsgiLiveServer, WebClient], stub: StubRuntime, sqlite_url: str
 ) -> None:
@@ -139,12 +138,7 @@ def test_open_streams_hold_no_thread_and_end_cleanly(
         time.sleep(0.02)
     assert all(r.closed_at is not None for r in stub.invocations)  # every upstream closed
     # every lease released (after its upstream closed): each session then takes a new turn at once
-    leases = create_engine(sqlite_url)
-    held = select(func.count()).select_from(AgentSession).where(AgentSession.lease_holder.is_not(None))
-    while (count := _scalar(leases, held)) and time.monotonic() < deadline + 5:
-        time.sleep(0.02)
-    leases.dispose()
-    assert count == 0
+    assert wait_until_leases_free(sqlite_url) == 0
     assert all(web.post_json("/api/agent/run", chat(s, "frames=1")).status_code == 200 for s in sessions[:5])
 
 

@@ -12,7 +12,14 @@ import pytest
 
 from tests.support.runtime_stub import StubRuntime
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import AsgiLiveServer, LiveServer, WebClient, add_user, app_config
+from tests.support.webapp_harness import (
+    AsgiLiveServer,
+    LiveServer,
+    WebClient,
+    add_user,
+    app_config,
+    wait_until_leases_free,
+)
 from webapp import create_app
 
 
@@ -153,6 +160,7 @@ def gunicorn_client(
     seeder.extensions["database"].dispose()
     env = {"DATABASE_URL": url, "AGENT_SIGNING_SECRET": SIGNING_SECRET, "RUNTIME_URL": stub.url}
     with WebappProcess(env, worker_class=request.param) as process, WebClient(process.url) as web:
+        web.database_url = url
         assert web.login(user["email"], user["password"]).status_code == 302
         yield web
 
@@ -184,4 +192,6 @@ def test_gunicorn_disconnect_closes_upstream_within_two_seconds(
         time.sleep(0.02)
     closed_at = stub.invocations[0].closed_at
     assert closed_at is not None and closed_at - gone < 2.0
+    # its lease is freed once the upstream has closed; then the session takes its next turn
+    assert wait_until_leases_free(gunicorn_client.database_url) == 0
     assert gunicorn_client.post_json("/api/agent/run", chat(session, "frames=1")).status_code == 200

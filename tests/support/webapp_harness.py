@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -295,6 +296,7 @@ class WebClient:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False)
         self.csrf = ""
+        self.database_url = ""  # the web app's database, for a test that checks rows behind it
 
     def close(self) -> None:
         self.http.close()
@@ -426,6 +428,31 @@ class WebappProcess:
                 self.proc.wait(timeout=5)
         self._log.close()
         os.unlink(self._log.name)
+
+
+def wait_until_leases_free(database_url: str, timeout: float = 10.0) -> int:
+    """Wait until no session holds a chat lease; how many still do when it returns (0: all free).
+
+    A stream whose client hung up frees its lease only after its upstream has closed (so the runtime
+    has stopped the turn before the next one may start): a test that saw the upstream close waits
+    here for the release, rather than racing it.
+    """
+    from sqlalchemy import func, select
+
+    from webapp.models import AgentSession
+
+    held = select(func.count()).select_from(AgentSession).where(AgentSession.lease_holder.is_not(None))
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as connection:
+                count = int(connection.execute(held).scalar_one())
+            if count == 0 or time.monotonic() >= deadline:
+                return count
+            time.sleep(0.02)
+    finally:
+        engine.dispose()
 
 
 def app_for_url(database_url: str, **overrides: Any) -> Any:
