@@ -326,9 +326,9 @@ class StubRuntime:
         return True
 
     async def _chunk(self, writer: asyncio.StreamWriter, data: bytes, request: StubRequest) -> None:
-        writer.write(b"%x\r\n%s\r\n" % (len(data), data))
-        if self.record:
+        if self.record:  # recorded before the write: a client may read the frame before this line runs
             request.sent += data
+        writer.write(b"%x\r\n%s\r\n" % (len(data), data))
         await writer.drain()
 
     @staticmethod
