@@ -229,3 +229,30 @@ def test_a_dead_pooled_connection_is_retried_once_and_a_retried_take_is_idempote
     finally:
         application.extensions["database"].dispose()
         application.extensions["agent_transport"].close()
+
+
+def test_close_waits_for_a_renewal_in_flight_before_the_pool_goes(app: Any) -> None:
+    """A renewal still running when the app's engine is disposed would keep its connection past the
+    pool (found as psycopg's "deleted while still open" in a later test, under load)."""
+    user, (sid,) = _sessions(app, 1)
+    entered, gate, order = threading.Event(), threading.Event(), []
+
+    class HeldRenewal(LeaseKeeper):
+        def renew_all(self) -> int:
+            entered.set()
+            gate.wait(10)
+            order.append("renewal done")
+            return super().renew_all()
+
+    keeper = HeldRenewal(lease_engine(app.extensions["database"].engine), seconds=60, renew_every=0.01)
+    who = {"user_id": user["id"], "vendor_id": user["vendor_id"], "agent_type": "copilot", "lease": True}
+    assert keeper.open(sid, **who) is not None  # a live lease: the renewer runs
+    assert entered.wait(10)
+    closer = threading.Thread(target=lambda: (keeper.close(), order.append("closed")))
+    closer.start()
+    _wait_until(keeper._closed.is_set, "close() has begun")
+    closer.join(0.3)
+    assert closer.is_alive()  # close() waits while the renewal holds its connection
+    gate.set()
+    closer.join(10)
+    assert order == ["renewal done", "closed"]

@@ -341,8 +341,15 @@ class LeaseKeeper:
             self._thread.start()
 
     def close(self) -> None:
-        """Stop the renewer (the app's engine is being disposed); leases left simply expire."""
+        """Stop the renewer and wait for it (the app's engine is being disposed); leases left expire.
+
+        A renewal or release in flight finishes first and hands its connection back before the pool
+        is disposed: otherwise that connection outlives its pool, open, until garbage collection.
+        """
         self._closed.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(RELEASE_WAIT_SECONDS)
 
     def _run(self) -> None:
         while not self._closed.wait(self.renew_every):

@@ -81,7 +81,9 @@ def lease_keeper() -> LeaseKeeper:
                 keeper = LeaseKeeper(
                     lease_engine(db.engine), seconds=float(current_app.config["CHAT_LEASE_SECONDS"])
                 )
-                event.listen(db.engine, "engine_disposed", lambda _engine: keeper.close())
+                # Before the lease engine's own dispose (registered by lease_engine): the renewer
+                # stops and returns its connection first.
+                event.listen(db.engine, "engine_disposed", lambda _engine: keeper.close(), insert=True)
                 current_app.extensions["lease_keeper"] = keeper
     return keeper  # type: ignore[no-any-return]
 
