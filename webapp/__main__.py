@@ -17,7 +17,11 @@ higher frame p99 while a rush of openings competes with the loop. ``WEB_OPENING_
 (default 2) run its stream openings; ``WEB_THREADS`` (uvicorn default 32) every other request.
 With ``WEB_WORKER_CLASS=gthread`` a stream occupies one thread for its life, so ``WEB_THREADS``
 (default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``. With
-gevent a stream is a greenlet (psycopg waits cooperatively once gevent has patched the process).
+gevent a stream is a greenlet (psycopg waits cooperatively once gevent has patched the process),
+and at most ``WEB_OPENING_GREENLETS`` (default 6) stream openings run at once, the rest waiting in
+arrival order (:mod:`webapp.openings`): in the 2026-12-02 runs that cut the frame p99 at 250 streams
+from 48 to 10 ms, at 500 from 50 (a failed level) to 17 ms and held 1,000 at 11 ms, at the same CPU
+per stream opened.
 ``WEB_SERVER=werkzeug`` is a single-process development fallback.
 
 ``WEB_SWITCH_INTERVAL_MS`` sets the GIL switch interval (:func:`sys.setswitchinterval`; default
@@ -40,6 +44,8 @@ if __name__ == "__main__" and WORKER_CLASS == "gevent" and SERVER == "gunicorn":
 from typing import Any  # noqa: E402
 
 DEFAULT_SWITCH_INTERVAL_MS = 5.0
+DEFAULT_OPENING_GREENLETS = 6
+"""gevent: stream openings that run at once (:mod:`webapp.openings`); chosen by ``make bench``."""
 
 
 def apply_switch_interval(environ: Any = os.environ) -> float:
@@ -60,6 +66,20 @@ def apply_switch_interval(environ: Any = os.environ) -> float:
     if milliseconds > 0:
         sys.setswitchinterval(milliseconds / 1000)
     return sys.getswitchinterval()
+
+
+def opening_greenlets(environ: Any = os.environ) -> int:
+    """``WEB_OPENING_GREENLETS``: how many stream openings run at once under gevent.
+
+    Raises:
+        ValueError: the setting is not a whole number of at least 1.
+    """
+    raw = str(environ.get("WEB_OPENING_GREENLETS") or "").strip()
+    if not raw:
+        return DEFAULT_OPENING_GREENLETS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"WEB_OPENING_GREENLETS must be a whole number >= 1, got {raw!r}")
+    return int(raw)
 
 
 def _settings() -> dict[str, Any]:
@@ -100,6 +120,7 @@ def main() -> int:
     try:
         app = create_app()
         switch_interval = apply_switch_interval()  # before the fork: every worker inherits it
+        openings = opening_greenlets()
     except (ConfigError, ValueError) as exc:
         print(f"webapp: error: {exc}", file=sys.stderr)
         return 2
@@ -111,6 +132,8 @@ def main() -> int:
         return 0
 
     from gunicorn.app.base import BaseApplication
+
+    from webapp.openings import gate_stream_openings
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -126,7 +149,10 @@ def main() -> int:
                     threads=int(os.environ.get("WEB_THREADS", 32)),
                     opening_threads=int(os.environ.get("WEB_OPENING_THREADS", 2)),
                 )
-            return create_app(SERVING)
+            app = create_app(SERVING)
+            if WORKER_CLASS == "gevent":
+                app.wsgi_app = gate_stream_openings(app.wsgi_app, openings)  # type: ignore[method-assign,assignment]
+            return app
 
     print(
         f"webapp: serving on http://{settings['bind']} with {settings['workers']} {WORKER_CLASS} worker(s)"

@@ -34,11 +34,11 @@ from uvicorn_worker import UvicornWorker
 from agent_runtime.contract import Limits
 
 from .agent.handoff import ENVIRON_KEY, TICKET_HEADER, Message, Receive, Send, TicketBook, relay
+from .openings import STREAM_PREFIX
 from .security import JSON_PREFIXES, UPLOAD_FORM_OVERHEAD, UPLOAD_PATH, body_limit
 
 logger = logging.getLogger(__name__)
 
-STREAM_PREFIX = "/api/agent/run"
 SWITCH_INTERVAL_SECONDS = 0.0005
 _TICKET = TICKET_HEADER.lower().encode("latin-1")
 

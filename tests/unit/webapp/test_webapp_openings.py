@@ -1,0 +1,152 @@
+"""The gevent worker's opening gate: at most N stream openings run at once, in arrival order; every
+other request goes straight on; a slot is given back however the opening ends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from webapp.__main__ import DEFAULT_OPENING_GREENLETS, opening_greenlets
+from webapp.openings import gate_stream_openings, is_stream_opening
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def environ(method: str, path: str) -> dict[str, Any]:
+    return {"REQUEST_METHOD": method, "PATH_INFO": path}
+
+
+class HeldApp:
+    """A WSGI app whose every call waits until the test lets that path through."""
+
+    def __init__(self) -> None:
+        self.inside: list[str] = []
+        self.entered = threading.Condition()
+        self.release: dict[str, threading.Event] = {}
+
+    def __call__(self, env: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = env["PATH_INFO"]
+        with self.entered:
+            self.inside.append(path)
+            self.entered.notify_all()
+        self.release.setdefault(path, threading.Event()).wait(10)
+        with self.entered:
+            self.inside.remove(path)
+        if path.endswith("/boom"):
+            raise RuntimeError("the opening failed")
+        return [path.encode()]
+
+    def wait_inside(self, *paths: str) -> None:
+        with self.entered:
+            assert self.entered.wait_for(lambda: all(p in self.inside for p in paths), 10), self.inside
+
+
+def call(app: Any, env: dict[str, Any], results: list[Any]) -> threading.Thread:
+    def run() -> None:
+        try:
+            results.append(list(app(env, lambda *a: None)))
+        except RuntimeError as exc:
+            results.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_only_the_run_proxys_streaming_posts_are_openings() -> None:
+    assert is_stream_opening(environ("POST", "/api/agent/run"))
+    assert is_stream_opening(environ("POST", "/api/agent/run/abc/watch"))
+    assert not is_stream_opening(environ("GET", "/api/agent/run"))
+    assert not is_stream_opening(environ("POST", "/api/agent/copilot/session"))
+    assert not is_stream_opening(environ("POST", "/login"))
+
+
+def test_at_most_n_openings_run_and_the_next_enters_when_one_answers() -> None:
+    held = HeldApp()
+    gated = gate_stream_openings(held, 2)
+    results: list[Any] = []
+    threads = [call(gated, environ("POST", f"/api/agent/run/s{i}/watch"), results) for i in range(2)]
+    held.wait_inside("/api/agent/run/s0/watch", "/api/agent/run/s1/watch")
+    threads.append(call(gated, environ("POST", "/api/agent/run/s2/watch"), results))
+    # the third waits at the gate (both slots held): no third opening inside the app
+    assert not gated.slots.acquire(blocking=False)  # type: ignore[attr-defined]
+    assert held.inside == ["/api/agent/run/s0/watch", "/api/agent/run/s1/watch"]
+    # a page, a session mint or sign-in does not wait for a slot
+    other: list[Any] = []
+    held.release["/api/agent/copilot/session"] = threading.Event()
+    held.release["/api/agent/copilot/session"].set()
+    call(gated, environ("POST", "/api/agent/copilot/session"), other).join(10)
+    assert other == [[b"/api/agent/copilot/session"]]
+    # one opening answers: the waiting one enters
+    held.release.setdefault("/api/agent/run/s0/watch", threading.Event()).set()
+    held.wait_inside("/api/agent/run/s2/watch")
+    for path in ("/api/agent/run/s1/watch", "/api/agent/run/s2/watch"):
+        held.release.setdefault(path, threading.Event()).set()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(r[0] for r in results) == [f"/api/agent/run/s{i}/watch".encode() for i in range(3)]
+
+
+def test_an_opening_that_fails_gives_its_slot_back() -> None:
+    held = HeldApp()
+    gated = gate_stream_openings(held, 1)
+    held.release["/api/agent/run/s/boom"] = threading.Event()
+    held.release["/api/agent/run/s/boom"].set()
+    with pytest.raises(RuntimeError):
+        gated(environ("POST", "/api/agent/run/s/boom"), lambda *a: None)
+    assert gated.slots.acquire(blocking=False)  # type: ignore[attr-defined]
+
+
+def test_openings_enter_in_arrival_order_under_gevent() -> None:
+    """Under gevent (a patched process, as ``python -m webapp`` serves) the waiters enter in order."""
+    script = textwrap.dedent(
+        """
+        from gevent import monkey; monkey.patch_all()
+        import gevent, gevent.event
+        from webapp.openings import gate_stream_openings
+
+        entered, release = [], {}
+        def app(env, start_response):
+            path = env["PATH_INFO"]
+            entered.append(path)
+            release.setdefault(path, gevent.event.Event()).wait(10)
+            return [b""]
+
+        gated = gate_stream_openings(app, 2)
+        paths = [f"/api/agent/run/s{i}/watch" for i in range(6)]
+        for path in paths:
+            release[path] = gevent.event.Event()
+        greenlets = []
+        for path in paths:
+            greenlets.append(gevent.spawn(gated, {"REQUEST_METHOD": "POST", "PATH_INFO": path}, None))
+            gevent.idle()  # each arrives (and queues at the gate) before the next
+        assert entered == paths[:2], entered
+        for path in reversed(paths):  # answered last-first: the order of entry must not follow it
+            release[path].set()
+            gevent.idle()
+        gevent.joinall(greenlets, timeout=10)
+        print(",".join(p.split("/")[4] for p in entered))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    # s5..s2 were released before they entered; they enter in the order they arrived at the gate
+    assert out.stdout.strip() == "s0,s1,s2,s3,s4,s5"
+
+
+def test_the_number_of_openings_at_once_is_configurable() -> None:
+    assert opening_greenlets({}) == DEFAULT_OPENING_GREENLETS
+    assert opening_greenlets({"WEB_OPENING_GREENLETS": "12"}) == 12
+    for bad in ("0", "-1", "two", "1.5"):
+        with pytest.raises(ValueError, match="WEB_OPENING_GREENLETS"):
+            opening_greenlets({"WEB_OPENING_GREENLETS": bad})
+    with pytest.raises(ValueError):
+        gate_stream_openings(lambda e, s: [], 0)
