@@ -28,8 +28,9 @@ passing N per class is reported and the recommended worker class is picked from 
 
 Also measured: CPU per stream opened (the worker's CPU time over 250 one-frame streams opened at
 once, divided by 250, after 20 unscored warm-up streams per target: a fresh process's one-time
-costs are not a stream's; with ``--open-rounds K`` K rounds interleaved across the targets, every
-round kept, the median round the figure) and the time to save a 12 × 10 × 5 playbook on Postgres.
+costs are not a stream's; ``--open-rounds K`` rounds, 3 by default, interleaved across the targets,
+every round kept, the median round the figure: one round swung 2.4-4.2 ms on this shared machine)
+and the time to save a 12 × 10 × 5 playbook on Postgres.
 
 Pieces can be run alone: ``--sections open`` (only the open cost), ``--sections levels``, and
 ``--classes`` takes variants of a class with environment overrides, each its own web app process
@@ -668,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--open-rounds",
         type=int,
-        default=1,
+        default=3,
         help="rounds of the open-cost section, interleaved across targets; every round is kept and"
         " the median round is the figure",
     )

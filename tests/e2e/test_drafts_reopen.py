@@ -8,20 +8,21 @@ them to be looked at).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.accessibility import PHONE, audit
 from tests.e2e.conftest import ONBOARDING, login, shot
-from tests.e2e.test_builder import BUILD_TIMEOUT_MS, READ_CANVAS, send, wait_idle
-from tests.support.runtime_process import RuntimeProcess, start_runtime
+from tests.e2e.test_builder import (
+    BUILD_TIMEOUT_MS,
+    READ_CANVAS,
+    hold_after_first_builder_call,
+    send,
+    wait_idle,
+)
 
-# Slower than the other browser tests' runtime, so a build surely still runs while a second browser
-# opens its draft (the re-attach is then checked in the watch's own bytes, not assumed).
-LATENCY_MS = "200"
 STORED = (
     "(name) => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)"
     ".find((k) => k.startsWith('playbookBuilder.' + name + '.')) || '') || '{}')"
@@ -46,15 +47,6 @@ API = """async ([method, url, body]) => {
   try { data = await res.json(); } catch (e) { data = null; }
   return {status: res.status, data};
 }"""
-
-
-@pytest.fixture(scope="module")
-def e2e_runtime(e2e_attachments: str) -> Iterator[RuntimeProcess]:
-    """This module's runtime (the web app fixture takes it): the offline model at LATENCY_MS."""
-    with start_runtime(
-        {"OFFLINE_MODEL_LATENCY_MS": LATENCY_MS, "ATTACHMENT_STORE": e2e_attachments}
-    ) as process:
-        yield process
 
 
 def _shot(page: Any, name: str) -> None:
@@ -82,7 +74,7 @@ def _transcript(page: Any) -> list[tuple[str, str]]:
 
 
 def test_a_draft_reopens_in_another_browser_with_canvas_transcript_and_a_running_build(
-    new_page: Any, user: dict[str, Any]
+    new_page: Any, user: dict[str, Any], build_hold: Path
 ) -> None:
     first = new_page(label="first")
     second = new_page(label="second")  # another browser (its own context), the same person
@@ -91,6 +83,10 @@ def test_a_draft_reopens_in_another_browser_with_canvas_transcript_and_a_running
     send(first, ONBOARDING)
     wait_idle(first)
     count = first.locator('[data-testid^="module-"]').count()
+    # The build is held after its first builder call until the second browser has re-attached to
+    # it: it surely still runs then, whatever the machine's load (the re-attach is then checked in
+    # the watch's own bytes, not assumed).
+    hold_after_first_builder_call(build_hold)
     send(first, "Build it")
     expect(first.get_by_test_id("phase")).to_have_text("Building", timeout=BUILD_TIMEOUT_MS)
     sid = first.evaluate(STORED, "session")["session_id"]
@@ -117,6 +113,8 @@ def test_a_draft_reopens_in_another_browser_with_canvas_transcript_and_a_running
     # The transcript and canvas came back, and the running build re-attached: it streams on.
     expect(second.get_by_test_id("msg-user")).to_have_count(2)
     expect(second.locator('[data-testid^="module-"]')).to_have_count(count)
+    expect(second.get_by_test_id("phase")).to_have_text("Building")
+    build_hold.unlink()  # let the build go on
     progress = second.get_by_test_id("build-progress")
     expect(progress).to_contain_text(f"{count} of {count} modules built", timeout=BUILD_TIMEOUT_MS)
     expect(second.get_by_test_id("phase")).to_have_text("Ready for review", timeout=BUILD_TIMEOUT_MS)

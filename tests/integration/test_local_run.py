@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.support.runtime_process import free_port
+from tests.support.waiting import wait_until
 from webapp.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,13 +37,9 @@ def _children(pid: int) -> dict[int, str]:
 
 
 def _until(check: Callable[[], Any], what: str, log: Path, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text(errors='replace')[-4000:]}")
+    return wait_until(
+        check, what, timeout=timeout, interval=0.2, detail=lambda: log.read_text(errors="replace")[-4000:]
+    )
 
 
 @pytest.fixture()

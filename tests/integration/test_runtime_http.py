@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.runtime_process import RuntimeProcess
 from tests.support.sse import Frame, check_stream, custom, last_snapshot, text_of, tool_calls, types_of
+from tests.support.waiting import wait_until
 
 ONBOARDING = "Onboard new clients with a kickoff call, document collection and a 30-day review"
 DONE = "Done! Take a look and let me know what to change."
@@ -242,10 +243,8 @@ def test_watch_from_the_turns_snapshot_catches_a_build_that_already_finished(
     sid, token, _ = _outline(runtime)
     built = runtime.chat(sid, token, "build it")
     snapshot_frame = [f for f in built if f.type == "STATE_SNAPSHOT"][-1]
-    deadline = time.monotonic() + 20
-    while runtime.ping() != "Healthy" and time.monotonic() < deadline:
-        time.sleep(0.05)  # the build runs in the background; wait for it to end before watching
-    assert runtime.ping() == "Healthy"
+    # the build runs in the background; wait for it to end before watching
+    wait_until(lambda: runtime.ping() == "Healthy", "the build ended", timeout=20, interval=0.05)
 
     watch = runtime.action(sid, token, "watch", last_event_id=snapshot_frame.id)
     check_stream(watch)

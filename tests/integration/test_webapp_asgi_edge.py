@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 
 from tests.support.playbooks import make_playbook
 from tests.support.runtime_stub import StubRuntime
+from tests.support.waiting import wait_until
 from tests.support.webapp_harness import *  # noqa: F403
 from tests.support.webapp_harness import (
     AsgiLiveServer,
@@ -133,10 +133,7 @@ def test_open_streams_hold_no_thread_and_end_cleanly(
     assert all(f.startswith(b"id: 0\n") for f in firsts)
     # 40 streams open at once: the edge's bounded pools (opening, database work), not 40 threads
     assert during - threads_before <= 16
-    deadline = time.monotonic() + 5
-    while any(r.closed_at is None for r in stub.invocations) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert all(r.closed_at is not None for r in stub.invocations)  # every upstream closed
+    wait_until(lambda: all(r.closed_at is not None for r in stub.invocations), "every upstream closed")
     # every lease released (after its upstream closed): each session then takes a new turn at once
     assert wait_until_leases_free(sqlite_url) == 0
     assert all(web.post_json("/api/agent/run", chat(s, "frames=1")).status_code == 200 for s in sessions[:5])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
+from tests.support.waiting import wait_until
 from tests.support.webapp_harness import *  # noqa: F403
 from tests.support.webapp_harness import add_user, app_for_url, app_on_both_databases, both_database_urls  # noqa: F401 (fixtures)
 from webapp.agent.leases import LeaseKeeper, lease_engine
@@ -31,14 +31,6 @@ def _sessions(app: Any, n: int) -> tuple[dict[str, Any], list[str]]:
             ],
         )
     return user, sids
-
-
-def _wait_until(condition: Any, what: str) -> None:
-    """Poll a condition (bounded); the test's order never depends on how long this takes."""
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.001)
 
 
 class GatedKeeper(LeaseKeeper):
@@ -114,7 +106,7 @@ def test_streams_ending_while_a_release_is_in_flight_are_freed_by_one_statement(
     rest = [threading.Thread(target=end_stream, args=pair) for pair in pairs]
     for thread in rest:
         thread.start()
-    _wait_until(lambda: len(keeper._to_release) == 8, "the other eight streams queued their leases")
+    wait_until(lambda: len(keeper._to_release) == 8, "the other eight streams queued their leases")
     # No stream's end returns before its own lease is released.
     assert not any(done.is_set() for done in returned.values())
     with _updates(keeper) as statements:
@@ -170,12 +162,12 @@ def test_a_failed_grouped_release_frees_every_lease_of_the_batch_in_the_backgrou
     assert keeper.in_flight.wait(10)
     for thread in threads[1:]:
         thread.start()
-    _wait_until(lambda: len(keeper._to_release) == 2, "two leases queued")
+    wait_until(lambda: len(keeper._to_release) == 2, "two leases queued")
     keeper.gate.set()
     for thread in threads:
         thread.join(10)
     assert not any(thread.is_alive() for thread in threads)  # a failed release ends no stream
-    _wait_until(lambda: set(_lease_holders(app, sids).values()) == {None}, "the renewer released them")
+    wait_until(lambda: set(_lease_holders(app, sids).values()) == {None}, "the renewer released them")
     assert all(keeper.open(s, **who) is not None for s in sids)
     keeper.close()
 
@@ -250,7 +242,7 @@ def test_close_waits_for_a_renewal_in_flight_before_the_pool_goes(app: Any) -> N
     assert entered.wait(10)
     closer = threading.Thread(target=lambda: (keeper.close(), order.append("closed")))
     closer.start()
-    _wait_until(keeper._closed.is_set, "close() has begun")
+    wait_until(keeper._closed.is_set, "close() has begun")
     closer.join(0.3)
     assert closer.is_alive()  # close() waits while the renewal holds its connection
     gate.set()

@@ -29,6 +29,7 @@ from webapp.extensions import db
 from webapp.migrate import upgrade
 
 from .runtime_stub import StubRuntime
+from .waiting import wait_until
 
 SIGNING_SECRET = "test-signing-secret-" + "s" * 32
 SECRET_KEY = "test-secret-key-" + "k" * 32
@@ -235,13 +236,9 @@ class AsgiLiveServer:
         )
 
     def __enter__(self) -> AsgiLiveServer:
-        import time
 
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert self._server.started, "uvicorn did not start"
+        wait_until(lambda: self._server.started, "uvicorn started")
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -392,7 +389,6 @@ class WebappProcess:
             return fh.read()
 
     def wait_ready(self, timeout: float = 30.0) -> WebappProcess:
-        import time
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -443,16 +439,21 @@ def wait_until_leases_free(database_url: str, timeout: float = 10.0) -> int:
 
     held = select(func.count()).select_from(AgentSession).where(AgentSession.lease_holder.is_not(None))
     engine = create_engine(database_url)
-    deadline = time.monotonic() + timeout
+    count = -1
+
+    def free() -> bool:
+        nonlocal count
+        with engine.connect() as connection:
+            count = int(connection.execute(held).scalar_one())
+        return count == 0
+
     try:
-        while True:
-            with engine.connect() as connection:
-                count = int(connection.execute(held).scalar_one())
-            if count == 0 or time.monotonic() >= deadline:
-                return count
-            time.sleep(0.02)
+        wait_until(free, "no session holds a chat lease", timeout=timeout, interval=0.02)
+    except AssertionError:
+        pass  # the caller asserts on the count, which names how many are still held
     finally:
         engine.dispose()
+    return count
 
 
 def app_for_url(database_url: str, **overrides: Any) -> Any:
