@@ -18,10 +18,11 @@ higher frame p99 while a rush of openings competes with the loop. ``WEB_OPENING_
 With ``WEB_WORKER_CLASS=gthread`` a stream occupies one thread for its life, so ``WEB_THREADS``
 (default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``. With
 gevent a stream is a greenlet (psycopg waits cooperatively once gevent has patched the process),
-and at most ``WEB_OPENING_GREENLETS`` (default 6) stream openings run at once, the rest waiting in
-arrival order (:mod:`webapp.openings`): in the 2026-12-02 runs that cut the frame p99 at 250 streams
-from 48 to 10 ms, at 500 from 50 (a failed level) to 17 ms and held 1,000 at 11 ms, at the same CPU
-per stream opened.
+and at most ``WEB_OPENING_GREENLETS`` (default 6) stream openings do their own work at once, the
+rest waiting in arrival order; a slot is given back before the runtime is asked, so a runtime slow
+to answer holds none (:mod:`webapp.openings`). In the 2026-12-02 runs that cut the frame p99 at 250
+streams from 48 to 10 ms, at 500 from 50 (a failed level) to 17 ms and held 1,000 at 11 ms, at the
+same CPU per stream opened.
 ``WEB_SERVER=werkzeug`` is a single-process development fallback.
 
 ``WEB_SWITCH_INTERVAL_MS`` sets the GIL switch interval (:func:`sys.setswitchinterval`; default

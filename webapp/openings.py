@@ -10,8 +10,10 @@ in order), and a frame waits for at most a few openings' slices. The ASGI edge d
 its opening threads (:mod:`webapp.edge`).
 
 Only the run proxy's streaming POSTs pass through the gate; every other request goes straight on.
-A slot is held until the app has answered (the stream's headers, or its error envelope) — the
-relay that follows holds none.
+A slot is held for the opening's own work (sign-in, CSRF, token, the lease statement) and given
+back before the runtime is asked (:func:`leave_gate`): a runtime slow to answer — a cold AgentCore
+microVM takes seconds — must not hold the slots every other opening (a ``stop`` included) waits
+for. The relay that follows holds none.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 
 STREAM_PREFIX = "/api/agent/run"
 """The run proxy's paths: ``/api/agent/run`` and ``/api/agent/run/<sid>/<action>``."""
+SLOT_KEY = "webapp.opening_slot"
+"""The wsgi_environ key of a gated opening's :func:`leave_gate` callback."""
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -45,8 +49,27 @@ def gate_stream_openings(wsgi_app: WsgiApp, limit: int) -> WsgiApp:
     def gated(wsgi_environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not is_stream_opening(wsgi_environ):
             return wsgi_app(wsgi_environ, start_response)
-        with slots:
+        slots.acquire()
+        left = False
+
+        def leave() -> None:
+            nonlocal left
+            if not left:
+                left = True
+                slots.release()
+
+        wsgi_environ[SLOT_KEY] = leave
+        try:
             return wsgi_app(wsgi_environ, start_response)
+        finally:
+            leave()
 
     gated.slots = slots  # type: ignore[attr-defined]
     return gated
+
+
+def leave_gate(wsgi_environ: dict[str, Any]) -> None:
+    """Give this opening's slot back now (before waiting on the runtime); once only, any server."""
+    leave = wsgi_environ.get(SLOT_KEY)
+    if leave is not None:
+        leave()

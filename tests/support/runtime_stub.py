@@ -4,7 +4,7 @@ It speaks just enough HTTP/1.1 (keep-alive, chunked responses) to answer ``POST 
 ``GET /ping`` like the real runtime, and is scripted per request through the chat prompt (or a
 default script for other actions)::
 
-    frames=1000 interval=0.001 size=200 die_after=5 partial=1 status=503 hold=1 delay=0.5 gate=1
+    frames=1000 interval=0.001 size=200 die_after=5 partial=1 status=503 hold=1 delay=0.5 gate=1 slow_start=1
 
 Each frame is ``id: n\\ndata: {"type":"CUSTOM","name":"stub","value":{"i":n,"t":<time_ns>,…}}\\n\\n`` and
 goes out as its own HTTP chunk.
@@ -44,6 +44,8 @@ class StubRequest:
     body: bytes
     sent: bytearray = field(default_factory=bytearray)
     finished: bool = False
+    answered: bool = False
+    """The status line went out (``slow_start=1`` holds it until the test sets ``start_gate``)."""
     closed_at: float | None = None
     started_at: float = field(default_factory=time.monotonic)
 
@@ -130,6 +132,9 @@ class StubRuntime:
         self.gate = threading.Event()
         """``gate=1``: after its first frame a stream waits (up to 10 s) until the test sets this —
         a barrier that proves a frame reached the client while the upstream still held the rest."""
+        self.start_gate = threading.Event()
+        """``slow_start=1``: the response's status line waits (up to 10 s) until the test sets this —
+        a runtime slow to answer (a cold AgentCore microVM)."""
 
     @property
     def url(self) -> str:
@@ -145,6 +150,7 @@ class StubRuntime:
             self.requests.clear()
             self.canvases.clear()
         self.gate.clear()
+        self.start_gate.clear()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -248,6 +254,9 @@ class StubRuntime:
         agui = bool(script.get("agui")) or payload.get("action") == "resume_interrupt"
         if script.get("delay"):
             await asyncio.sleep(script["delay"])
+        if script.get("slow_start"):
+            await asyncio.to_thread(self.start_gate.wait, 10)
+        request.answered = True
         status = int(script.get("status", 200))
         if status != 200:
             code = codes.get("refuse", "STUB_REFUSED")

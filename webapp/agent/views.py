@@ -35,6 +35,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..files.service import resolve_turn_files
 from ..models import AgentSession
+from ..openings import leave_gate
 from ..security import json_body
 from ..transports import Transport, UpstreamError, UpstreamRequest
 from . import principal
@@ -295,6 +296,7 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         raise
     if ticket is not None:  # served by the ASGI edge: the event loop relays the stream
         return ticket
+    leave_gate(request.environ)  # the opening's own work is done: waiting on the runtime holds no slot
     try:
         upstream = transport().open(upstream_request)
     except UpstreamError as exc:

@@ -1,5 +1,6 @@
 """The gevent worker's opening gate: at most N stream openings run at once, in arrival order; every
-other request goes straight on; a slot is given back however the opening ends."""
+other request goes straight on; a slot is given back however the opening ends, and before the
+opening waits on the runtime."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from webapp.__main__ import DEFAULT_OPENING_GREENLETS, opening_greenlets
-from webapp.openings import gate_stream_openings, is_stream_opening
+from webapp.openings import gate_stream_openings, is_stream_opening, leave_gate
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -102,6 +103,35 @@ def test_an_opening_that_fails_gives_its_slot_back() -> None:
     with pytest.raises(RuntimeError):
         gated(environ("POST", "/api/agent/run/s/boom"), lambda *a: None)
     assert gated.slots.acquire(blocking=False)  # type: ignore[attr-defined]
+
+
+def test_an_opening_that_left_the_gate_lets_the_next_in_while_it_still_runs() -> None:
+    held = HeldApp()
+    left = threading.Event()
+
+    def app(env: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if env["PATH_INFO"].endswith("/slow"):
+            leave_gate(env)  # waiting on the runtime from here
+            leave_gate(env)  # once only: a second call gives back nothing more
+            left.set()
+        return held(env, start_response)
+
+    gated = gate_stream_openings(app, 1)
+    results: list[Any] = []
+    slow = call(gated, environ("POST", "/api/agent/run/a/slow"), results)
+    held.wait_inside("/api/agent/run/a/slow")
+    assert left.is_set()
+    quick = call(gated, environ("POST", "/api/agent/run/b/watch"), results)
+    held.wait_inside("/api/agent/run/b/watch")  # entered while the slow one still runs
+    assert held.inside == ["/api/agent/run/a/slow", "/api/agent/run/b/watch"]
+    for path in held.inside[:]:
+        held.release.setdefault(path, threading.Event()).set()
+    slow.join(10)
+    quick.join(10)
+    # the slot was given back once: one is free again, not two
+    assert gated.slots.acquire(blocking=False)  # type: ignore[attr-defined]
+    assert not gated.slots.acquire(blocking=False)  # type: ignore[attr-defined]
+    leave_gate({})  # outside the gate (another server, a test client): nothing to give back
 
 
 def test_openings_enter_in_arrival_order_under_gevent() -> None:
