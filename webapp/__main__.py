@@ -7,7 +7,11 @@ at p99 ≤ 50 ms with zero loss). In the two quiet runs of 2026-12-01 gevent hel
 times (p99 34 ms at 1,000) at the lowest CPU per stream opened (2.7 ms, gthread 3.3); gthread held
 1,000 in the first and 500 in the second (a 1,000-stream rush queued its 1,000 threads on the GIL
 past the lease pool's 3 s timeout: 215 streams answered 503), though its frame p99 is lower (9.6 vs
-38.7 ms at 500) and ``WEB_WORKER_CLASS=gthread`` remains a choice.
+38.7 ms at 500) and ``WEB_WORKER_CLASS=gthread`` remains a choice. The two ``make bench`` runs of
+2026-12-02 (with the opening gate below) agree: gevent held 1,000 both times (p99 30 ms at 1,000),
+gthread 500 then 1,000, gthread with a 1 ms switch interval 0 then 1,000; the second run's summary
+names that variant (the three tied at 1,000 and it had the lowest p99 there, 21.9 ms), but a class
+that failed 250 in the run before is not a default.
 
 ``WEB_WORKER_CLASS=uvicorn`` serves the ASGI edge (``webapp/edge.py``: gunicorn's UvicornWorker;
 Flask still answers every request, a stream's relay runs on the event loop, not a thread): half
