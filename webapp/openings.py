@@ -10,22 +10,27 @@ in order), and a frame waits for at most a few openings' slices. The ASGI edge d
 its opening threads (:mod:`webapp.edge`).
 
 Only the run proxy's streaming POSTs pass through the gate; every other request goes straight on.
-A slot is held for the opening's own work (sign-in, CSRF, token, the lease statement) and given
-back before the runtime is asked (:func:`leave_gate`): a runtime slow to answer — a cold AgentCore
-microVM takes seconds — must not hold the slots every other opening (a ``stop`` included) waits
-for. The relay that follows holds none.
+An opening's body (a small JSON document, at most its path's limit + 1 byte) is read before it
+takes a slot, as the ASGI edge reads it on its loop: a client trickling its body in waits on its
+own socket and holds no slot. A slot is held for the opening's own work (sign-in, CSRF, token, the
+lease statement) and given back before the runtime is asked (:func:`leave_gate`): a runtime slow to
+answer — a cold AgentCore microVM takes seconds — must not hold the slots every other opening (a
+``stop`` included) waits for. The relay that follows holds none.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .security import body_limit
+
 STREAM_PREFIX = "/api/agent/run"
 """The run proxy's paths: ``/api/agent/run`` and ``/api/agent/run/<sid>/<action>``."""
 SLOT_KEY = "webapp.opening_slot"
-"""The wsgi_environ key of a gated opening's :func:`leave_gate` callback."""
+"""The WSGI environ key of a gated opening's :func:`leave_gate` callback."""
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -49,6 +54,7 @@ def gate_stream_openings(wsgi_app: WsgiApp, limit: int) -> WsgiApp:
     def gated(wsgi_environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not is_stream_opening(wsgi_environ):
             return wsgi_app(wsgi_environ, start_response)
+        read_body_first(wsgi_environ)
         slots.acquire()
         left = False
 
@@ -66,6 +72,26 @@ def gate_stream_openings(wsgi_app: WsgiApp, limit: int) -> WsgiApp:
 
     gated.slots = slots  # type: ignore[attr-defined]
     return gated
+
+
+def read_body_first(wsgi_environ: dict[str, Any]) -> None:
+    """Receive an opening's body now, into memory (at most its path's limit + 1 byte).
+
+    A declared length over the limit is not read: the app refuses it (413) without reading. A
+    chunked body is read to one byte past the limit, so the app still tells "too large" from "at the
+    limit". A body cut short stays short, and the app answers it as before.
+    """
+    cap = body_limit(str(wsgi_environ.get("PATH_INFO", ""))) + 1
+    declared = str(wsgi_environ.get("CONTENT_LENGTH") or "").strip()
+    if declared:
+        if not declared.isdigit() or int(declared) >= cap:
+            return
+        size = int(declared)
+    elif wsgi_environ.get("wsgi.input_terminated"):
+        size = cap
+    else:
+        return  # no body
+    wsgi_environ["wsgi.input"] = io.BytesIO(wsgi_environ["wsgi.input"].read(size))
 
 
 def leave_gate(wsgi_environ: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ opening waits on the runtime."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import textwrap
@@ -14,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from agent_runtime.contract import Limits
 from webapp.__main__ import DEFAULT_OPENING_GREENLETS, opening_greenlets
-from webapp.openings import gate_stream_openings, is_stream_opening, leave_gate
+from webapp.openings import gate_stream_openings, is_stream_opening, leave_gate, read_body_first
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -132,6 +134,77 @@ def test_an_opening_that_left_the_gate_lets_the_next_in_while_it_still_runs() ->
     assert gated.slots.acquire(blocking=False)  # type: ignore[attr-defined]
     assert not gated.slots.acquire(blocking=False)  # type: ignore[attr-defined]
     leave_gate({})  # outside the gate (another server, a test client): nothing to give back
+
+
+class TricklingInput:
+    """A request body whose client sends the first byte, then nothing until the test says so."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.reading = threading.Event()
+        self.rest = threading.Event()
+
+    def read(self, size: int = -1) -> bytes:
+        self.reading.set()
+        assert self.rest.wait(10), "the test never sent the rest"
+        return self.body[: size if size >= 0 else None]
+
+
+def test_a_client_trickling_its_body_in_holds_no_slot() -> None:
+    held = HeldApp()
+    seen: dict[str, bytes] = {}
+
+    def app(env: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        seen[env["PATH_INFO"]] = env["wsgi.input"].read()
+        return held(env, start_response)
+
+    gated = gate_stream_openings(app, 1)
+    slow_body = TricklingInput(b'{"prompt": "hello"}')
+    slow_env = {**environ("POST", "/api/agent/run"), "CONTENT_LENGTH": "19", "wsgi.input": slow_body}
+    results: list[Any] = []
+    slow = call(gated, slow_env, results)
+    assert slow_body.reading.wait(10)
+    # the slow client is still sending; the one slot is free for someone else's opening
+    quick_env = {
+        **environ("POST", "/api/agent/run/s/stop"),
+        "CONTENT_LENGTH": "2",
+        "wsgi.input": io.BytesIO(b"{}"),
+    }
+    held.release["/api/agent/run/s/stop"] = threading.Event()
+    held.release["/api/agent/run/s/stop"].set()
+    quick = call(gated, quick_env, results)
+    quick.join(10)
+    assert results == [[b"/api/agent/run/s/stop"]] and not held.inside
+    slow_body.rest.set()
+    held.release["/api/agent/run"] = threading.Event()
+    held.release["/api/agent/run"].set()
+    slow.join(10)
+    assert seen == {"/api/agent/run/s/stop": b"{}", "/api/agent/run": b'{"prompt": "hello"}'}
+
+
+def test_the_body_read_first_keeps_the_limits() -> None:
+    limit = Limits.MAX_CHAT_REQUEST_BYTES
+    # declared over the limit: not read at all (the app answers 413 without reading)
+    untouched = io.BytesIO(b"x" * 10)
+    env = {**environ("POST", "/api/agent/run"), "CONTENT_LENGTH": str(limit + 1), "wsgi.input": untouched}
+    read_body_first(env)
+    assert env["wsgi.input"] is untouched and untouched.tell() == 0
+    # chunked (no length): read to one byte past the limit, so "too large" is still told apart
+    chunked = {**environ("POST", "/api/agent/run"), "wsgi.input_terminated": True}
+    chunked["wsgi.input"] = io.BytesIO(b"y" * (limit + 50))
+    read_body_first(chunked)
+    assert len(chunked["wsgi.input"].read()) == limit + 1
+    # a declared length within the limit: exactly that body; no body: nothing read
+    exact = {
+        **environ("POST", "/api/agent/run/s/watch"),
+        "CONTENT_LENGTH": "3",
+        "wsgi.input": io.BytesIO(b"{}\nXX"),
+    }
+    read_body_first(exact)
+    assert exact["wsgi.input"].read() == b"{}\n"
+    empty = {**environ("POST", "/api/agent/run/s/stop"), "wsgi.input": io.BytesIO(b"")}
+    read_body_first(empty)
+    assert empty["wsgi.input"].read() == b""
 
 
 def test_openings_enter_in_arrival_order_under_gevent() -> None:
