@@ -16,7 +16,14 @@ from tests.support.runtime_process import RUNTIME_SECRET, RuntimeProcess
 from tests.support.runtime_stub import StubRuntime
 from tests.support.sse import parse_frames
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import AsgiLiveServer, LiveServer, WebClient, add_user, app_config
+from tests.support.webapp_harness import (
+    AsgiLiveServer,
+    LiveServer,
+    WebClient,
+    add_user,
+    app_config,
+    chat_body,
+)
 from webapp import create_app
 
 ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/playbook_builder-AbC123"
@@ -108,28 +115,19 @@ def stub_via_agentcore(
     fake.stop()
 
 
-def _chat(session: dict[str, Any], prompt: str) -> dict[str, Any]:
-    return {
-        "session_id": session["session_id"],
-        "token": session["token"],
-        "action": "chat",
-        "prompt": prompt,
-    }
-
-
 def test_agentcore_streams_frames_as_they_arrive_and_survives_1000_frames(
     stub_via_agentcore: tuple[WebClient, ForwardingFake], stub: StubRuntime
 ) -> None:
     client, fake = stub_via_agentcore
     session = client.mint()
-    with client.stream("/api/agent/run", _chat(session, "frames=4 gate=1")) as response:
+    with client.stream("/api/agent/run", chat_body(session, "frames=4 gate=1")) as response:
         chunks = response.iter_raw()
         first = next(chunks)  # through the AgentCore transport while the stub holds frames 1-3
         held = stub.invocations[-1].sent.count(b"\n\n")
         stub.gate.set()
         b"".join(chunks)
     assert held == 1 and first.count(b"\n\n") == 1
-    with client.stream("/api/agent/run", _chat(session, "frames=1000 size=300")) as response:
+    with client.stream("/api/agent/run", chat_body(session, "frames=1000 size=300")) as response:
         body = b"".join(response.iter_raw())
     assert len([f for f in body.split(b"\n\n") if f]) == 1000
     assert hashlib.sha256(body).hexdigest() == stub.invocations[-1].sha256
@@ -140,7 +138,7 @@ def test_agentcore_mid_stream_death_is_one_run_error(
 ) -> None:
     client, _ = stub_via_agentcore
     session = client.mint()
-    with client.stream("/api/agent/run", _chat(session, "frames=9 die_after=3 partial=1")) as response:
+    with client.stream("/api/agent/run", chat_body(session, "frames=9 die_after=3 partial=1")) as response:
         body = b"".join(response.iter_raw())
     assert body.count(b"RUN_ERROR") == 1 and body.endswith(b"\n\n")
     frames = [f for f in body.split(b"\n\n") if f]
@@ -154,6 +152,6 @@ def test_agentcore_service_errors_before_the_stream_are_json(
 ) -> None:
     client, _ = stub_via_agentcore
     session = client.mint()
-    response = client.post_json("/api/agent/run", _chat(session, script))
+    response = client.post_json("/api/agent/run", chat_body(session, script))
     # The fake passes the runtime's status through as the service would surface a runtime failure.
     assert response.status_code == status and "error" in response.json()

@@ -26,19 +26,11 @@ from tests.support.webapp_harness import (
     WebClient,
     add_user,
     app_config,
+    chat_body,
     wait_until_leases_free,
 )
 from webapp import create_app
 from webapp.agent.handoff import TICKET_HEADER
-
-
-def chat(session: dict[str, Any], prompt: str) -> dict[str, Any]:
-    return {
-        "session_id": session["session_id"],
-        "token": session["token"],
-        "action": "chat",
-        "prompt": prompt,
-    }
 
 
 def _serve(url: str, runtime_url: str) -> tuple[AsgiLiveServer, Any, dict[str, Any]]:
@@ -63,7 +55,7 @@ def test_a_stream_carries_the_apps_headers_and_never_the_ticket(
     server, web = edge
     session = web.mint()
     forged = {TICKET_HEADER: "not-a-ticket"}  # a client cannot name a ticket
-    with web.stream("/api/agent/run", chat(session, "frames=3 size=300"), **forged) as response:
+    with web.stream("/api/agent/run", chat_body(session, "frames=3 size=300"), **forged) as response:
         body = b"".join(response.iter_raw())
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/event-stream"
@@ -82,12 +74,12 @@ def test_a_runtime_refusal_after_the_hand_off_is_an_envelope_and_frees_the_lease
 ) -> None:
     _, web = edge
     session = web.mint()
-    refused = web.post_json("/api/agent/run", chat(session, "status=429"))
+    refused = web.post_json("/api/agent/run", chat_body(session, "status=429"))
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/json"
     assert refused.json()["error"]["code"] == "TOO_MANY_REQUESTS"
     assert "frame-ancestors 'none'" in refused.headers["content-security-policy"]
-    again = web.post_json("/api/agent/run", chat(session, "frames=1"))  # not 409: the lease was released
+    again = web.post_json("/api/agent/run", chat_body(session, "frames=1"))  # not 409: the lease was released
     assert again.status_code == 200 and again.content.count(b"\n\n") == 1
 
 
@@ -101,7 +93,7 @@ def test_an_unreachable_runtime_is_a_503_envelope_and_frees_the_lease(sqlite_url
         with server, WebClient(server.url) as web:
             assert web.login(user["email"], user["password"]).status_code == 302
             session = web.mint()
-            answers = [web.post_json("/api/agent/run", chat(session, "frames=1")) for _ in range(2)]
+            answers = [web.post_json("/api/agent/run", chat_body(session, "frames=1")) for _ in range(2)]
     app.extensions["agent_transport"].close()
     app.extensions["database"].dispose()
     assert [a.status_code for a in answers] == [503, 503]  # the second is not 409 SESSION_BUSY
@@ -120,7 +112,7 @@ def test_open_streams_hold_no_thread_and_end_cleanly(
             async with asyncio.TaskGroup() as group:
                 opened = [
                     group.create_task(
-                        _first_frame(client, web.headers(), chat(s, "frames=1 hold=1")),
+                        _first_frame(client, web.headers(), chat_body(s, "frames=1 hold=1")),
                     )
                     for s in sessions
                 ]
@@ -136,7 +128,9 @@ def test_open_streams_hold_no_thread_and_end_cleanly(
     wait_until(lambda: all(r.closed_at is not None for r in stub.invocations), "every upstream closed")
     # every lease released (after its upstream closed): each session then takes a new turn at once
     assert wait_until_leases_free(sqlite_url) == 0
-    assert all(web.post_json("/api/agent/run", chat(s, "frames=1")).status_code == 200 for s in sessions[:5])
+    assert all(
+        web.post_json("/api/agent/run", chat_body(s, "frames=1")).status_code == 200 for s in sessions[:5]
+    )
 
 
 async def _first_frame(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]) -> bytes:

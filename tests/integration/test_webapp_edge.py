@@ -15,8 +15,7 @@ import pytest
 
 from tests.support.runtime_stub import StubRuntime
 from tests.support.webapp_harness import *  # noqa: F403
-from tests.support.webapp_harness import SIGNING_SECRET, WebappProcess, WebClient, add_user, app_for_url
-from webapp.migrate import upgrade
+from tests.support.webapp_harness import WebappProcess, WebClient, add_user, served_app
 
 MB = 1024 * 1024
 
@@ -25,22 +24,13 @@ MB = 1024 * 1024
 def site(tmp_path_factory: Any, stub: StubRuntime) -> Iterator[tuple[WebappProcess, dict[str, Any]]]:
     """The web app with a deliberately small pool: 2 connections, no overflow, 3 s to get one."""
     url = f"sqlite:///{tmp_path_factory.mktemp('edge') / 'webapp.db'}"
-    upgrade(url)
-    seeder = app_for_url(url)
-    users = {"owner": add_user(seeder), "other": add_user(seeder)}
-    users["many"] = [add_user(seeder) for _ in range(5)]
-    seeder.extensions["agent_transport"].close()
-    seeder.extensions["database"].dispose()
-    env = {
-        "DATABASE_URL": url,
-        "AGENT_SIGNING_SECRET": SIGNING_SECRET,
-        "RUNTIME_URL": stub.url,
-        "DB_POOL_SIZE": "2",
-        "DB_MAX_OVERFLOW": "0",
-        "DB_POOL_TIMEOUT": "3",
-    }
-    with WebappProcess(env, workers=1) as process:
-        yield process, users
+
+    def users(app: Any) -> dict[str, Any]:
+        return {"owner": add_user(app), "other": add_user(app), "many": [add_user(app) for _ in range(5)]}
+
+    env = {"RUNTIME_URL": stub.url, "DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "0", "DB_POOL_TIMEOUT": "3"}
+    with served_app(url, env, seed=users) as (process, seeded):
+        yield process, seeded
 
 
 def _cookie_header(web: WebClient) -> str:

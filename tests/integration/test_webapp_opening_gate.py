@@ -16,46 +16,26 @@ from agent_runtime.contract import Limits
 from tests.support.runtime_stub import StubRuntime
 from tests.support.waiting import wait_until
 from tests.support.webapp_harness import *  # noqa: F403 (the stub fixture)
-from tests.support.webapp_harness import SIGNING_SECRET, WebappProcess, WebClient, add_user, app_for_url
-from webapp.migrate import upgrade
+from tests.support.webapp_harness import WebClient, chat_body, served_app
 
 
 @pytest.fixture(scope="module")
 def one_slot(tmp_path_factory: Any, stub: StubRuntime) -> Iterator[WebClient]:
     url = f"sqlite:///{tmp_path_factory.mktemp('gate') / 'webapp.db'}"
-    upgrade(url)
-    seeder = app_for_url(url)
-    user = add_user(seeder)
-    seeder.extensions["agent_transport"].close()
-    seeder.extensions["database"].dispose()
-    env = {
-        "DATABASE_URL": url,
-        "AGENT_SIGNING_SECRET": SIGNING_SECRET,
-        "RUNTIME_URL": stub.url,
-        "WEB_OPENING_GREENLETS": "1",
-    }
-    with WebappProcess(env, worker_class="gevent") as process, WebClient(process.url) as web:
+    env = {"RUNTIME_URL": stub.url, "WEB_OPENING_GREENLETS": "1"}
+    with served_app(url, env, worker_class="gevent") as (process, user), WebClient(process.url) as web:
         assert web.login(user["email"], user["password"]).status_code == 302
         yield web
-
-
-def chat(session: dict[str, Any], prompt: str) -> dict[str, Any]:
-    return {
-        "session_id": session["session_id"],
-        "token": session["token"],
-        "action": "chat",
-        "prompt": prompt,
-    }
 
 
 def test_an_opening_waiting_on_a_slow_runtime_holds_no_slot(one_slot: WebClient, stub: StubRuntime) -> None:
     stub.reset()
     slow, other = one_slot.mint(), one_slot.mint()
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(one_slot.post_json, "/api/agent/run", chat(slow, "frames=1 slow_start=1"))
+        pending = pool.submit(one_slot.post_json, "/api/agent/run", chat_body(slow, "frames=1 slow_start=1"))
         wait_until(lambda: stub.invocations, "the slow turn reached the runtime")
         # The one slot is free while the runtime has not answered: another turn and a stop go through.
-        quick = one_slot.post_json("/api/agent/run", chat(other, "frames=2"))
+        quick = one_slot.post_json("/api/agent/run", chat_body(other, "frames=2"))
         stopped = one_slot.post_json(
             f"/api/agent/run/{other['session_id']}/stop",
             {"session_id": other["session_id"], "token": other["token"], "action": "stop"},
@@ -71,7 +51,7 @@ def test_an_opening_waiting_on_a_slow_runtime_holds_no_slot(one_slot: WebClient,
 def test_a_client_trickling_its_body_in_holds_no_slot(one_slot: WebClient, stub: StubRuntime) -> None:
     stub.reset()
     session = one_slot.mint()
-    body = json.dumps(chat(session, "frames=1")).encode()
+    body = json.dumps(chat_body(session, "frames=1")).encode()
     port = int(one_slot.base_url.rsplit(":", 1)[1])
     cookies = "; ".join(f"{name}={value}" for name, value in one_slot.http.cookies.items())
     head = (
@@ -83,7 +63,7 @@ def test_a_client_trickling_its_body_in_holds_no_slot(one_slot: WebClient, stub:
         slow.sendall(head + body[:1])  # and the rest of the body… later
         # The one slot is not the slow client's: another person's turn goes through meanwhile.
         other = one_slot.mint()
-        quick = one_slot.post_json("/api/agent/run", chat(other, "frames=2"))
+        quick = one_slot.post_json("/api/agent/run", chat_body(other, "frames=2"))
         assert quick.status_code == 200 and quick.content.count(b"\n\n") == 2
         assert [r.payload["session_id"] for r in stub.invocations] == [other["session_id"]]
         slow.sendall(body[1:])
@@ -99,7 +79,7 @@ def test_an_openings_body_keeps_its_limits_when_read_before_the_gate(
     stub.reset()
     session = one_slot.mint()
     limit = Limits.MAX_CHAT_REQUEST_BYTES
-    over = json.dumps(chat(session, "x" * limit)).encode()
+    over = json.dumps(chat_body(session, "x" * limit)).encode()
     declared = one_slot.http.post(
         "/api/agent/run", content=over, headers={**one_slot.headers(), "Content-Type": "application/json"}
     )
@@ -108,7 +88,7 @@ def test_an_openings_body_keeps_its_limits_when_read_before_the_gate(
         content=iter([over[:100], over[100:]]),  # no length: sent chunked
         headers={**one_slot.headers(), "Content-Type": "application/json"},
     )
-    fits = json.dumps(chat(session, "frames=1")).encode()
+    fits = json.dumps(chat_body(session, "frames=1")).encode()
     chunked_ok = one_slot.http.post(
         "/api/agent/run",
         content=iter([fits[:10], fits[10:]]),

@@ -18,6 +18,8 @@ from tests.support.webapp_harness import (
     WebClient,
     add_user,
     app_config,
+    chat_body,
+    served_app,
     wait_until_leases_free,
 )
 from webapp import create_app
@@ -44,18 +46,9 @@ def client(live: tuple[LiveServer, Any]) -> Iterator[WebClient]:
         yield web
 
 
-def chat(session: dict[str, Any], prompt: str) -> dict[str, Any]:
-    return {
-        "session_id": session["session_id"],
-        "token": session["token"],
-        "action": "chat",
-        "prompt": prompt,
-    }
-
-
 def test_first_frame_arrives_before_the_turn_finishes(client: WebClient, stub: StubRuntime) -> None:
     session = client.mint()
-    with client.stream("/api/agent/run", chat(session, "frames=5 gate=1")) as response:
+    with client.stream("/api/agent/run", chat_body(session, "frames=5 gate=1")) as response:
         assert response.status_code == 200
         chunks = response.iter_raw()
         first = next(chunks)  # the stub holds frames 1-4 behind its gate until this arrived
@@ -68,7 +61,7 @@ def test_first_frame_arrives_before_the_turn_finishes(client: WebClient, stub: S
 
 def test_a_thousand_frames_lose_nothing(client: WebClient, stub: StubRuntime) -> None:
     session = client.mint()
-    with client.stream("/api/agent/run", chat(session, "frames=1000 size=400")) as response:
+    with client.stream("/api/agent/run", chat_body(session, "frames=1000 size=400")) as response:
         body = b"".join(response.iter_raw())
     frames = [f for f in body.split(b"\n\n") if f]
     assert len(frames) == 1000
@@ -80,7 +73,7 @@ def test_browser_disconnect_closes_the_upstream_within_two_seconds(
     client: WebClient, stub: StubRuntime
 ) -> None:
     session = client.mint()
-    with client.stream("/api/agent/run", chat(session, "frames=1 hold=1")) as response:
+    with client.stream("/api/agent/run", chat_body(session, "frames=1 hold=1")) as response:
         next(response.iter_raw())
     gone = time.monotonic()  # the client closed its connection
     deadline = gone + 5
@@ -89,7 +82,7 @@ def test_browser_disconnect_closes_the_upstream_within_two_seconds(
     closed_at = stub.invocations[0].closed_at
     assert closed_at is not None and closed_at - gone < 2.0
     # and the lease was released: a new turn is accepted
-    again = client.post_json("/api/agent/run", chat(session, "frames=1"))
+    again = client.post_json("/api/agent/run", chat_body(session, "frames=1"))
     assert again.status_code == 200
 
 
@@ -97,7 +90,7 @@ def test_mid_stream_death_gives_one_run_error_then_eof(client: WebClient, stub: 
     from ag_ui.core import RunErrorEvent
 
     session = client.mint()
-    with client.stream("/api/agent/run", chat(session, "frames=20 die_after=7 partial=1")) as response:
+    with client.stream("/api/agent/run", chat_body(session, "frames=20 die_after=7 partial=1")) as response:
         body = b"".join(response.iter_raw())
     sent = bytes(stub.invocations[0].sent)
     whole = sent[: sent.rindex(b"\n\n") + 2]
@@ -113,29 +106,29 @@ def test_mid_stream_death_gives_one_run_error_then_eof(client: WebClient, stub: 
 
 def test_concurrent_turn_is_409_while_streaming(client: WebClient, stub: StubRuntime) -> None:
     session = client.mint()
-    with client.stream("/api/agent/run", chat(session, "frames=3 interval=0.3")) as response:
+    with client.stream("/api/agent/run", chat_body(session, "frames=3 interval=0.3")) as response:
         chunks = response.iter_raw()
         next(chunks)
-        second = client.post_json("/api/agent/run", chat(session, "frames=1"))
+        second = client.post_json("/api/agent/run", chat_body(session, "frames=1"))
         assert second.status_code == 409 and second.json()["error"]["code"] == "SESSION_BUSY"
         b"".join(chunks)
     assert len(stub.invocations) == 1
-    assert client.post_json("/api/agent/run", chat(session, "frames=1")).status_code == 200
+    assert client.post_json("/api/agent/run", chat_body(session, "frames=1")).status_code == 200
 
 
 def test_refusals_over_real_http_never_reach_the_runtime(client: WebClient, stub: StubRuntime) -> None:
     session = client.mint()
     plain = client.http.post(
         "/api/agent/run",
-        content=json.dumps(chat(session, "x")),
+        content=json.dumps(chat_body(session, "x")),
         headers=client.headers(**{"Content-Type": "text/plain"}),
     )
     cross = client.http.post(
         "/api/agent/run",
-        json=chat(session, "x"),
+        json=chat_body(session, "x"),
         headers={**client.headers(), "Sec-Fetch-Site": "cross-site", "Origin": "https://evil.test"},
     )
-    forged = client.post_json("/api/agent/run", {**chat(session, "x"), "token": session["token"] + "x"})
+    forged = client.post_json("/api/agent/run", {**chat_body(session, "x"), "token": session["token"] + "x"})
     assert (plain.status_code, cross.status_code, forged.status_code) == (415, 403, 401)
     assert stub.invocations == []
 
@@ -149,17 +142,9 @@ def test_refusals_over_real_http_never_reach_the_runtime(client: WebClient, stub
 def gunicorn_client(
     request: pytest.FixtureRequest, tmp_path_factory: Any, stub: StubRuntime
 ) -> Iterator[WebClient]:
-    from tests.support.webapp_harness import SIGNING_SECRET, WebappProcess, app_for_url
-    from webapp.migrate import upgrade
-
     url = f"sqlite:///{tmp_path_factory.mktemp('gunicorn') / 'webapp.db'}"
-    upgrade(url)
-    seeder = app_for_url(url)
-    user = add_user(seeder)
-    seeder.extensions["agent_transport"].close()
-    seeder.extensions["database"].dispose()
-    env = {"DATABASE_URL": url, "AGENT_SIGNING_SECRET": SIGNING_SECRET, "RUNTIME_URL": stub.url}
-    with WebappProcess(env, worker_class=request.param) as process, WebClient(process.url) as web:
+    env = {"RUNTIME_URL": stub.url}
+    with served_app(url, env, worker_class=request.param) as (process, user), WebClient(process.url) as web:
         web.database_url = url
         assert web.login(user["email"], user["password"]).status_code == 302
         yield web
@@ -168,7 +153,7 @@ def gunicorn_client(
 def test_gunicorn_streams_byte_exact_first_frame_early(gunicorn_client: WebClient, stub: StubRuntime) -> None:
     stub.reset()
     session = gunicorn_client.mint()
-    with gunicorn_client.stream("/api/agent/run", chat(session, "frames=4 gate=1 size=500")) as response:
+    with gunicorn_client.stream("/api/agent/run", chat_body(session, "frames=4 gate=1 size=500")) as response:
         assert response.headers["content-type"] == "text/event-stream"
         assert response.headers["x-accel-buffering"] == "no" and "content-encoding" not in response.headers
         chunks = response.iter_raw()
@@ -185,7 +170,7 @@ def test_gunicorn_disconnect_closes_upstream_within_two_seconds(
 ) -> None:
     stub.reset()
     session = gunicorn_client.mint()
-    with gunicorn_client.stream("/api/agent/run", chat(session, "frames=1 hold=1")) as response:
+    with gunicorn_client.stream("/api/agent/run", chat_body(session, "frames=1 hold=1")) as response:
         next(response.iter_raw())
     gone = time.monotonic()
     while stub.invocations[0].closed_at is None and time.monotonic() < gone + 5:
@@ -194,4 +179,4 @@ def test_gunicorn_disconnect_closes_upstream_within_two_seconds(
     assert closed_at is not None and closed_at - gone < 2.0
     # its lease is freed once the upstream has closed; then the session takes its next turn
     assert wait_until_leases_free(gunicorn_client.database_url) == 0
-    assert gunicorn_client.post_json("/api/agent/run", chat(session, "frames=1")).status_code == 200
+    assert gunicorn_client.post_json("/api/agent/run", chat_body(session, "frames=1")).status_code == 200

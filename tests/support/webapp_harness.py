@@ -7,14 +7,15 @@ Import the fixtures into a test module or conftest with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -51,8 +52,12 @@ __all__ = [
     "stub",
     "WebappProcess",
     "app_for_url",
+    "chat_body",
     "fresh_postgres_database",
+    "served_app",
 ]
+
+T = TypeVar("T")
 
 
 TEST_ATTACHMENTS = os.path.join(tempfile.gettempdir(), f"pb-test-attachments-{os.getpid()}")
@@ -448,9 +453,9 @@ def wait_until_leases_free(database_url: str, timeout: float = 10.0) -> int:
         return count == 0
 
     try:
-        wait_until(free, "no session holds a chat lease", timeout=timeout, interval=0.02)
-    except AssertionError:
-        pass  # the caller asserts on the count, which names how many are still held
+        # On a timeout the caller's assertion on the count names how many are still held.
+        with contextlib.suppress(AssertionError):
+            wait_until(free, "no session holds a chat lease", timeout=timeout, interval=0.02)
     finally:
         engine.dispose()
     return count
@@ -459,3 +464,40 @@ def wait_until_leases_free(database_url: str, timeout: float = 10.0) -> int:
 def app_for_url(database_url: str, **overrides: Any) -> Any:
     """An app object only for seeding users into ``database_url``."""
     return create_app(app_config(database_url, **overrides))
+
+
+@contextlib.contextmanager
+def served_app(
+    database_url: str,
+    env: dict[str, str],
+    *,
+    seed: Callable[[Any], T] = add_user,  # type: ignore[assignment]
+    worker_class: str | None = None,
+    workers: int = 1,
+) -> Iterator[tuple[WebappProcess, T]]:
+    """``python -m webapp`` on a migrated ``database_url`` with what ``seed(app)`` added (a user).
+
+    ``env`` adds to the database, the test signing secret and ``python -m webapp``'s test defaults
+    (it names the runtime: ``RUNTIME_URL``). Yields the process and what ``seed`` returned.
+    """
+    upgrade(database_url)
+    seeder = app_for_url(database_url)
+    try:
+        seeded = seed(seeder)
+    finally:
+        seeder.extensions["agent_transport"].close()
+        seeder.extensions["database"].dispose()
+    full_env = {"DATABASE_URL": database_url, "AGENT_SIGNING_SECRET": SIGNING_SECRET, **env}
+    with WebappProcess(full_env, worker_class=worker_class, workers=workers) as process:
+        yield process, seeded
+
+
+def chat_body(session: dict[str, Any], prompt: str = "frames=3", **extra: Any) -> dict[str, Any]:
+    """The body of a chat turn (``POST /api/agent/run``) in a minted ``session``."""
+    return {
+        "session_id": session["session_id"],
+        "token": session["token"],
+        "action": "chat",
+        "prompt": prompt,
+        **extra,
+    }

@@ -12,17 +12,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from agent_runtime.contract import TOKEN_SALT, TokenCodec
 from tests.support.runtime_stub import StubRuntime
-from tests.support.webapp_harness import SIGNING_SECRET, Browser, add_user
-
-
-def chat(session: dict[str, Any], prompt: str = "frames=3", **extra: Any) -> dict[str, Any]:
-    return {
-        "session_id": session["session_id"],
-        "token": session["token"],
-        "action": "chat",
-        "prompt": prompt,
-        **extra,
-    }
+from tests.support.webapp_harness import SIGNING_SECRET, Browser, add_user, chat_body
 
 
 def test_mint_returns_uuid4_session_proxy_url_and_a_verifiable_token(
@@ -49,7 +39,7 @@ def test_mint_refuses_unknown_agent_type(browser: Browser):
 
 def test_chat_bytes_reach_the_client_unchanged_with_stream_headers(browser: Browser, stub: StubRuntime):
     session = browser.mint()
-    response = browser.post_json("/api/agent/run", chat(session, "frames=25 size=300"))
+    response = browser.post_json("/api/agent/run", chat_body(session, "frames=25 size=300"))
     body = response.get_data()
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/event-stream"
@@ -65,7 +55,7 @@ def test_forwarded_payload_and_headers(browser: Browser, stub: StubRuntime):
     session = browser.mint()
     traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     browser.post_json(
-        "/api/agent/run", chat(session, ui_context={"page": "builder"}), traceparent=traceparent
+        "/api/agent/run", chat_body(session, ui_context={"page": "builder"}), traceparent=traceparent
     ).get_data()
     [invocation] = stub.invocations
     assert invocation.payload == {
@@ -149,12 +139,12 @@ def _expired(session: dict[str, Any]) -> str:
 
 REFUSALS = {
     "missing token": (
-        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "token": ""}),
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat_body(s), "token": ""}),
         401,
         "TOKEN_MISSING",
     ),
     "forged token": (
-        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "token": s["token"][:-4] + "AAAA"}),
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat_body(s), "token": s["token"][:-4] + "AAAA"}),
         401,
         "TOKEN_INVALID",
     ),
@@ -162,7 +152,7 @@ REFUSALS = {
         lambda b, s, o: b.post_json(
             "/api/agent/run",
             {
-                **chat(s),
+                **chat_body(s),
                 "token": TokenCodec(["z" * 40]).mint(sid=s["session_id"], uid=1, vid=1, typ="copilot"),
             },
         ),
@@ -170,14 +160,18 @@ REFUSALS = {
         "TOKEN_INVALID",
     ),
     "expired token": (
-        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "token": _expired(s)}),
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat_body(s), "token": _expired(s)}),
         401,
         "TOKEN_EXPIRED",
     ),
-    "other user's token": (lambda b, s, o: b.post_json("/api/agent/run", chat(o)), 403, "IDENTITY_MISMATCH"),
+    "other user's token": (
+        lambda b, s, o: b.post_json("/api/agent/run", chat_body(o)),
+        403,
+        "IDENTITY_MISMATCH",
+    ),
     "token for another session": (
         lambda b, s, o: b.post_json(
-            "/api/agent/run", {**chat(s), "session_id": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"}
+            "/api/agent/run", {**chat_body(s), "session_id": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"}
         ),
         403,
         "SESSION_MISMATCH",
@@ -186,7 +180,7 @@ REFUSALS = {
         lambda b, s, o: b.post_json(
             "/api/agent/run",
             {
-                **chat(s),
+                **chat_body(s),
                 "session_id": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
                 "token": _forged(s, sid="6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"),
             },
@@ -212,7 +206,7 @@ REFUSALS = {
         "UNKNOWN_ACTION",
     ),
     "non-chat action on /run": (
-        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "action": "stop"}),
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat_body(s), "action": "stop"}),
         400,
         "UNKNOWN_ACTION",
     ),
@@ -225,18 +219,22 @@ REFUSALS = {
     ),
     "json array": (lambda b, s, o: b.post_json("/api/agent/run", [1, 2]), 400, "INVALID_PAYLOAD"),
     "extra field": (
-        lambda b, s, o: b.post_json("/api/agent/run", {**chat(s), "admin": True}),
+        lambda b, s, o: b.post_json("/api/agent/run", {**chat_body(s), "admin": True}),
         400,
         "INVALID_PAYLOAD",
     ),
-    "empty prompt": (lambda b, s, o: b.post_json("/api/agent/run", chat(s, "   ")), 400, "INVALID_PAYLOAD"),
+    "empty prompt": (
+        lambda b, s, o: b.post_json("/api/agent/run", chat_body(s, "   ")),
+        400,
+        "INVALID_PAYLOAD",
+    ),
     "oversized prompt": (
-        lambda b, s, o: b.post_json("/api/agent/run", chat(s, "x" * (33 * 1024))),
+        lambda b, s, o: b.post_json("/api/agent/run", chat_body(s, "x" * (33 * 1024))),
         413,
         "PAYLOAD_TOO_LARGE",
     ),
     "oversized body": (
-        lambda b, s, o: b.post_json("/api/agent/run", chat(s, ui_context={"x": "y" * 300_000})),
+        lambda b, s, o: b.post_json("/api/agent/run", chat_body(s, ui_context={"x": "y" * 300_000})),
         413,
         "PAYLOAD_TOO_LARGE",
     ),
@@ -249,7 +247,9 @@ REFUSALS = {
     ),
     "text/plain body": (
         lambda b, s, o: b.client.post(
-            "/api/agent/run", data=json.dumps(chat(s)), headers=b.headers(**{"Content-Type": "text/plain"})
+            "/api/agent/run",
+            data=json.dumps(chat_body(s)),
+            headers=b.headers(**{"Content-Type": "text/plain"}),
         ),
         415,
         "UNSUPPORTED_MEDIA_TYPE",
@@ -257,7 +257,7 @@ REFUSALS = {
     "cross-site fetch": (
         lambda b, s, o: b.client.post(
             "/api/agent/run",
-            json=chat(s),
+            json=chat_body(s),
             headers={**b.headers(), "Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
         ),
         403,
@@ -266,14 +266,16 @@ REFUSALS = {
     "foreign origin": (
         lambda b, s, o: b.client.post(
             "/api/agent/run",
-            json=chat(s),
+            json=chat_body(s),
             headers={**b.headers(), "Sec-Fetch-Site": "", "Origin": "https://evil.example"},
         ),
         403,
         "CROSS_SITE",
     ),
     "missing csrf token": (
-        lambda b, s, o: b.client.post("/api/agent/run", json=chat(s), headers={"Origin": "http://localhost"}),
+        lambda b, s, o: b.client.post(
+            "/api/agent/run", json=chat_body(s), headers={"Origin": "http://localhost"}
+        ),
         403,
         "CSRF_FAILED",
     ),
@@ -299,7 +301,7 @@ def test_signed_out_run_is_401_and_never_reaches_the_runtime(
     session = browser.mint()
     response = anonymous.client.post(
         "/api/agent/run",
-        json=chat(session),
+        json=chat_body(session),
         headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "UNAUTHENTICATED"
@@ -316,23 +318,23 @@ def test_another_vendors_session_is_refused(app, browser: Browser, stub: StubRun
     token = TokenCodec([SIGNING_SECRET]).mint(
         sid=session["session_id"], uid=intruder_user["id"], vid=intruder_user["vendor_id"], typ="copilot"
     )
-    response = intruder.post_json("/api/agent/run", {**chat(session), "token": token})
+    response = intruder.post_json("/api/agent/run", {**chat_body(session), "token": token})
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "SESSION_MISMATCH"
     assert stub.invocations == []
 
 
 def test_second_concurrent_turn_is_409_and_the_lease_is_released_after(browser: Browser, stub: StubRuntime):
     session = browser.mint()
-    first = browser.post_json("/api/agent/run", chat(session, "frames=3"))
+    first = browser.post_json("/api/agent/run", chat_body(session, "frames=3"))
     # The first response is open (its body not yet read): the lease is held.
-    second = browser.post_json("/api/agent/run", chat(session, "frames=1"))
+    second = browser.post_json("/api/agent/run", chat_body(session, "frames=1"))
     assert second.status_code == 409 and second.get_json()["error"]["code"] == "SESSION_BUSY"
     stop = browser.post_json(f"/api/agent/run/{session['session_id']}/stop", {"token": session["token"]})
     assert stop.status_code == 200  # out-of-band actions take no lease
     stop.get_data()
     first.get_data()
     first.close()
-    third = browser.post_json("/api/agent/run", chat(session, "frames=1"))
+    third = browser.post_json("/api/agent/run", chat_body(session, "frames=1"))
     assert third.status_code == 200
     third.get_data()
     third.close()
@@ -346,7 +348,7 @@ def test_an_edit_undo_or_redo_during_a_turn_is_409_busy_and_holds_the_lease_itse
     sid, token = session["session_id"], session["token"]
     op = {"tool": "remove_module", "args": {"module_index": 0}}
     edit = {"token": token, "base_version": 3, "ops": [op]}
-    turn = browser.post_json("/api/agent/run", chat(session, "frames=3"))  # open: the lease is held
+    turn = browser.post_json("/api/agent/run", chat_body(session, "frames=3"))  # open: the lease is held
     for action, body in (("edit", edit), ("undo", {"token": token}), ("redo", {"token": token})):
         busy = browser.post_json(f"/api/agent/run/{sid}/{action}", body)
         assert busy.status_code == 409 and busy.get_json()["error"]["code"] == "SESSION_BUSY", action
@@ -354,7 +356,7 @@ def test_an_edit_undo_or_redo_during_a_turn_is_409_busy_and_holds_the_lease_itse
     turn.close()
     change = browser.post_json(f"/api/agent/run/{sid}/edit", edit)  # open: now the edit holds it
     assert change.status_code == 200
-    blocked = browser.post_json("/api/agent/run", chat(session, "frames=1"))
+    blocked = browser.post_json("/api/agent/run", chat_body(session, "frames=1"))
     assert blocked.status_code == 409 and blocked.get_json()["error"]["code"] == "SESSION_BUSY"
     change.get_data()
     change.close()
@@ -364,9 +366,9 @@ def test_an_edit_undo_or_redo_during_a_turn_is_409_busy_and_holds_the_lease_itse
 
 def test_lease_is_released_when_the_response_is_closed_unread(browser: Browser, stub: StubRuntime):
     session = browser.mint()
-    first = browser.post_json("/api/agent/run", chat(session, "frames=2"))
+    first = browser.post_json("/api/agent/run", chat_body(session, "frames=2"))
     first.close()
-    again = browser.post_json("/api/agent/run", chat(session, "frames=2"))
+    again = browser.post_json("/api/agent/run", chat_body(session, "frames=2"))
     assert again.status_code == 200
     again.get_data()
     again.close()
@@ -388,11 +390,11 @@ def test_runtime_refusal_before_the_stream_is_json(
     browser: Browser, stub: StubRuntime, script: str, status: int, code: str
 ):
     session = browser.mint()
-    response = browser.post_json("/api/agent/run", chat(session, script))
+    response = browser.post_json("/api/agent/run", chat_body(session, script))
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == code
     # and the lease was released
-    ok = browser.post_json("/api/agent/run", chat(session, "frames=1"))
+    ok = browser.post_json("/api/agent/run", chat_body(session, "frames=1"))
     assert ok.status_code == 200
     ok.get_data()
     ok.close()
@@ -401,7 +403,7 @@ def test_runtime_refusal_before_the_stream_is_json(
 def test_a_runtime_that_refuses_connections_is_503_restarting(app, browser: Browser):
     app.extensions["agent_transport"].urls = ["http://127.0.0.1:9"]
     session = browser.mint()
-    response = browser.post_json("/api/agent/run", chat(session))
+    response = browser.post_json("/api/agent/run", chat_body(session))
     assert response.status_code == 503
     assert response.get_json() == {
         "error": {
@@ -415,7 +417,9 @@ def test_mid_stream_death_drops_the_cut_frame_and_appends_one_run_error(browser:
     from ag_ui.core import RunErrorEvent
 
     session = browser.mint()
-    body = browser.post_json("/api/agent/run", chat(session, "frames=10 die_after=4 partial=1")).get_data()
+    body = browser.post_json(
+        "/api/agent/run", chat_body(session, "frames=10 die_after=4 partial=1")
+    ).get_data()
     sent = bytes(stub.invocations[0].sent)
     whole = sent[: sent.rindex(b"\n\n") + 2]  # the frames before the cut one
     assert len(whole) < len(sent)  # the stub did die inside a frame
@@ -449,7 +453,7 @@ def test_one_database_statement_before_the_first_byte(
     seen, stop = _statements(app.extensions["database"].engine)
     try:
         if path == "chat":
-            response = browser.post_json("/api/agent/run", chat(session, script))
+            response = browser.post_json("/api/agent/run", chat_body(session, script))
         else:
             url = f"/api/agent/run/{session['session_id']}/watch"
             response = browser.post_json(url, {"token": session["token"]})
@@ -482,7 +486,7 @@ def test_a_failing_lease_renewal_never_ends_a_working_stream(app, browser: Brows
     keeper = FailingRenewals(app.extensions["database"].engine, seconds=60, renew_every=0.01)
     app.extensions["lease_keeper"] = keeper
     session = browser.mint()
-    response = browser.post_json("/api/agent/run", chat(session, "frames=3"))
+    response = browser.post_json("/api/agent/run", chat_body(session, "frames=3"))
     chunks = iter(response.response)  # the relay, iterated as the server would
     first = next(chunks)
     assert failed.wait(10)  # renewals failed while the stream was open...
@@ -505,7 +509,7 @@ def test_database_unavailable_is_503_before_the_stream(app, browser: Browser, st
             raise PoolTimeout("QueuePool limit of size 4 overflow 16 reached")
 
     app.extensions["lease_keeper"] = Exhausted(app.extensions["database"].engine, seconds=60)
-    response = browser.post_json("/api/agent/run", chat(session, "frames=2"))
+    response = browser.post_json("/api/agent/run", chat_body(session, "frames=2"))
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "DATABASE_UNAVAILABLE"
     assert stub.invocations == []
@@ -524,7 +528,7 @@ def test_a_deactivated_user_cannot_stream_with_a_still_valid_cookie(
         with db.engine.begin() as conn:
             conn.execute(User.__table__.update().where(User.id == user["id"]).values(active=False))
     if path == "chat":
-        response = browser.post_json("/api/agent/run", chat(session))
+        response = browser.post_json("/api/agent/run", chat_body(session))
     else:
         response = browser.post_json(
             f"/api/agent/run/{session['session_id']}/watch", {"token": session["token"]}
