@@ -156,7 +156,9 @@ def main() -> int:
                 )
             app = create_app(SERVING)
             if WORKER_CLASS == "gevent":
-                app.wsgi_app = gate_stream_openings(app.wsgi_app, openings)  # type: ignore[method-assign,assignment]
+                from gevent import idle
+
+                app.wsgi_app = gate_stream_openings(app.wsgi_app, openings, wait_idle=idle)  # type: ignore[method-assign,assignment]
             return app
 
     print(

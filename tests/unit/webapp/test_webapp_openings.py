@@ -222,7 +222,7 @@ def test_openings_enter_in_arrival_order_under_gevent() -> None:
             release.setdefault(path, gevent.event.Event()).wait(10)
             return [b""]
 
-        gated = gate_stream_openings(app, 2)
+        gated = gate_stream_openings(app, 2, wait_idle=gevent.idle)  # as python -m webapp builds it
         paths = [f"/api/agent/run/s{i}/watch" for i in range(6)]
         for path in paths:
             release[path] = gevent.event.Event()
@@ -243,6 +243,49 @@ def test_openings_enter_in_arrival_order_under_gevent() -> None:
     )
     # s5..s2 were released before they entered; they enter in the order they arrived at the gate
     assert out.stdout.strip() == "s0,s1,s2,s3,s4,s5"
+
+
+def test_an_opening_starts_when_frames_already_waiting_have_gone() -> None:
+    """Under gevent an opening let in waits for an idle loop: a stream whose frames keep arriving
+    (a greenlet ready again at once, five times) is relayed before the opening's work starts."""
+    script = textwrap.dedent(
+        """
+        from gevent import monkey; monkey.patch_all()
+        import sys, gevent
+        from webapp.openings import gate_stream_openings
+
+        log = []
+        def app(env, start_response):
+            log.append("open")
+            return [b""]
+
+        def relay():
+            for i in range(5):
+                log.append(f"frame{i}")
+                gevent.sleep(0)  # ready again at once: the next frame is already waiting
+
+        wait_idle = gevent.idle if sys.argv[1] == "idle" else None
+        gated = gate_stream_openings(app, 1, wait_idle=wait_idle)
+        opening = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/agent/run"}
+        gevent.joinall([gevent.spawn(relay), gevent.spawn(gated, opening, None)], timeout=10)
+        print(",".join(log))
+        """
+    )
+
+    def order(mode: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", script, mode],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    assert order("idle") == "frame0,frame1,frame2,frame3,frame4,open"
+    # without it the opening cuts in as soon as the relay yields once
+    assert order("none") == "frame0,open,frame1,frame2,frame3,frame4"
 
 
 def test_the_number_of_openings_at_once_is_configurable() -> None:
