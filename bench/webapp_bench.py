@@ -77,6 +77,10 @@ rush of openings it cut the frame p99 at 500 streams (3 of 3 loaded runs) but co
 CPU per stream opened (2 of 2), so the default stays Python's 5 ms until a quiet run decides."""
 WARMUP_STREAMS = 20
 OPEN_COST_SETTLE_SECONDS = 1.0
+QUIET_BUSY_FRACTION = 0.15
+"""An open-cost round starts once the machine's CPUs are at most this busy (over half a second), so the
+previous target's deferred work (its lease releases, the database's own) does not land in its window."""
+QUIET_WAIT_SECONDS = 15.0
 RATIO_FLOOR_MS = 1.0
 _T = re.compile(rb'"t":(\d+)')
 
@@ -408,6 +412,30 @@ def run_level(target: Target, n: int, seconds: int, pids: list[int]) -> dict[str
     return level
 
 
+def machine_busy(window: float = 0.5) -> float:
+    """The fraction of the machine's CPU time spent busy over ``window`` seconds (``/proc/stat``)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        return sum(fields), idle
+
+    total0, idle0 = sample()
+    time.sleep(window)
+    total1, idle1 = sample()
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_quiet() -> float:
+    """Wait (at most :data:`QUIET_WAIT_SECONDS`) until the machine is quiet; how busy it was then."""
+    deadline = time.monotonic() + QUIET_WAIT_SECONDS
+    busy = machine_busy()
+    while busy > QUIET_BUSY_FRACTION and time.monotonic() < deadline:
+        busy = machine_busy()
+    return round(busy, 3)
+
+
 def open_cost(target: Target, n: int, pids: list[int]) -> dict[str, Any]:
     """CPU per stream opened: n one-frame streams at once; the server's CPU time divided by n.
 
@@ -444,7 +472,10 @@ def run_open_cost(
     """The open-cost section: each target warmed up, then ``rounds`` rounds interleaved across targets.
 
     Interleaving pairs the targets in time (a load change on the shared machine hits every target of
-    a round alike). Every round is kept; the median round (by CPU per stream) is the figure.
+    a round alike), and each round starts once the machine is quiet again (:func:`wait_quiet`): the
+    work the previous target or the database defers past its window would otherwise run beside this
+    one and inflate its CPU time. Every round is kept; the median round (by CPU per stream) is the
+    figure.
     """
     for name in names:
         # Unscored warm-up: a fresh process's first requests pay one-time costs (imports,
@@ -453,7 +484,9 @@ def run_open_cost(
     measured: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for round_no in range(rounds):
         for name in names:
+            busy = wait_quiet()
             cost = open_cost(targets[name], OPEN_COST_STREAMS, pids[name])
+            cost["machine_busy_at_start"] = busy
             cost["load_avg_1m"] = round(os.getloadavg()[0], 2)
             measured[name].append(cost)
             print(f"  {name:8s} open cost (round {round_no + 1}): {cost}", flush=True)
@@ -596,7 +629,7 @@ def _default_worker_class() -> str:
 
 
 def summarize(results: dict[str, Any], classes: list[str], levels: list[int]) -> dict[str, Any]:
-    """The headline: largest passing N per class, the pick, and each target met or not."""
+    """The headline: largest passing N per class, each class's targets met or not, and the pick."""
 
     def at(name: str, n: int) -> dict[str, Any] | None:
         return next((lvl for lvl in results[name]["levels"] if lvl["streams"] == n), None)
@@ -608,45 +641,59 @@ def summarize(results: dict[str, Any], classes: list[str], levels: list[int]) ->
         level = at(c, top) if top else None
         return level["latency_ms"]["p99"] if level is not None else float("inf")
 
-    # The class holding the most streams; among those tied, the lower p99 at that level
-    # (not at a smaller level every class passed, where loopback noise decides).
-    pick = min((c for c in classes if best[c] == top), key=p99_at_top)
-    at500 = at(pick, 500)
-    opened = results[pick].get("open_cost", {})
-    at250 = at(pick, 250)
-    largest_ok = at(pick, best[pick]) if best[pick] else None
-    targets = {
-        "p99_vs_nginx_at_500": {
-            "value": at500.get("p99_vs_nginx") if at500 else None,
-            "target": "<= 1.5",
-            "measured": "latency p99 (receive - the stub's send time), web app / nginx, same run",
-        },
-        "streams_at_p99_50ms_zero_loss": {"value": best[pick] if levels else None, "target": ">= 1000"},
-        "rss_kb_per_open_stream": {
-            "value": largest_ok["rss_kb_per_open_stream"] if largest_ok else None,
-            "target": "<= 100",
-        },
-        "cpu_ms_per_stream_opened": {"value": opened.get("cpu_ms_per_stream"), "target": "<= 3"},
-        "first_byte_p99_ms_250_at_once": {
-            "value": (at250 or opened)["first_byte_ms"]["p99"] if (at250 or opened) else None,
-            "target": "<= 500",
-            "measured": "the 250-stream level" if at250 else "the open-cost section (250 at once)",
-        },
-    }
-    checks = {
-        "p99_vs_nginx_at_500": lambda v: v <= 1.5,
-        "streams_at_p99_50ms_zero_loss": lambda v: v >= 1000,
-        "rss_kb_per_open_stream": lambda v: v <= 100,
-        "cpu_ms_per_stream_opened": lambda v: v <= 3,
-        "first_byte_p99_ms_250_at_once": lambda v: v <= 500,
-    }
-    for name, item in targets.items():
-        item["met"] = None if item["value"] is None else bool(checks[name](item["value"]))
+    def targets_for(c: str) -> dict[str, Any]:
+        at500 = at(c, 500)
+        opened = results[c].get("open_cost", {})
+        at250 = at(c, 250)
+        largest_ok = at(c, best[c]) if best[c] else None
+        targets = {
+            "p99_vs_nginx_at_500": {
+                "value": at500.get("p99_vs_nginx") if at500 else None,
+                "target": "<= 1.5",
+                "measured": "latency p99 (receive - the stub's send time), web app / nginx, same run",
+            },
+            "streams_at_p99_50ms_zero_loss": {"value": best[c] if levels else None, "target": ">= 1000"},
+            "rss_kb_per_open_stream": {
+                "value": largest_ok["rss_kb_per_open_stream"] if largest_ok else None,
+                "target": "<= 100",
+            },
+            "cpu_ms_per_stream_opened": {"value": opened.get("cpu_ms_per_stream"), "target": "<= 3"},
+            "first_byte_p99_ms_250_at_once": {
+                "value": (at250 or opened)["first_byte_ms"]["p99"] if (at250 or opened) else None,
+                "target": "<= 500",
+                "measured": "the 250-stream level" if at250 else "the open-cost section (250 at once)",
+            },
+        }
+        checks = {
+            "p99_vs_nginx_at_500": lambda v: v <= 1.5,
+            "streams_at_p99_50ms_zero_loss": lambda v: v >= 1000,
+            "rss_kb_per_open_stream": lambda v: v <= 100,
+            "cpu_ms_per_stream_opened": lambda v: v <= 3,
+            "first_byte_p99_ms_250_at_once": lambda v: v <= 500,
+        }
+        for name, item in targets.items():
+            item["met"] = None if item["value"] is None else bool(checks[name](item["value"]))
+        return targets
+
+    by_class = {c: targets_for(c) for c in classes}
+
+    def met(c: str) -> int:
+        return sum(1 for item in by_class[c].values() if item["met"])
+
+    # The class meeting the most of the issue's targets (holding 1,000 streams is one of them); among
+    # those tied, the one holding more streams, then the lower p99 at the top level (not at a smaller
+    # level every class passed, where loopback noise decides). Holding the most streams alone is not
+    # the rule: a class at its limit at 1,500 held it in one run and lost thousands of frames there
+    # in the next, and one run's edge must not outweigh the targets.
+    pick = min(classes, key=lambda c: (-met(c), -best[c], p99_at_top(c)))
+    default = _default_worker_class()
     return {
         "max_streams_ok_one_process": {**best, "nginx": results["nginx"]["max_streams_ok"]},
+        "targets_met": {c: f"{met(c)} of {len(by_class[c])}" for c in classes},
         "recommended_worker_class": pick,
-        "default_worker_class_in_code": _default_worker_class(),
-        "targets_for_recommended": targets,
+        "default_worker_class_in_code": default,
+        "targets_for_recommended": by_class[pick],
+        "targets_for_default": by_class.get(default),
         "levels_run": levels,
     }
 
@@ -669,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--open-rounds",
         type=int,
-        default=3,
+        default=5,
         help="rounds of the open-cost section, interleaved across targets; every round is kept and"
         " the median round is the figure",
     )

@@ -2,16 +2,13 @@
 
 The worker class is ``gevent``, chosen by measurement (``bench/webapp_bench.py`` →
 ``bench/results/webapp.json``: every frame of N streams held 30 s at one frame a second, opened at
-once, one attempt per level, nginx side by side; the default is the class holding the most streams
-at p99 ≤ 50 ms with zero loss). In the two quiet runs of 2026-12-01 gevent held 1,000 streams both
-times (p99 34 ms at 1,000) at the lowest CPU per stream opened (2.7 ms, gthread 3.3); gthread held
-1,000 in the first and 500 in the second (a 1,000-stream rush queued its 1,000 threads on the GIL
-past the lease pool's 3 s timeout: 215 streams answered 503), though its frame p99 is lower (9.6 vs
-38.7 ms at 500) and ``WEB_WORKER_CLASS=gthread`` remains a choice. The two ``make bench`` runs of
-2026-12-02 (with the opening gate below) agree: gevent held 1,000 both times (p99 30 ms at 1,000),
-gthread 500 then 1,000, gthread with a 1 ms switch interval 0 then 1,000; the second run's summary
-names that variant (the three tied at 1,000 and it had the lowest p99 there, 21.9 ms), but a class
-that failed 250 in the run before is not a default.
+once, one attempt per level, nginx side by side; the summary recommends the class meeting the most
+of issue 9's five targets, then the one holding the most streams at p99 ≤ 50 ms with zero loss). In
+the four full runs of 2026-12-01/02 gevent held 1,000 streams every time, and at 1,500 it failed on
+p99 (78–123 ms), never on loss; gthread held 500, 1,000, 1,000 and 1,500, and where it failed it
+lost frames (540 at 1,000; 6,690 at 1,500). In the last run gevent met 3 of the 5 targets (1,000
+streams; 26 KB per open stream; 2.0 ms CPU per stream opened, against gthread's 3.6), gthread 2.
+``WEB_WORKER_CLASS=gthread`` remains a choice.
 
 ``WEB_WORKER_CLASS=uvicorn`` serves the ASGI edge (``webapp/edge.py``: gunicorn's UvicornWorker;
 Flask still answers every request, a stream's relay runs on the event loop, not a thread): half
@@ -23,10 +20,9 @@ With ``WEB_WORKER_CLASS=gthread`` a stream occupies one thread for its life, so 
 (default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``. With
 gevent a stream is a greenlet (psycopg waits cooperatively once gevent has patched the process),
 and at most ``WEB_OPENING_GREENLETS`` (default 6) stream openings do their own work at once, the
-rest waiting in arrival order; a slot is given back before the runtime is asked, so a runtime slow
-to answer holds none (:mod:`webapp.openings`). In the 2026-12-02 runs that cut the frame p99 at 250
-streams from 48 to 10 ms, at 500 from 50 (a failed level) to 17 ms and held 1,000 at 11 ms, at the
-same CPU per stream opened.
+rest waiting in arrival order, each starting when the loop is next idle; a slot is given back before
+the runtime is asked, so a runtime slow to answer holds none (:mod:`webapp.openings`). With the gate
+the frame p99 at 500 streams is 7.8–7.9 ms (26–50 ms without it).
 ``WEB_SERVER=werkzeug`` is a single-process development fallback.
 
 ``WEB_SWITCH_INTERVAL_MS`` sets the GIL switch interval (:func:`sys.setswitchinterval`; default
