@@ -299,6 +299,38 @@ def test_reload_right_after_asking_for_the_build_catches_up(page: Any, user: dic
     assert page.problems.errors == []
 
 
+def test_a_first_message_sent_before_the_page_has_its_session_stays_in_one_conversation(
+    page: Any, user: dict[str, Any]
+) -> None:
+    """Under load the page's own session request (made on load) answers late, and the person has
+    already sent their first message. The outline and the build that follows it happen in one
+    conversation: one session is minted, and "Build it" builds that outline. (A fresh-clone run saw
+    "Build it" land in a second, empty session and outline a playbook about "it".)"""
+    session_requests: list[Any] = []
+    held: list[Any] = []
+
+    def hold_the_first(route: Any) -> None:
+        session_requests.append(route.request)
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # the load's request: answered once the message is on its way
+
+    page.route("**/api/agent/copilot/session", hold_the_first)
+    login(page, user)
+    send(page, ONBOARDING)
+    expect(page.get_by_test_id("msg-user")).to_contain_text(ONBOARDING[:40])
+    held[0].continue_()
+    expect(page.locator('[data-testid^="module-"]').first).to_be_visible()
+    wait_idle(page)
+    assert len(session_requests) == 1, "the page minted a second session for the first message"
+    title = page.get_by_test_id("playbook-title").inner_text()
+    send(page, "Build it")
+    expect(page.get_by_test_id("phase")).to_have_text("Building", timeout=BUILD_TIMEOUT_MS)
+    expect(page.get_by_test_id("playbook-title")).to_have_text(title)
+    assert len(session_requests) == 1
+
+
 def test_an_approval_is_asked_and_answered(page: Any, user: dict[str, Any], e2e_webapp: Any) -> None:
     """Building more than APPROVAL_BUILD_THRESHOLD (8) modules waits for a person (DESIGN §8); one
     who answers for the desk decides on their own card."""

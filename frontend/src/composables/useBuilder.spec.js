@@ -146,6 +146,37 @@ describe('useBuilder', () => {
     expect(JSON.parse(sessionStorage.getItem(SESSION_KEY)).lastEventId).toBe(62)
   })
 
+  it('a message sent while the page is still getting its session goes to that session, and so does the next', async () => {
+    // Under load the page's own session request (on load) answers late, and the person has already
+    // sent their first message: one session is minted and both turns go to it.
+    const minted = []
+    let answerLoad
+    const loadAnswered = new Promise((resolve) => {
+      answerLoad = resolve
+    })
+    let turn = 0
+    const server = installFakeServer({
+      'POST /api/agent/copilot/session': async () => {
+        const session = { ...SESSION, session_id: `session-${minted.length}`, token: `token-${minted.length}` }
+        minted.push(session)
+        if (minted.length === 1) await loadAnswered
+        return jsonResponse(200, session)
+      },
+      'POST /api/agent/run': () => sseResponse(turn++ === 0 ? outlineTurn(1) : buildTurn(20)),
+      '/watch': () => sseResponse(watchEvents(40)),
+    })
+    const b = make()
+    const loading = b.init()
+    const first = b.send('Onboard new clients')
+    await new Promise((resolve) => setTimeout(resolve, 0)) // every request either made has been answered
+    answerLoad()
+    await Promise.all([loading, first])
+    await b.send('Build it')
+    expect(minted.map((s) => s.session_id)).toEqual(['session-0'])
+    expect(server.callsTo('/api/agent/run').map((c) => c.body.session_id)).toEqual(['session-0', 'session-0'])
+    expect(JSON.parse(sessionStorage.getItem(SESSION_KEY)).session_id).toBe('session-0')
+  })
+
   it('stop during a chat turn: posts stop, shows "Stopped." once, stays usable', async () => {
     const chat = openStream()
     let stopBody

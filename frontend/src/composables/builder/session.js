@@ -10,12 +10,31 @@ import { explainError } from '../../lib/errors.js'
  */
 export function useSession(ctx, reload) {
   const { api, store, saved } = ctx
+  let minting = null // the session request in flight: every caller waits for the same one
 
+  /**
+   * The page's session, minted once. The page asks for one on load while the person may already be
+   * sending their first message: both must get the same session, or the second message goes to one
+   * that never saw the first (and its outline is lost).
+   */
   async function ensureSession() {
     if (ctx.session) return ctx.session
-    ctx.session = await api.createSession()
-    reload.persist()
-    return ctx.session
+    if (!minting) {
+      minting = api
+        .createSession()
+        .then((created) => {
+          // A session chosen meanwhile (a draft reopened) stays; the minted one is not used.
+          if (!ctx.session) {
+            ctx.session = created
+            reload.persist()
+          }
+          return ctx.session
+        })
+        .finally(() => {
+          minting = null
+        })
+    }
+    return minting
   }
 
   async function replaceSession() {
