@@ -4,10 +4,10 @@ The worker class is ``gevent``, chosen by measurement (``bench/webapp_bench.py``
 ``bench/results/webapp.json``: every frame of N streams held 30 s at one frame a second, opened at
 once, one attempt per level, nginx side by side; the summary recommends the class meeting the most
 of issue 9's five targets, then the one holding the most streams at p99 ≤ 50 ms with zero loss). In
-the four full runs of 2026-12-01/02 gevent held 1,000 streams every time, and at 1,500 it failed on
-p99 (78–123 ms), never on loss; gthread held 500, 1,000, 1,000 and 1,500, and where it failed it
-lost frames (540 at 1,000; 6,690 at 1,500). In the last run gevent met 3 of the 5 targets (1,000
-streams; 26 KB per open stream; 2.0 ms CPU per stream opened, against gthread's 3.6), gthread 2.
+the four full runs of 2026-12-01/02 before the startup heap was frozen (below), gevent held 1,000
+streams every time and failed 1,500 on p99 (78–123 ms: the collector's full passes), never on loss;
+in the two runs since, it held 1,500 (p99 17.5 and 9.8 ms) and met 4 of the 5 targets. gthread held
+500–1,500 and where it failed it lost frames (540 at 1,000; 6,690 at 1,500).
 ``WEB_WORKER_CLASS=gthread`` remains a choice.
 
 ``WEB_WORKER_CLASS=uvicorn`` serves the ASGI edge (``webapp/edge.py``: gunicorn's UvicornWorker;
@@ -20,9 +20,9 @@ With ``WEB_WORKER_CLASS=gthread`` a stream occupies one thread for its life, so 
 (default 1000) bounds the streams per worker process; add processes with ``WEB_CONCURRENCY``. With
 gevent a stream is a greenlet (psycopg waits cooperatively once gevent has patched the process),
 and at most ``WEB_OPENING_GREENLETS`` (default 6) stream openings do their own work at once, the
-rest waiting in arrival order, each starting when the loop is next idle; a slot is given back before
+rest waiting in arrival order and starting one per idle turn of the loop; a slot is given back before
 the runtime is asked, so a runtime slow to answer holds none (:mod:`webapp.openings`). With the gate
-the frame p99 at 500 streams is 7.8–7.9 ms (26–50 ms without it).
+the frame p99 at 500 streams is 1.5–4 ms (26–50 ms without it; nginx 3.6 ms in the same run).
 Every worker, whatever its class, builds its app after the fork and then freezes that startup heap
 (:func:`freeze_startup_heap`), so the collector's full passes walk only what serving creates.
 ``WEB_SERVER=werkzeug`` is a single-process development fallback.

@@ -288,6 +288,41 @@ def test_an_opening_starts_when_frames_already_waiting_have_gone() -> None:
     assert order("none") == "frame0,open,frame1,frame2,frame3,frame4"
 
 
+def test_openings_let_in_together_start_one_per_idle_turn() -> None:
+    """Three openings have slots at once. Each one's work makes a stream's frame ready (the runtime
+    of an earlier opening has answered): that frame goes out before the next opening starts, not
+    after all three (they used to share one idle turn and run back to back)."""
+    script = textwrap.dedent(
+        """
+        from gevent import monkey; monkey.patch_all()
+        import gevent, gevent.event
+        from webapp.openings import gate_stream_openings
+
+        log, answered = [], gevent.event.Event()
+        def app(env, start_response):
+            log.append("open")
+            answered.set()  # an earlier stream's first frame is ready now
+            return [b""]
+
+        def relay():
+            for _ in range(3):
+                answered.wait(10)
+                answered.clear()
+                log.append("frame")
+
+        gated = gate_stream_openings(app, 3, wait_idle=gevent.idle)  # as python -m webapp builds it
+        opening = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/agent/run"}
+        greenlets = [gevent.spawn(relay)] + [gevent.spawn(gated, dict(opening), None) for _ in range(3)]
+        gevent.joinall(greenlets, timeout=10)
+        print(",".join(log))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "open,frame,open,frame,open,frame"
+
+
 def test_the_number_of_openings_at_once_is_configurable() -> None:
     assert opening_greenlets({}) == DEFAULT_OPENING_GREENLETS
     assert opening_greenlets({"WEB_OPENING_GREENLETS": "12"}) == 12
