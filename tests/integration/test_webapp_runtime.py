@@ -66,8 +66,15 @@ def test_multi_turn_session_with_a_watched_build_is_byte_exact(
                 "/api/agent/run",
                 {"session_id": sid, "token": token, "action": "chat", "prompt": "build it"},
             ),
-            run(client, f"/api/agent/run/{sid}/watch", {"token": token}),
         ]
+        # As the builder page does: watch from the id of the turn's closing snapshot, so the watch
+        # holds the whole build whether it is still running or has already ended (a loaded machine).
+        closing = [
+            f.id for f in parse_frames(received[1]) if f.type == "STATE_SNAPSHOT" and f.id is not None
+        ][-1]
+        received.append(
+            run(client, f"/api/agent/run/{sid}/watch", {"token": token, "last_event_id": closing})
+        )
         calls = tap.calls[before:]
         assert len(calls) == 3 and all(c.complete for c in calls)
         for got, call in zip(received, calls, strict=True):
