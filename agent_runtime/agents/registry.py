@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent_runtime import yamltext
 from agent_runtime.agents.checker import CheckRules
 from agent_runtime.contract import TOOL_ARGS
 from agent_runtime.errors import ConfigError
@@ -104,7 +105,7 @@ def load_registry(path: Path) -> AgentRegistry:
     """
     where = f"AGENTS_CONFIG {path}"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read it ({exc.strerror})") from None
     except yaml.YAMLError as exc:

@@ -9,6 +9,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent_runtime import yamltext
 from agent_runtime.errors import ConfigError
 from agent_runtime.usage.meter import Usage
 
@@ -83,7 +84,7 @@ def load_prices(path: Path) -> PriceTable:
         ConfigError: One line saying what is wrong.
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
         return PriceTable(_PriceFile.model_validate(raw).models)
     except OSError as exc:
         raise ConfigError(f"PRICE_TABLE {path}: cannot read it ({exc.strerror})") from None

@@ -134,7 +134,7 @@ def test_a_sessions_traces_are_found_in_mlflow_by_session(
         "DATA_DIR": str(tmp_path / "data"),  # the file session store
         "PRICE_TABLE": str(prices),
     }
-    with start_runtime(env, ready_timeout=60) as runtime:
+    with start_runtime(env) as runtime:
         sid, runs = _run_session(runtime)
     # The runtime got SIGTERM right after the build: telemetry flushes MLflow's async queue before
     # the signal ends the process, so every trace is complete (none left IN_PROGRESS or missing).

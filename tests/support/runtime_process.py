@@ -226,16 +226,27 @@ class BackgroundStream:
         return list(self.frames)
 
 
+READY_TIMEOUT = 120.0
+"""How long a runtime may take to answer ``/ping``: a bound for a hung start, not a speed check.
+A cold start is 1.1-1.6 s of CPU, nearly all imports; with 20 busy processes on this 2-core machine
+it took 16 s (34 s before the MCP SDK was imported lazily), and five fresh-clone suites side by side
+in their browser stage load the machine about that much (a 30 s bound failed a restart there once)."""
+
+
 @contextlib.contextmanager
 def start_runtime(
-    extra_env: Mapping[str, str] | None = None, *, ready_timeout: float = 30.0, port: int | None = None
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    ready_timeout: float = READY_TIMEOUT,
+    port: int | None = None,
 ) -> Iterator[RuntimeProcess]:
     """Run ``python -m agent_runtime`` on a free loopback port until the block exits.
 
     Unless ``extra_env`` names a ``DATA_DIR``, the runtime gets a fresh temporary data folder
     (its file session store), removed afterwards; pass the same ``DATA_DIR`` to several runtimes
     to make them share sessions. ``port``: listen there (a restart behind a web app that knows
-    the old address) instead of on a free port.
+    the old address) instead of on a free port. ``ready_timeout``: how long to wait for ``/ping``
+    (the process exiting fails at once).
     """
     port = port or free_port()
     own_data = None

@@ -393,8 +393,12 @@ class WebappProcess:
         with open(self._log.name, encoding="utf-8", errors="replace") as fh:
             return fh.read()
 
-    def wait_ready(self, timeout: float = 30.0) -> WebappProcess:
+    def wait_ready(self, timeout: float = 120.0) -> WebappProcess:
+        """Block until ``/healthz`` answers; the process exiting fails at once.
 
+        ``timeout`` bounds a hung start; it is no speed check (as ``runtime_process.READY_TIMEOUT``:
+        a loaded fresh-clone run can make a cold start take tens of seconds).
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -20,9 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from agent_runtime import yamltext
 from agent_runtime.contract import Limits, ToolName
 
 from ._item_refs import (
@@ -69,7 +69,7 @@ def load_detail(path: Path = DETAIL_FILE) -> DetailFile:
     Raises:
         ValueError: The file is not valid YAML or breaks the schema.
     """
-    return DetailFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return DetailFile.model_validate(yamltext.safe_load(path.read_text(encoding="utf-8")))
 
 
 _DETAIL = re.compile(

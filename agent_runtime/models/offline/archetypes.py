@@ -18,6 +18,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from agent_runtime import yamltext
 from agent_runtime.contract import Limits
 
 from ._text import significant
@@ -146,7 +147,7 @@ def load_archetypes(folder: Path = DATA_DIR) -> tuple[Archetype, ...]:
     loaded: list[Archetype] = []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yamltext.safe_load(path.read_text(encoding="utf-8"))
             loaded.append(_archetype(ArchetypeFile.model_validate(raw)))
         except (yaml.YAMLError, ValueError) as exc:
             raise ValueError(f"archetype file {path.name}: {exc}") from exc
