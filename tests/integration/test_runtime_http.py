@@ -176,10 +176,14 @@ def test_build_and_watch(slow_runtime: RuntimeProcess) -> None:
 def test_watch_resumes_after_last_event_id_without_gap_or_duplicate(slow_runtime: RuntimeProcess) -> None:
     runtime = slow_runtime
     sid, token, _ = _outline(runtime)
-    runtime.chat(sid, token, "build it")
+    built = runtime.chat(sid, token, "build it")
+    # The builder page's watch: from the id of the turn's closing snapshot (not a fresh join, which
+    # shows only the end once the build is over: on a loaded machine it can be over by then).
+    closing = [f for f in built if f.type == "STATE_SNAPSHOT"][-1]
 
     first_part: list[Frame] = []
-    with runtime.stream(runtime.body(sid, token, "watch"), session_id=sid) as frames:
+    body = runtime.body(sid, token, "watch", last_event_id=closing.id)
+    with runtime.stream(body, session_id=sid) as frames:
         for frame in frames:
             first_part.append(frame)
             if sum(f.type == "TOOL_CALL_END" for f in first_part) >= 3:
@@ -207,9 +211,7 @@ def test_watch_resumes_after_last_event_id_without_gap_or_duplicate(slow_runtime
     seen = [f for f in first_part + second_part if f.type == "TOOL_CALL_START"]
     assert len({f.event["toolCallId"] for f in seen}) == len(seen), "a tool call was sent twice"
     calls = tool_calls(first_part) + tool_calls(second_part)
-    start = last_snapshot(first_part[:3])["canvas"][
-        "modules"
-    ]  # where the first watch joined (transcript first)
+    start = closing.event["snapshot"]["canvas"]["modules"]  # where the first watch resumed
     final = last_snapshot(second_part)
     for index, module in enumerate(final["canvas"]["modules"]):
         adds = [args for name, args in calls if name == "add_tasks" and args["module_index"] == index]
