@@ -33,7 +33,9 @@ Also measured: CPU per stream opened (the worker's CPU time over 250 one-frame s
 once, divided by 250, after 20 unscored warm-up streams per target: a fresh process's one-time
 costs are not a stream's; ``--open-rounds K`` rounds, 5 by default, interleaved across the targets,
 every round kept, the median round the figure: one round swung 2.4-4.2 ms on this shared machine)
-and the time to save a 12 × 10 × 5 playbook on Postgres.
+and the time to save a 12 × 10 × 5 playbook on Postgres. The open cost is measured for ``bare`` too
+(:mod:`bench.bare_relay`: the web app's server and runtime transport relaying the same requests with
+no app in between), so a class's figure minus ``bare``'s is what the app itself adds per stream.
 
 Pieces can be run alone: ``--sections open`` (only the open cost), ``--sections levels``, and
 ``--classes`` takes variants of a class with environment overrides, each its own web app process
@@ -325,6 +327,21 @@ def start_webapp(
     proc = Proc([sys.executable, "-m", "webapp"], env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc, port
+
+
+def start_bare(stub_url: str) -> tuple[Proc, int]:
+    """:mod:`bench.bare_relay` served as the web app is (gunicorn, one gevent worker): the floor."""
+    port = free_port()
+    env = {**os.environ, "RUNTIME_URL": stub_url, "PYTHONPATH": str(ROOT)}
+    args = ["-k", "gevent", "-w", "1", "--worker-connections", "4000", "--log-level", "warning"]
+    args += ["-b", f"127.0.0.1:{port}", "bench.bare_relay:app"]
+    proc = Proc([sys.executable, "-m", "gunicorn", *args], env)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", proc, timeout=60)
     except BaseException:
         proc.stop()
         raise
@@ -801,6 +818,14 @@ def main(argv: list[str] | None = None) -> int:
         client.close()
         targets = {"direct": Target("direct", stub_port), "nginx": Target("nginx", nginx_port)}
         pids: dict[str, list[int]] = {"direct": [], "nginx": nginx_pids}
+        floor = []
+        if "open" in sections:
+            bare, bare_port = start_bare(f"http://127.0.0.1:{stub_port}")
+            procs.append(bare)
+            targets["bare"] = Target("bare", bare_port, "/api/agent/run", cookie, csrf, sessions)
+            pids["bare"] = [worker_pid(bare.proc.pid)]
+            results["bare"] = {"what": "bench/bare_relay.py: the web app's server and transport, no app"}
+            floor = ["bare"]
         for worker_class, (_proc, port, pid) in webapps.items():
             targets[worker_class] = Target(worker_class, port, "/api/agent/run", cookie, csrf, sessions)
             pids[worker_class] = [pid]
@@ -811,7 +836,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[name]["env"] = specs[name][1]
         results["direct"] = {"levels": []}
         if "open" in sections:
-            run_open_cost(targets, pids, ["direct", "nginx", *classes], max(1, args.open_rounds), results)
+            names = ["direct", "nginx", *floor, *classes]
+            run_open_cost(targets, pids, names, max(1, args.open_rounds), results)
         for n in levels:
             direct = run_level(targets["direct"], n, seconds, [])
             score(direct, None, None)
