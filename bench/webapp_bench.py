@@ -324,13 +324,7 @@ def start_webapp(
         }
     )
     env.update(overrides or {})
-    proc = Proc([sys.executable, "-m", "webapp"], env)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
-    except BaseException:
-        proc.stop()
-        raise
-    return proc, port
+    return serving([sys.executable, "-m", "webapp"], env, f"http://127.0.0.1:{port}/healthz"), port
 
 
 def start_bare(stub_url: str) -> tuple[Proc, int]:
@@ -339,13 +333,18 @@ def start_bare(stub_url: str) -> tuple[Proc, int]:
     env = {**os.environ, "RUNTIME_URL": stub_url, "PYTHONPATH": str(ROOT)}
     args = ["-k", "gevent", "-w", "1", "--worker-connections", "4000", "--log-level", "warning"]
     args += ["-b", f"127.0.0.1:{port}", "bench.bare_relay:app"]
-    proc = Proc([sys.executable, "-m", "gunicorn", *args], env)
+    return serving([sys.executable, "-m", "gunicorn", *args], env, f"http://127.0.0.1:{port}/"), port
+
+
+def serving(args: list[str], env: dict[str, str], ready_url: str) -> Proc:
+    """A server process started and answering ``ready_url`` (stopped again if it never does)."""
+    proc = Proc(args, env)
     try:
-        wait_http(f"http://127.0.0.1:{port}/", proc, timeout=60)
+        wait_http(ready_url, proc, timeout=120)
     except BaseException:
         proc.stop()
         raise
-    return proc, port
+    return proc
 
 
 def login(port: int, email: str, password: str) -> tuple[httpx.Client, str, str]:
