@@ -817,14 +817,12 @@ def main(argv: list[str] | None = None) -> int:
         client.close()
         targets = {"direct": Target("direct", stub_port), "nginx": Target("nginx", nginx_port)}
         pids: dict[str, list[int]] = {"direct": [], "nginx": nginx_pids}
-        floor = []
         if "open" in sections:
             bare, bare_port = start_bare(f"http://127.0.0.1:{stub_port}")
             procs.append(bare)
             targets["bare"] = Target("bare", bare_port, "/api/agent/run", cookie, csrf, sessions)
             pids["bare"] = [worker_pid(bare.proc.pid)]
             results["bare"] = {"what": "bench/bare_relay.py: the web app's server and transport, no app"}
-            floor = ["bare"]
         for worker_class, (_proc, port, pid) in webapps.items():
             targets[worker_class] = Target(worker_class, port, "/api/agent/run", cookie, csrf, sessions)
             pids[worker_class] = [pid]
@@ -835,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name]["env"] = specs[name][1]
         results["direct"] = {"levels": []}
         if "open" in sections:
-            names = ["direct", "nginx", *floor, *classes]
+            names = ["direct", "nginx", "bare", *classes]
             run_open_cost(targets, pids, names, max(1, args.open_rounds), results)
         for n in levels:
             direct = run_level(targets["direct"], n, seconds, [])

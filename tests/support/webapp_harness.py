@@ -29,6 +29,7 @@ from webapp.accounts import create_user
 from webapp.extensions import db
 from webapp.migrate import upgrade
 
+from .runtime_process import READY_TIMEOUT
 from .runtime_stub import StubRuntime
 from .waiting import wait_until
 
@@ -393,11 +394,10 @@ class WebappProcess:
         with open(self._log.name, encoding="utf-8", errors="replace") as fh:
             return fh.read()
 
-    def wait_ready(self, timeout: float = 120.0) -> WebappProcess:
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> WebappProcess:
         """Block until ``/healthz`` answers; the process exiting fails at once.
 
-        ``timeout`` bounds a hung start; it is no speed check (as ``runtime_process.READY_TIMEOUT``:
-        a loaded fresh-clone run can make a cold start take tens of seconds).
+        ``timeout`` bounds a hung start, as for the runtime; it is no speed check.
         """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

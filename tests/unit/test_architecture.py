@@ -25,6 +25,12 @@ def _imports(package: str) -> dict[Path, set[str]]:
     return found
 
 
+def _printed_by(probe: str) -> str:
+    """What ``probe`` prints when run in a fresh interpreter (its own ``sys.modules``)."""
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 def test_webapp_imports_only_the_contract_from_the_runtime() -> None:
     offenders = {
         str(path.relative_to(ROOT)): sorted(
@@ -58,8 +64,7 @@ def test_contract_loads_without_heavy_dependencies() -> None:
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert _printed_by(probe) == ""
 
 
 def test_the_runtime_starts_without_the_mcp_sdk() -> None:
@@ -73,8 +78,7 @@ def test_the_runtime_starts_without_the_mcp_sdk() -> None:
         "create_app(load_settings(os.environ))\n"
         "print(','.join(m for m in ('mcp', 'mcp_types', 'strands.tools.mcp') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert _printed_by(probe) == ""
 
 
 def test_the_playbook_library_reads_the_database_without_the_webapp() -> None:
@@ -90,8 +94,7 @@ def test_the_playbook_library_reads_the_database_without_the_webapp() -> None:
         "web = ('webapp', 'flask', 'flask_login')\n"
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in web)))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert _printed_by(probe) == ""
 
 
 PACKAGES = ("agent_runtime", "webapp", "attachments")
