@@ -21,9 +21,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Raises:
         ConfigError: the configuration is unusable (e.g. production without real secrets).
     """
-    from flask import Flask
+    from .application import PlaybookFlask
 
-    app = Flask(__name__)
+    app = PlaybookFlask(__name__)
     configure(app, config)
     register_extensions(app)
     register_blueprints(app)
@@ -51,11 +51,16 @@ def register_extensions(app: Flask) -> None:
 
     from . import security
     from .agent.disconnect import monitor
+    from .agent.express import ExpressOpenings, raise_express_refusal
     from .agent.principal import STREAM_ENDPOINTS
     from .extensions import csrf, db, login_manager
     from .throttle import limiter, skip_check_for
     from .transports import make_transport
 
+    # Plain stream openings take the express lane (it hands every other request to Flask), behind
+    # ProxyFix so it sees the client's scheme and host.
+    app.wsgi_app = ExpressOpenings(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(raise_express_refusal)  # a refusal it hands over is answered by Flask
     trusted = int(app.config.get("TRUSTED_PROXIES", 0))
     if trusted:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted, x_host=trusted)  # type: ignore[method-assign]

@@ -4,12 +4,16 @@ security headers every response carries."""
 
 from __future__ import annotations
 
+import hmac
 import tempfile
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import same_origin
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from agent_runtime.contract import (
@@ -23,6 +27,9 @@ from agent_runtime.contract import (
 
 from .config import is_production
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_PREFIXES = ("/api/", "/agent/")
@@ -63,10 +70,24 @@ def cookie_secure() -> bool:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session with the Secure flag decided per request."""
+    """Flask's signed-cookie session with the Secure flag decided per request.
+
+    Flask builds a new signing serializer for every request that reads or writes the session; this
+    one keeps the last one built and reuses it while the app's keys are the same.
+    """
+
+    def __init__(self) -> None:
+        self._serializer: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return cookie_secure()
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = self._serializer
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
 
 
 def check_same_origin() -> None:
@@ -77,21 +98,33 @@ def check_same_origin() -> None:
     """
     if request.method not in UNSAFE_METHODS:
         return
-    site = request.headers.get("Sec-Fetch-Site", "").lower()
+    headers = request.headers
+    if cross_site(
+        headers.get("Sec-Fetch-Site", ""),
+        headers.get("Origin"),
+        request.scheme,
+        request.host,
+        str(current_app.config.get("ALLOWED_ORIGINS", "")),
+    ):
+        raise ApiError(403, ErrorCode.CROSS_SITE, "cross-site requests are not allowed")
+
+
+def cross_site(site: str, origin: str | None, scheme: str, host: str, allowed_origins: str) -> bool:
+    """Whether a request with these ``Sec-Fetch-Site`` and ``Origin`` headers comes from another site
+    (:func:`check_same_origin`'s rule; ``scheme`` and ``host`` are this request's)."""
+    site = site.lower()
     if site and site not in {"same-origin", "none"}:
-        raise ApiError(403, ErrorCode.CROSS_SITE, "cross-site requests are not allowed")
-    origin = request.headers.get("Origin")
+        return True
     if origin is None:
-        return
+        return False
     if origin == "null":
-        raise ApiError(403, ErrorCode.CROSS_SITE, "cross-site requests are not allowed")
-    allowed = {o.strip().rstrip("/") for o in str(current_app.config.get("ALLOWED_ORIGINS", "")).split(",")}
-    parts = urlsplit(origin)
+        return True
+    allowed = {o.strip().rstrip("/") for o in allowed_origins.split(",")}
     if origin.rstrip("/") in allowed:
-        return
+        return False
     # Scheme and host: http://host is another origin than https://host.
-    if parts.scheme.lower() != request.scheme.lower() or parts.netloc.lower() != request.host.lower():
-        raise ApiError(403, ErrorCode.CROSS_SITE, "cross-site requests are not allowed")
+    parts = urlsplit(origin)
+    return parts.scheme.lower() != scheme.lower() or parts.netloc.lower() != host.lower()
 
 
 def check_json_body() -> None:
@@ -267,6 +300,44 @@ def csrf_guard() -> None:
     csrf.protect()
 
 
+def csrf_header_valid(
+    config: Mapping[str, Any], session_data: Mapping[str, Any], environ: Mapping[str, Any], host: str
+) -> bool:
+    """Whether Flask-WTF's check (:func:`csrf_guard`) passes a JSON request, from explicit values.
+
+    The express lane (:mod:`webapp.agent.express`) asks this without a request context: the token
+    from the first ``WTF_CSRF_HEADERS`` header that has one, signed with ``WTF_CSRF_SECRET_KEY`` or
+    ``SECRET_KEY`` (salt ``wtf-csrf-token``), within ``WTF_CSRF_TIME_LIMIT``, equal to the session's;
+    over HTTPS with ``WTF_CSRF_SSL_STRICT``, a ``Referer`` of this host. (A JSON body has no form
+    field to carry the token.) ``tests/unit/webapp/test_express.py`` holds it to Flask-WTF's own
+    answers.
+    """
+    token = next(
+        (
+            value
+            for name in config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"])
+            if (value := environ.get("HTTP_" + name.upper().replace("-", "_")))
+        ),
+        None,
+    )
+    field_name = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    secret = config.get("WTF_CSRF_SECRET_KEY") or config.get("SECRET_KEY")
+    if not token or not secret or field_name not in session_data:
+        return False
+    try:
+        signed = URLSafeTimedSerializer(secret, salt="wtf-csrf-token").loads(
+            token, max_age=config.get("WTF_CSRF_TIME_LIMIT", 3600)
+        )
+    except BadData:
+        return False
+    if not isinstance(signed, str) or not hmac.compare_digest(str(session_data[field_name]), signed):
+        return False
+    if environ.get("wsgi.url_scheme") == "https" and config.get("WTF_CSRF_SSL_STRICT", True):
+        referrer = environ.get("HTTP_REFERER")
+        return bool(referrer) and same_origin(referrer, f"https://{host}/")
+    return True
+
+
 def secure_remember_cookie(response: Response) -> Response:
     """Flask-Login reads its Secure flag from static config; add it when the request was HTTPS."""
     if not cookie_secure():
@@ -295,21 +366,25 @@ SECURITY_HEADERS = (
 
 
 def security_headers(response: Response) -> Response:
-    """The headers every response carries (and HSTS in production).
+    """The headers every response carries (:func:`add_security_headers`)."""
+    add_security_headers(response.headers, current_app.config)
+    return response
 
-    One pass over the response's headers (every request pays for this hook, the stream path too):
-    a view that set one of them keeps its own value.
+
+def add_security_headers(headers: Headers, config: Mapping[str, Any]) -> None:
+    """Add :data:`SECURITY_HEADERS` (and HSTS in production) to a response's ``headers``.
+
+    One pass over the headers (every request pays for this, the stream path too): a view that set
+    one of them keeps its own value.
     """
-    headers = response.headers
     present = {key.lower() for key in headers.keys()}
     for name, value in SECURITY_HEADERS:
         if name.lower() not in present:
             headers.add(name, value)
 
-    hsts = int(current_app.config.get("HSTS_SECONDS", 0) or 0)
-    if is_production(current_app.config) and hsts > 0:
+    hsts = int(config.get("HSTS_SECONDS", 0) or 0)
+    if is_production(config) and hsts > 0:
         headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
-    return response
 
 
 def no_store(response: Response) -> Response:

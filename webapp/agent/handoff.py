@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from flask import Response
-from flask import request as flask_request
 
 from agent_runtime.contract import ErrorCode
 
@@ -166,6 +165,7 @@ class TicketBook:
 
 
 def handoff_response(
+    environ: dict[str, Any],
     request: UpstreamRequest,
     transport: Any,
     finish: Callable[[], None],
@@ -179,7 +179,7 @@ def handoff_response(
     A transport without an event-loop client (``agentcore``) is relayed through
     :class:`ThreadedOpener`.
     """
-    book = flask_request.environ.get(ENVIRON_KEY)
+    book = environ.get(ENVIRON_KEY)
     if not isinstance(book, TicketBook):
         return None
     async_opener = getattr(transport, "async_opener", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -21,6 +22,7 @@ from agent_runtime.contract import (
     PayloadError,
     RedoPayload,
     ResumeInterruptPayload,
+    TokenClaims,
     TokenCodec,
     TokenError,
     UndoPayload,
@@ -138,19 +140,8 @@ def create_session(agent_type: str) -> Any:
 @login_required
 def run() -> Any:
     """A chat turn: ``{session_id, token, action: "chat", prompt, ui_context?, files?}``."""
-    body = _json_body(Limits.MAX_CHAT_REQUEST_BYTES)
-    action = body.setdefault("action", Action.CHAT)
-    if action != Action.CHAT:
-        raise ApiError(
-            400,
-            ErrorCode.UNKNOWN_ACTION,
-            "POST /api/agent/run takes action 'chat'; use /api/agent/run/<sid>/<action>",
-        )
+    body = chat_body(json_body(), len(request.get_data(cache=True)))
     files = body.pop("files", None)
-    if files is not None and len(json.dumps(body)) > Limits.MAX_TURN_TEXT_BYTES:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is too large")
-    if files is None and len(request.get_data(cache=True)) > Limits.MAX_TURN_TEXT_BYTES:
-        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
     return _proxy(body, files=files)
 
 
@@ -158,30 +149,107 @@ def run() -> Any:
 @login_required
 def run_action(sid: str, action: str) -> Any:
     """An out-of-band action: stop, reset, resume_interrupt, watch; edit, undo, redo (canvas changes)."""
+    body = action_body(sid, action, json_body(), request.headers.get("Last-Event-ID"))
+    if action == Action.RESUME_INTERRUPT:
+        body = recorded_decision(sid, body)
+    return _proxy(body)
+
+
+# -- the steps of an opening (the express lane, webapp.agent.express, takes the same ones) ----------
+
+
+def chat_body(body: dict[str, Any], raw_length: int) -> dict[str, Any]:
+    """``POST /run``'s body checked as a chat turn (its size with and without inline files).
+
+    Raises:
+        ApiError: 400 another action; 413 the message (without files) or the body is too large.
+    """
+    action = body.setdefault("action", Action.CHAT)
+    if action != Action.CHAT:
+        raise ApiError(
+            400,
+            ErrorCode.UNKNOWN_ACTION,
+            "POST /api/agent/run takes action 'chat'; use /api/agent/run/<sid>/<action>",
+        )
+    if "files" in body:
+        text_only = {key: value for key, value in body.items() if key != "files"}
+        if body["files"] is not None and len(json.dumps(text_only)) > Limits.MAX_TURN_TEXT_BYTES:
+            raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the message is too large")
+    if body.get("files") is None and raw_length > Limits.MAX_TURN_TEXT_BYTES:
+        raise ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, "the request body is too large")
+    return body
+
+
+def action_body(sid: str, action: str, body: dict[str, Any], last_event_id: str | None) -> dict[str, Any]:
+    """``POST /run/<sid>/<action>``'s body with the path's session and action (and a watch's
+    ``Last-Event-ID``).
+
+    Raises:
+        ApiError: 404 an unknown action; 403 the body names another session; 400 another action,
+            or a ``Last-Event-ID`` that is not an integer.
+    """
     if action not in OUT_OF_BAND_ACTIONS:
         raise ApiError(404, ErrorCode.UNKNOWN_ACTION, f"unknown action: {action[:40]!r}")
-    body = _json_body()
     if body.get("session_id", sid) != sid:
         raise ApiError(403, ErrorCode.SESSION_MISMATCH, "the body's session_id is not the path's")
     if body.get("action", action) != action:
         raise ApiError(400, ErrorCode.UNKNOWN_ACTION, "the body's action is not the path's")
     body["session_id"], body["action"] = sid, action
-    if action == Action.RESUME_INTERRUPT:
-        body = recorded_decision(sid, body)
-    last_event_id = request.headers.get("Last-Event-ID")
     if action == Action.WATCH and last_event_id and "last_event_id" not in body:
         try:
             body["last_event_id"] = int(last_event_id)
         except ValueError:
             raise ApiError(400, ErrorCode.INVALID_PAYLOAD, "Last-Event-ID must be an integer") from None
-    return _proxy(body)
+    return body
 
 
-def _json_body(limit: int = Limits.MAX_INVOCATION_BYTES) -> dict[str, Any]:
-    # Read, size-checked (webapp.security.body_limit gives this path's limit) and parsed before
-    # the user was loaded: webapp.security.read_json_body.
-    del limit
-    return json_body()
+def check_opening(body: dict[str, Any], user_id: int, vendor_id: int | None) -> tuple[Any, TokenClaims]:
+    """The invocation in ``body`` and its token's claims, checked against the signed-in user.
+
+    ``vendor_id`` is None when the user was not loaded (the token's vendor is then checked in SQL
+    by the lease statement).
+
+    Raises:
+        ApiError: 400/413 a bad payload; 401 a missing, expired or invalid token; 403 a token of
+            someone else or for another session.
+    """
+    try:
+        payload = parse_invocation(body)
+    except PayloadError as exc:
+        raise ApiError(_status_for(exc.code), exc.code, exc.message) from None
+    try:
+        claims = codec().verify(payload.token)
+    except TokenError as exc:
+        raise ApiError(401, exc.code, exc.message) from None
+    if claims.uid != user_id or claims.vid != (claims.vid if vendor_id is None else vendor_id):
+        raise ApiError(403, ErrorCode.IDENTITY_MISMATCH, "the session token belongs to someone else")
+    if claims.sid != payload.session_id:
+        raise ApiError(403, ErrorCode.SESSION_MISMATCH, "the session token is for another session")
+    return payload, claims
+
+
+def take_lease(payload: Any, claims: TokenClaims, login_generation: int) -> Callable[[], None]:
+    """The one database statement before the first byte: ownership, the user's standing, the lease
+    (for a turn) and ``last_run_at`` together. Returns what frees the lease (once the stream ends).
+
+    Raises:
+        ApiError: as :meth:`LeaseKeeper.open`.
+    """
+    keeper = lease_keeper()
+    holder = keeper.open(
+        payload.session_id,
+        user_id=claims.uid,
+        vendor_id=claims.vid,
+        agent_type=claims.typ,
+        lease=payload.action in LEASED_ACTIONS,
+        login_generation=login_generation,
+    )
+
+    def finish() -> None:
+        if holder is not None:
+            keeper.release(holder)
+
+    return finish
 
 
 def _status_for(code: ErrorCode) -> int:
@@ -191,29 +259,11 @@ def _status_for(code: ErrorCode) -> int:
     }.get(code, 400)
 
 
-def _requester(user_id: int, vendor_id: int) -> AuditContext:
-    """Who runs this turn, without reading the database (the e-mail is looked up if it pauses)."""
-    request_id, trace_id = request_ids()
-    return AuditContext(user_id=user_id, vendor_id=vendor_id, request_id=request_id, trace_id=trace_id)
-
-
 def _proxy(body: dict[str, Any], files: Any = None) -> Response:
-    try:
-        payload = parse_invocation(body)
-    except PayloadError as exc:
-        raise ApiError(_status_for(exc.code), exc.code, exc.message) from None
-    try:
-        claims = codec().verify(payload.token)
-    except TokenError as exc:
-        raise ApiError(401, exc.code, exc.message) from None
     # current_user is a StreamPrincipal (the cookie's user id, no database read) or, when the
     # request needs the person's details (the audit of resume_interrupt, attachments), the User.
     user_id = int(current_user.id)
-    vendor_id = getattr(current_user, "vendor_id", claims.vid)
-    if claims.uid != user_id or claims.vid != vendor_id:
-        raise ApiError(403, ErrorCode.IDENTITY_MISMATCH, "the session token belongs to someone else")
-    if claims.sid != payload.session_id:
-        raise ApiError(403, ErrorCode.SESSION_MISMATCH, "the session token is for another session")
+    payload, claims = check_opening(body, user_id, getattr(current_user, "vendor_id", None))
     sid, action = payload.session_id, payload.action
     if files is not None:
         # Attachments are checked and linked as this person: load them (a turn with files does
@@ -226,23 +276,7 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
 
     if "_db_session" in g:  # end the read of the user: the lease's write must not race its snapshot
         db.session.rollback()
-
-    # The one database statement before the first byte: ownership, the user's standing, the
-    # lease (for a turn) and last_run_at together.
-    keeper = lease_keeper()
-    holder = keeper.open(
-        sid,
-        user_id=user_id,
-        vendor_id=claims.vid,
-        agent_type=claims.typ,
-        lease=action in LEASED_ACTIONS,
-        login_generation=login_generation,
-    )
-    engine = db.engine
-
-    def finish() -> None:
-        if holder is not None:
-            keeper.release(holder)
+    finish = take_lease(payload, claims, login_generation)
 
     if files is not None and who is not None:
         try:
@@ -263,40 +297,66 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
 
     audit: DecisionAudit | CanvasChangeAudit | None = None
     if isinstance(payload, EditPayload | UndoPayload | RedoPayload) and who is not None:
-        audit = CanvasChangeAudit(engine, who, payload)  # one row when the stream ends
+        audit = CanvasChangeAudit(db.engine, who, payload)  # one row when the stream ends
     if isinstance(payload, ResumeInterruptPayload) and who is not None:
         try:
-            audit = DecisionAudit.record(engine, who, payload)  # before the runtime hears of it
+            audit = DecisionAudit.record(db.engine, who, payload)  # before the runtime hears of it
         except BaseException:
             finish()
             raise
+    if who is None:
+        request_id, trace_id = request_ids()
+        who = AuditContext(user_id=user_id, vendor_id=claims.vid, request_id=request_id, trace_id=trace_id)
+    return relay_response(request.environ, payload, who, finish, audit=audit)
 
+
+def relay_response(
+    environ: dict[str, Any],
+    payload: Any,
+    who: AuditContext,
+    finish: Callable[[], None],
+    *,
+    audit: DecisionAudit | CanvasChangeAudit | None = None,
+) -> Response:
+    """Ask the runtime for the stream and relay it (or hand it to the ASGI edge's loop).
+
+    ``finish`` runs once however the stream ends, and now if it never starts.
+
+    Raises:
+        ApiError: the runtime refused or could not be reached (``finish`` has run).
+    """
+    sid, action = payload.session_id, payload.action
+    engine = db.engine
     forwarded = json.dumps(payload.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
     upstream_request = UpstreamRequest(
         session_id=sid,
         payload=forwarded.encode("utf-8"),
-        traceparent=request.headers.get("traceparent"),
-        tracestate=request.headers.get("tracestate"),
+        traceparent=environ.get("HTTP_TRACEPARENT"),
+        tracestate=environ.get("HTTP_TRACESTATE"),
     )
-    log_context = f"session_id=<{sid}>, user_id=<{user_id}>, action=<{action}>"
+    log_context = f"session_id=<{sid}>, user_id=<{who.user_id}>, action=<{action}>"
     try:
         observer = Observers(
             audit,
             DraftRecorder(engine, sid),
             # A turn that pauses becomes approval requests (issue 13); no database read for it here.
-            ApprovalWatcher(engine, who or _requester(user_id, claims.vid), policy(), sid)
-            if action in LEASED_ACTIONS
-            else None,
+            ApprovalWatcher(engine, who, policy(), sid) if action in LEASED_ACTIONS else None,
         )
         ticket = handoff_response(
-            upstream_request, transport(), finish, observer=observer, audit=audit, log_context=log_context
+            environ,
+            upstream_request,
+            transport(),
+            finish,
+            observer=observer,
+            audit=audit,
+            log_context=log_context,
         )
     except BaseException:
         finish()
         raise
     if ticket is not None:  # served by the ASGI edge: the event loop relays the stream
         return ticket
-    leave_gate(request.environ)  # the opening's own work is done: waiting on the runtime holds no slot
+    leave_gate(environ)  # the opening's own work is done: waiting on the runtime holds no slot
     try:
         upstream = transport().open(upstream_request)
     except UpstreamError as exc:
@@ -315,9 +375,8 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
         upstream,
         on_finish=finish,
         monitor=monitor,
-        client_sock=client_socket(request.environ),
+        client_sock=client_socket(environ),
         log_context=log_context,
         observer=observer,
     )
-    response = Response(relay, status=200, headers=STREAM_HEADERS, direct_passthrough=True)
-    return response
+    return Response(relay, status=200, headers=STREAM_HEADERS, direct_passthrough=True)

@@ -31,6 +31,7 @@ from ._record import (
     append,
     append_now,
     current_context,
+    ids_from_headers,
     request_ids,
 )
 
@@ -45,5 +46,6 @@ __all__ = [
     "append_now",
     "current_context",
     "record_refused_decision",
+    "ids_from_headers",
     "request_ids",
 ]

@@ -68,11 +68,16 @@ def request_ids() -> tuple[str, str | None]:
     cached = g.get("_audit_request_ids")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    incoming = request.headers.get("X-Request-Id", "")
-    request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-    match = _TRACEPARENT.match(request.headers.get("traceparent", "").strip().lower())
+    ids = ids_from_headers(request.headers.get("X-Request-Id", ""), request.headers.get("traceparent", ""))
+    g._audit_request_ids = ids
+    return ids
+
+
+def ids_from_headers(x_request_id: str, traceparent: str) -> tuple[str, str | None]:
+    """A request's id (``x_request_id`` when valid, else a new one) and its W3C trace id, if any."""
+    request_id = x_request_id if _REQUEST_ID.match(x_request_id) else uuid.uuid4().hex
+    match = _TRACEPARENT.match(traceparent.strip().lower())
     trace_id = match.group(1) if match and match.group(1) != "0" * 32 else None
-    g._audit_request_ids = (request_id, trace_id)
     return request_id, trace_id
 
 
