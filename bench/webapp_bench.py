@@ -390,8 +390,14 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def run_level(target: Target, n: int, seconds: int, pids: list[int]) -> dict[str, Any]:
-    """Hold N streams for ``seconds`` at one frame a second; score every frame."""
+    """Hold N streams for ``seconds`` at one frame a second; score every frame.
+
+    The level starts once the machine is quiet (:func:`wait_quiet`): the previous level's streams
+    have just ended, and the work their server defers past that (lease releases, audit and draft
+    writes, the database's) would otherwise run beside this target's openings.
+    """
     prompt = f"frames={seconds} interval=1 size={FRAME_BYTES}"
+    busy = wait_quiet()
     idle = sum(rss_kb(pid) for pid in pids)
     rss_open = 0
 
@@ -433,6 +439,7 @@ def run_level(target: Target, n: int, seconds: int, pids: list[int]) -> dict[str
         "rss_kb_open": rss_open,
         "rss_kb_per_open_stream": round((rss_open - idle) / n, 1) if pids else None,
         "wall_seconds": round(time.monotonic() - started, 1),
+        "machine_busy_at_start": busy,
     }
     return level
 
