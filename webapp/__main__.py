@@ -7,7 +7,11 @@ of issue 9's five targets, then the one holding the most streams at p99 ≤ 50 m
 the four full runs of 2026-12-01/02 before the startup heap was frozen (below), gevent held 1,000
 streams every time and failed 1,500 on p99 (78–123 ms: the collector's full passes), never on loss;
 in the two runs since, it held 1,500 (p99 17.5 and 9.8 ms) and met 4 of the 5 targets. gthread held
-500–1,500 and where it failed it lost frames (540 at 1,000; 6,690 at 1,500).
+500–1,500 and where it failed it lost frames (540 at 1,000; 6,690 at 1,500). With the express lane for
+stream openings (:mod:`webapp.agent.express`; run of 2026-12-02) gevent met all five: 1,500 streams at
+p99 10 ms, 0.32× nginx's p99 at 500, 20 KB per open stream, 1.72 ms of CPU per stream opened (the
+server and transport alone, ``bench/bare_relay.py``: 0.68 ms) and a first-byte p99 of 444 ms when 250
+open at once.
 ``WEB_WORKER_CLASS=gthread`` remains a choice.
 
 ``WEB_WORKER_CLASS=uvicorn`` serves the ASGI edge (``webapp/edge.py``: gunicorn's UvicornWorker;
