@@ -59,7 +59,7 @@ def register_extensions(app: Flask) -> None:
 
     # Plain stream openings take the express lane (it hands every other request to Flask), behind
     # ProxyFix so it sees the client's scheme and host.
-    app.wsgi_app = ExpressOpenings(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = ExpressOpenings(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
     app.before_request(raise_express_refusal)  # a refusal it hands over is answered by Flask
     trusted = int(app.config.get("TRUSTED_PROXIES", 0))
     if trusted:

@@ -301,7 +301,7 @@ def csrf_guard() -> None:
 
 
 def csrf_header_valid(
-    config: Mapping[str, Any], session_data: Mapping[str, Any], environ: Mapping[str, Any], host: str
+    config: Mapping[str, Any], session_data: Mapping[str, Any], wsgi_environ: Mapping[str, Any], host: str
 ) -> bool:
     """Whether Flask-WTF's check (:func:`csrf_guard`) passes a JSON request, from explicit values.
 
@@ -316,7 +316,7 @@ def csrf_header_valid(
         (
             value
             for name in config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"])
-            if (value := environ.get("HTTP_" + name.upper().replace("-", "_")))
+            if (value := wsgi_environ.get("HTTP_" + name.upper().replace("-", "_")))
         ),
         None,
     )
@@ -332,8 +332,8 @@ def csrf_header_valid(
         return False
     if not isinstance(signed, str) or not hmac.compare_digest(str(session_data[field_name]), signed):
         return False
-    if environ.get("wsgi.url_scheme") == "https" and config.get("WTF_CSRF_SSL_STRICT", True):
-        referrer = environ.get("HTTP_REFERER")
+    if wsgi_environ.get("wsgi.url_scheme") == "https" and config.get("WTF_CSRF_SSL_STRICT", True):
+        referrer = wsgi_environ.get("HTTP_REFERER")
         return bool(referrer) and same_origin(referrer, f"https://{host}/")
     return True
 

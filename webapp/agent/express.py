@@ -25,7 +25,7 @@ It only ever *accepts*. Whatever it does not take on — another endpoint or act
 a chunked or oversized body, a cookie that is missing, unsigned, permanent or names a user in
 another form, a failed check — goes to the Flask app unchanged (the body it read is put back), and
 Flask answers it as it always has. A refusal decided after the checks (the token, the lease, the
-runtime) is answered by Flask too: the error is handed over in the environ and raised by the first
+runtime) is answered by Flask too: the error is handed over in the wsgi_environ and raised by the first
 ``before_request`` hook (:func:`raise_express_refusal`), so the envelope, its headers and its log
 line are Flask's.
 
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REFUSAL_KEY = "webapp.express_refusal"
-"""The WSGI environ key of an error the express lane hands to Flask to answer."""
+"""The WSGI wsgi_environ key of an error the express lane hands to Flask to answer."""
 
 EXPRESS_ACTIONS = frozenset({Action.WATCH, Action.STOP, Action.RESET})
 """Out-of-band actions taken here; ``resume_interrupt``, ``edit``, ``undo`` and ``redo`` load the
@@ -73,47 +73,49 @@ class ExpressOpenings:
         self.app = app
         self.wsgi_app = wsgi_app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        route = _route(environ)
+    def __call__(
+        self, wsgi_environ: dict[str, Any], start_response: Callable[..., Any], /
+    ) -> Iterable[bytes]:
+        route = _route(wsgi_environ)
         if route is None or not self.app.config.get("EXPRESS_OPENINGS", True):
-            return self.wsgi_app(environ, start_response)
-        raw = _read_body(environ, body_limit(str(environ["PATH_INFO"])))
+            return self.wsgi_app(wsgi_environ, start_response)
+        raw = _read_body(wsgi_environ, body_limit(str(wsgi_environ["PATH_INFO"])))
         if raw is None:
-            return self.wsgi_app(environ, start_response)
-        environ["wsgi.input"] = io.BytesIO(raw)  # Flask reads it again if the request goes there
-        opening = self._accept(environ, route, raw)
+            return self.wsgi_app(wsgi_environ, start_response)
+        wsgi_environ["wsgi.input"] = io.BytesIO(raw)  # Flask reads it again if the request goes there
+        opening = self._accept(wsgi_environ, route, raw)
         if opening is None:
-            return self.wsgi_app(environ, start_response)
+            return self.wsgi_app(wsgi_environ, start_response)
         try:
             with self.app.app_context():
-                response = _open(environ, *opening)
+                response = _open(wsgi_environ, *opening)
         except Exception as exc:  # noqa: BLE001 - Flask answers (and logs) every failure
-            environ[REFUSAL_KEY] = exc
-            return self.wsgi_app(environ, start_response)
+            wsgi_environ[REFUSAL_KEY] = exc
+            return self.wsgi_app(wsgi_environ, start_response)
         add_security_headers(response.headers, self.app.config)
         response.headers.add("Vary", "Cookie")  # the session was read, as Flask marks it
-        return response(environ, start_response)
+        return response(wsgi_environ, start_response)
 
     def _accept(
-        self, environ: dict[str, Any], route: tuple[str | None, str], raw: bytes
+        self, wsgi_environ: dict[str, Any], route: tuple[str | None, str], raw: bytes
     ) -> tuple[dict[str, Any], int, int] | None:
         """The body and the signed-in user (id, login generation) if every check before the view's
         passes; None to let Flask decide."""
         config = self.app.config
-        if config.get("TRUSTED_HOSTS") or environ.get("QUERY_STRING"):
+        if config.get("TRUSTED_HOSTS") or wsgi_environ.get("QUERY_STRING"):
             return None
-        host = get_host(environ)
+        host = get_host(wsgi_environ)
         if cross_site(
-            str(environ.get("HTTP_SEC_FETCH_SITE", "")),
-            environ.get("HTTP_ORIGIN"),
-            str(environ.get("wsgi.url_scheme", "http")),
+            str(wsgi_environ.get("HTTP_SEC_FETCH_SITE", "")),
+            wsgi_environ.get("HTTP_ORIGIN"),
+            str(wsgi_environ.get("wsgi.url_scheme", "http")),
             host,
             str(config.get("ALLOWED_ORIGINS", "")),
         ):
             return None
-        if parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower() != "application/json":
+        if parse_options_header(wsgi_environ.get("CONTENT_TYPE", ""))[0].lower() != "application/json":
             return None
-        user = self._signed_in(environ, host)
+        user = self._signed_in(wsgi_environ, host)
         if user is None:
             return None
         from .views import action_body, chat_body
@@ -128,17 +130,17 @@ class ExpressOpenings:
                 if "files" in body:
                     return None  # attachments are linked as the loaded person: Flask's lane
             else:
-                body = action_body(sid, action, body, environ.get("HTTP_LAST_EVENT_ID"))
+                body = action_body(sid, action, body, wsgi_environ.get("HTTP_LAST_EVENT_ID"))
         except (PayloadError, ApiError):
             return None
         return body, *user
 
-    def _signed_in(self, environ: dict[str, Any], host: str) -> tuple[int, int] | None:
+    def _signed_in(self, wsgi_environ: dict[str, Any], host: str) -> tuple[int, int] | None:
         """(user id, login generation) from a valid session cookie with a valid CSRF header."""
         from ..auth import parse_login_id
 
         app = self.app
-        cookie = parse_cookie(environ.get("HTTP_COOKIE", "")).get(str(app.config["SESSION_COOKIE_NAME"]))
+        cookie = parse_cookie(wsgi_environ.get("HTTP_COOKIE", "")).get(str(app.config["SESSION_COOKIE_NAME"]))
         serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
         if not cookie or serializer is None:
             return None
@@ -150,7 +152,7 @@ class ExpressOpenings:
             return None  # a permanent session's cookie is renewed on every response: Flask's lane
         raw_id = session.get("_user_id")
         user = parse_login_id(raw_id) if isinstance(raw_id, str) else None
-        if user is None or not csrf_header_valid(app.config, session, environ, host):
+        if user is None or not csrf_header_valid(app.config, session, wsgi_environ, host):
             return None
         return user
 
@@ -164,11 +166,11 @@ def raise_express_refusal() -> None:
         raise refusal
 
 
-def _route(environ: dict[str, Any]) -> tuple[str | None, str] | None:
+def _route(wsgi_environ: dict[str, Any]) -> tuple[str | None, str] | None:
     """(None, "chat") for ``POST /api/agent/run``, (sid, action) for an express action; else None."""
-    if environ.get("REQUEST_METHOD") != "POST":
+    if wsgi_environ.get("REQUEST_METHOD") != "POST":
         return None
-    path = str(environ.get("PATH_INFO", ""))
+    path = str(wsgi_environ.get("PATH_INFO", ""))
     if path == STREAM_PREFIX:
         return None, Action.CHAT
     parts = path[len(STREAM_PREFIX) :].split("/")
@@ -177,29 +179,29 @@ def _route(environ: dict[str, Any]) -> tuple[str | None, str] | None:
     return (parts[1], parts[2]) if parts[2] in EXPRESS_ACTIONS else None
 
 
-def _read_body(environ: dict[str, Any], limit: int) -> bytes | None:
+def _read_body(wsgi_environ: dict[str, Any], limit: int) -> bytes | None:
     """The whole body when its declared length is within ``limit``; None otherwise (unread)."""
-    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    declared = str(wsgi_environ.get("CONTENT_LENGTH") or "").strip()
     if not declared.isdigit() or int(declared) > limit:
         return None
-    raw = environ["wsgi.input"].read(int(declared)) if int(declared) else b""
+    raw = wsgi_environ["wsgi.input"].read(int(declared)) if int(declared) else b""
     if len(raw) != int(declared):
-        environ["wsgi.input"] = io.BytesIO(raw)  # cut short: Flask answers it as before
+        wsgi_environ["wsgi.input"] = io.BytesIO(raw)  # cut short: Flask answers it as before
         return None
     return raw
 
 
-def _open(environ: dict[str, Any], body: dict[str, Any], user_id: int, login_generation: int) -> Any:
+def _open(wsgi_environ: dict[str, Any], body: dict[str, Any], user_id: int, login_generation: int) -> Any:
     """The view's steps (:func:`webapp.agent.views._proxy` for a plain opening); raises ApiError."""
     from .views import check_opening, relay_response, take_lease
 
     payload, claims = check_opening(body, user_id, None)
     finish = take_lease(payload, claims, login_generation)
     request_id, trace_id = ids_from_headers(
-        str(environ.get("HTTP_X_REQUEST_ID", "")), str(environ.get("HTTP_TRACEPARENT", ""))
+        str(wsgi_environ.get("HTTP_X_REQUEST_ID", "")), str(wsgi_environ.get("HTTP_TRACEPARENT", ""))
     )
     who = AuditContext(user_id=user_id, vendor_id=claims.vid, request_id=request_id, trace_id=trace_id)
-    return relay_response(environ, payload, who, finish)  # it frees the lease if it fails
+    return relay_response(wsgi_environ, payload, who, finish)  # it frees the lease if it fails
 
 
 __all__ = ["EXPRESS_ACTIONS", "REFUSAL_KEY", "ExpressOpenings", "raise_express_refusal"]

@@ -311,7 +311,7 @@ def _proxy(body: dict[str, Any], files: Any = None) -> Response:
 
 
 def relay_response(
-    environ: dict[str, Any],
+    wsgi_environ: dict[str, Any],
     payload: Any,
     who: AuditContext,
     finish: Callable[[], None],
@@ -331,8 +331,8 @@ def relay_response(
     upstream_request = UpstreamRequest(
         session_id=sid,
         payload=forwarded.encode("utf-8"),
-        traceparent=environ.get("HTTP_TRACEPARENT"),
-        tracestate=environ.get("HTTP_TRACESTATE"),
+        traceparent=wsgi_environ.get("HTTP_TRACEPARENT"),
+        tracestate=wsgi_environ.get("HTTP_TRACESTATE"),
     )
     log_context = f"session_id=<{sid}>, user_id=<{who.user_id}>, action=<{action}>"
     try:
@@ -343,7 +343,7 @@ def relay_response(
             ApprovalWatcher(engine, who, policy(), sid) if action in LEASED_ACTIONS else None,
         )
         ticket = handoff_response(
-            environ,
+            wsgi_environ,
             upstream_request,
             transport(),
             finish,
@@ -356,7 +356,7 @@ def relay_response(
         raise
     if ticket is not None:  # served by the ASGI edge: the event loop relays the stream
         return ticket
-    leave_gate(environ)  # the opening's own work is done: waiting on the runtime holds no slot
+    leave_gate(wsgi_environ)  # the opening's own work is done: waiting on the runtime holds no slot
     try:
         upstream = transport().open(upstream_request)
     except UpstreamError as exc:
@@ -375,7 +375,7 @@ def relay_response(
         upstream,
         on_finish=finish,
         monitor=monitor,
-        client_sock=client_socket(environ),
+        client_sock=client_socket(wsgi_environ),
         log_context=log_context,
         observer=observer,
     )
