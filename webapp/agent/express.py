@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REFUSAL_KEY = "webapp.express_refusal"
-"""The WSGI wsgi_environ key of an error the express lane hands to Flask to answer."""
+"""The WSGI environ key of an error the express lane hands to Flask to answer."""
 
 EXPRESS_ACTIONS = frozenset({Action.WATCH, Action.STOP, Action.RESET})
 """Out-of-band actions taken here; ``resume_interrupt``, ``edit``, ``undo`` and ``redo`` load the
