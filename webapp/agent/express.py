@@ -25,7 +25,7 @@ It only ever *accepts*. Whatever it does not take on — another endpoint or act
 a chunked or oversized body, a cookie that is missing, unsigned, permanent or names a user in
 another form, a failed check — goes to the Flask app unchanged (the body it read is put back), and
 Flask answers it as it always has. A refusal decided after the checks (the token, the lease, the
-runtime) is answered by Flask too: the error is handed over in the wsgi_environ and raised by the first
+runtime) is answered by Flask too: the error is handed over in the WSGI environ and raised by the first
 ``before_request`` hook (:func:`raise_express_refusal`), so the envelope, its headers and its log
 line are Flask's.
 
