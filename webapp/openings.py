@@ -104,17 +104,26 @@ def read_body_first(wsgi_environ: dict[str, Any]) -> None:
     chunked body is read to one byte past the limit, so the app still tells "too large" from "at the
     limit". A body cut short stays short, and the app answers it as before.
     """
-    cap = body_limit(str(wsgi_environ.get("PATH_INFO", ""))) + 1
-    declared = str(wsgi_environ.get("CONTENT_LENGTH") or "").strip()
-    if declared:
-        if not declared.isdigit() or int(declared) >= cap:
-            return
-        size = int(declared)
+    limit = body_limit(str(wsgi_environ.get("PATH_INFO", "")))
+    if str(wsgi_environ.get("CONTENT_LENGTH") or "").strip():
+        read_declared_body(wsgi_environ, limit)
     elif wsgi_environ.get("wsgi.input_terminated"):
-        size = cap
-    else:
-        return  # no body
-    wsgi_environ["wsgi.input"] = io.BytesIO(wsgi_environ["wsgi.input"].read(size))
+        wsgi_environ["wsgi.input"] = io.BytesIO(wsgi_environ["wsgi.input"].read(limit + 1))
+
+
+def read_declared_body(wsgi_environ: dict[str, Any], limit: int) -> bytes | None:
+    """The whole body when its declared length is within ``limit``, else None.
+
+    A body within the limit is read into memory and put back as ``wsgi.input`` (a body cut short
+    too, short, and None is answered): whoever reads it next reads the same bytes. A missing,
+    malformed or too large length is not read at all.
+    """
+    declared = str(wsgi_environ.get("CONTENT_LENGTH") or "").strip()
+    if not declared.isdigit() or int(declared) > limit:
+        return None
+    raw = wsgi_environ["wsgi.input"].read(int(declared)) if int(declared) else b""
+    wsgi_environ["wsgi.input"] = io.BytesIO(raw)
+    return raw if len(raw) == int(declared) else None
 
 
 def leave_gate(wsgi_environ: dict[str, Any]) -> None:

@@ -35,7 +35,6 @@ tests compare both lanes on the same requests).
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -48,7 +47,7 @@ from agent_runtime.contract import Action, PayloadError, loads_json
 
 from ..audit import AuditContext, ids_from_headers
 from ..errors import ApiError
-from ..openings import STREAM_PREFIX
+from ..openings import STREAM_PREFIX, read_declared_body
 from ..security import add_security_headers, body_limit, cross_site, csrf_header_valid
 
 if TYPE_CHECKING:
@@ -79,10 +78,9 @@ class ExpressOpenings:
         route = _route(wsgi_environ)
         if route is None or not self.app.config.get("EXPRESS_OPENINGS", True):
             return self.wsgi_app(wsgi_environ, start_response)
-        raw = _read_body(wsgi_environ, body_limit(str(wsgi_environ["PATH_INFO"])))
-        if raw is None:
+        raw = read_declared_body(wsgi_environ, body_limit(str(wsgi_environ["PATH_INFO"])))
+        if raw is None:  # Flask reads the same bytes, if any were read
             return self.wsgi_app(wsgi_environ, start_response)
-        wsgi_environ["wsgi.input"] = io.BytesIO(raw)  # Flask reads it again if the request goes there
         opening = self._accept(wsgi_environ, route, raw)
         if opening is None:
             return self.wsgi_app(wsgi_environ, start_response)
@@ -177,18 +175,6 @@ def _route(wsgi_environ: dict[str, Any]) -> tuple[str | None, str] | None:
     if not path.startswith(STREAM_PREFIX + "/") or len(parts) != 3 or not parts[1]:
         return None
     return (parts[1], parts[2]) if parts[2] in EXPRESS_ACTIONS else None
-
-
-def _read_body(wsgi_environ: dict[str, Any], limit: int) -> bytes | None:
-    """The whole body when its declared length is within ``limit``; None otherwise (unread)."""
-    declared = str(wsgi_environ.get("CONTENT_LENGTH") or "").strip()
-    if not declared.isdigit() or int(declared) > limit:
-        return None
-    raw = wsgi_environ["wsgi.input"].read(int(declared)) if int(declared) else b""
-    if len(raw) != int(declared):
-        wsgi_environ["wsgi.input"] = io.BytesIO(raw)  # cut short: Flask answers it as before
-        return None
-    return raw
 
 
 def _open(wsgi_environ: dict[str, Any], body: dict[str, Any], user_id: int, login_generation: int) -> Any:

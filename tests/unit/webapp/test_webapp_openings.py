@@ -17,7 +17,13 @@ import pytest
 
 from agent_runtime.contract import Limits
 from webapp.__main__ import DEFAULT_OPENING_GREENLETS, opening_greenlets
-from webapp.openings import gate_stream_openings, is_stream_opening, leave_gate, read_body_first
+from webapp.openings import (
+    gate_stream_openings,
+    is_stream_opening,
+    leave_gate,
+    read_body_first,
+    read_declared_body,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -205,6 +211,21 @@ def test_the_body_read_first_keeps_the_limits() -> None:
     empty = {**environ("POST", "/api/agent/run/s/stop"), "wsgi.input": io.BytesIO(b"")}
     read_body_first(empty)
     assert empty["wsgi.input"].read() == b""
+
+
+def test_a_declared_body_is_read_once_and_put_back() -> None:
+    """The express lane and the gate read the body through one helper; Flask reads the same bytes."""
+    within = {"CONTENT_LENGTH": "2", "wsgi.input": io.BytesIO(b"{}tail")}
+    assert read_declared_body(within, 2) == b"{}" and within["wsgi.input"].read() == b"{}"
+    empty = {"CONTENT_LENGTH": "0", "wsgi.input": io.BytesIO(b"")}
+    assert read_declared_body(empty, 2) == b"" and empty["wsgi.input"].read() == b""
+    for length in ("3", "", "-1", "2x", None):  # too large, missing or malformed: not read at all
+        untouched = io.BytesIO(b"{}")
+        env = {"CONTENT_LENGTH": length, "wsgi.input": untouched}
+        assert read_declared_body(env, 2) is None
+        assert env["wsgi.input"] is untouched and untouched.tell() == 0
+    short = {"CONTENT_LENGTH": "5", "wsgi.input": io.BytesIO(b"{}")}  # the client hung up early
+    assert read_declared_body(short, 10) is None and short["wsgi.input"].read() == b"{}"
 
 
 def test_openings_enter_in_arrival_order_under_gevent() -> None:
