@@ -114,9 +114,10 @@ def read_body_first(wsgi_environ: dict[str, Any]) -> None:
 def read_declared_body(wsgi_environ: dict[str, Any], limit: int) -> bytes | None:
     """The whole body when its declared length is within ``limit``, else None.
 
-    A body within the limit is read into memory and put back as ``wsgi.input`` (a body cut short
-    too, short, and None is answered): whoever reads it next reads the same bytes. A missing,
-    malformed or too large length is not read at all.
+    A body within the limit is read into memory and put back as ``wsgi.input``, so whoever reads it
+    next reads the same bytes. A body cut short (the client hung up) is put back as it came, and
+    None is answered. A missing, malformed or too large length is not read at all. The gate and the
+    express lane (:mod:`webapp.agent.express`) both read through here.
     """
     declared = str(wsgi_environ.get("CONTENT_LENGTH") or "").strip()
     if not declared.isdigit() or int(declared) > limit:
