@@ -17,6 +17,14 @@ a reason; one failing builder does not stop the others. The last builder to fini
 ``refinement``, logs the refinement snapshot (with the session's ``usage``) and the "Done!"
 message, and completes the async task.
 
+A build ends after the chat turn that started it. Builders can all finish while that turn is
+still writing its reply (a one-module build, a fast model); the build's ending then waits for the
+turn to close. So the turn always closes with phase ``building``, and the page's watch, resumed
+from the turn's closing snapshot, always carries the build's end: the refinement snapshot, the
+"Done!" message and ``RUN_FINISHED`` (as ``DESIGN.md`` section 7 promises). Without the wait, a
+build that beat its turn ended in frames older than the turn's closing snapshot; the turn closed
+with ``refinement``, the page opened no watch and never showed the "Done!" message.
+
 What a builder gets besides its canvas tools comes from
 :class:`~agent_runtime.agents.builder_extras.BuilderExtras`: its MCP tools (calls logged as
 ``TOOL_CALL_*`` like the canvas tools), a usage hook counting into the build's token meter (a
@@ -31,6 +39,7 @@ watcher that snapshots the canvas and the log head under the same lock sees a co
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -97,6 +106,8 @@ class BuildJob:
         self.running_subagents: dict[int, tuple[str, str]] = {}
         """module index → (subagent run id, module title), for modules being built now."""
         self.task_id: int | None = None
+        self.turn: RunControl | None = None
+        """The chat turn that started the build (None: started outside a turn); it ends after it."""
         self.meter: RunMeter | None = None
         """The build's token meter (see :class:`~agent_runtime.agents.builder_extras.BuilderExtras`)."""
         self._remaining = len(module_indices)
@@ -164,6 +175,8 @@ class BuildManager:
         self._active_lock = threading.Lock()
         self._active = 0
         self.max_active_seen = 0
+        # The endings that waited for their turn: off the event loop that closed it (a store write).
+        self._endings = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="build-ending")
 
     @property
     def active_builders(self) -> int:
@@ -172,13 +185,16 @@ class BuildManager:
             return self._active
 
     def shutdown(self) -> None:
-        """Stop accepting builds and wait for running ones."""
+        """Stop accepting builds and wait for running ones (and the endings already due)."""
         self._pool.shutdown(wait=True, cancel_pending=True)
+        self._endings.shutdown(wait=True)
 
     def start(self, entry: SessionEntry, module_indices: list[int]) -> BuildJob:
         """Start building ``module_indices`` of the session's canvas; returns at once."""
         job = BuildJob(entry, module_indices, factory.new_id("build"))
         job.meter = self._extras.meter(entry, job.control)
+        with entry.lock:
+            job.turn = entry.turn
         with entry.canvas.lock:
             entry.build = job
             entry.ephemeral.append([factory.custom(CustomEventName.BUILD_PROGRESS, job.progress())])
@@ -223,7 +239,7 @@ class BuildManager:
             self._finish_module(job, index, None, ModuleStatus.FAILED, "the builder crashed")
         finally:
             if job._one_done():
-                self._finalize(job)
+                self._finalize_after_turn(job)
 
     def _build(self, job: BuildJob, index: int) -> None:
         entry = job.entry
@@ -342,6 +358,19 @@ class BuildManager:
             status.value,
         )
 
+    def _finalize_after_turn(self, job: BuildJob) -> None:
+        """End the build now, or once the turn that started it has closed (see the module's text)."""
+        turn = job.turn
+        if turn is None or not turn.after_finish(functools.partial(self._finalize_soon, job)):
+            self._finalize(job)
+
+    def _finalize_soon(self, job: BuildJob) -> None:
+        """The turn closed (on its event loop): end the build on the endings thread."""
+        try:
+            self._endings.submit(self._finalize, job)
+        except RuntimeError:  # shutting down: end it here, so the session is still stored as built
+            self._finalize(job)
+
     def _finalize(self, job: BuildJob) -> None:
         # Order matters: the refinement events, then the session is stored (so whatever a person
         # does once the build ends — on any runtime, or after a crash — starts from the finished
@@ -372,7 +401,7 @@ class BuildManager:
                     entry.ephemeral.append_end("budget", breach.message)
                 else:
                     entry.ephemeral.append_end("cancelled" if cancelled else "success")
-                job.control.done.set()
+                job.control.finish()
         used = job.meter.used if job.meter is not None else None
         logger.info(
             "session_id=<%s>, build_id=<%s>, built=<%d>, failed=<%d>, cancelled=<%s>, total_tokens=<%d>, "

@@ -123,7 +123,7 @@ class SessionEntry:
         with self.lock:
             if self.turn is control:
                 self.turn = None
-        control.done.set()
+        control.finish()
 
     def cancel_all(self, reason: str) -> list[RunControl]:
         """Cancel the running turn and build; returns the handles that were running."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 __all__ = ["Cancellable", "RunControl"]
+
+logger = logging.getLogger(__name__)
 
 
 class Cancellable(Protocol):
@@ -31,6 +35,7 @@ class RunControl:
         self.reason: str | None = None
         self._lock = threading.Lock()
         self._agents: list[Cancellable] = []
+        self._after_finish: list[Callable[[], None]] = []
 
     @property
     def cancelled(self) -> bool:
@@ -49,6 +54,26 @@ class RunControl:
         """Stop tracking an agent that finished."""
         with self._lock:
             self._agents = [a for a in self._agents if a is not agent]
+
+    def after_finish(self, call: Callable[[], None]) -> bool:
+        """Have :meth:`finish` call ``call``; ``False`` (not kept) when the run already finished."""
+        with self._lock:
+            if self.done.is_set():
+                return False
+            self._after_finish.append(call)
+            return True
+
+    def finish(self) -> None:
+        """Mark the run finished (``done``), then make the calls that waited for it, on this thread
+        (they must be quick: a turn finishes on the event loop)."""
+        with self._lock:
+            self.done.set()
+            waiting, self._after_finish = self._after_finish, []
+        for call in waiting:
+            try:
+                call()
+            except Exception:  # one waiter's failure must not keep the others or the caller from going on
+                logger.exception("run_id=<%s> | a call waiting for the run's end failed", self.run_id)
 
     def cancel(self, reason: str) -> bool:
         """Cancel the run; returns ``True`` if this call was the first."""

@@ -220,6 +220,57 @@ def test_structural_edit_during_a_build_is_refused(make_harness: Any) -> None:
     models.assert_complete()
 
 
+def test_a_build_that_beats_its_turn_still_ends_on_the_watch(make_harness: Any, monkeypatch: Any) -> None:
+    """DESIGN section 7: a turn that starts a build closes with phase ``building`` and the page's
+    watch, resumed from the turn's closing snapshot, carries the build's end — even when every
+    builder finished while the turn was still writing its reply (a one-module build, a fast
+    model). Before, that build ended in frames older than the closing snapshot: the turn closed
+    with ``refinement``, the page opened no watch, and its "Done!" message was never shown."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent_runtime.agents.builder import DONE_MESSAGE
+
+    release = threading.Event()
+    orchestrator = ScriptedModel(
+        [
+            Step(tool_calls=(("set_playbook_outline", OUTLINE),)),
+            Step(),
+            Step(tool_calls=(("build_modules", {"module_indices": [0]}),)),
+            Step(text="Building it now.", until=release),  # the turn's reply waits for the test
+        ]
+    )
+    builder = ScriptedModel(
+        [Step(tool_calls=(("add_tasks", {"module_index": 0, "tasks": [{"title": "A"}]}),)), Step()]
+    )
+    models = ScriptedModels({"router": [_router()], "orchestrator": [orchestrator], "builder": [builder]})
+    harness = make_harness(models)
+    harness.chat("Onboard new clients")
+    builds = harness.services.builds
+    ended, at_the_end = threading.Event(), builds._finalize_after_turn
+
+    def every_builder_done(job: Any) -> None:  # the gap: the build is over, its turn is not
+        at_the_end(job)
+        ended.set()
+
+    monkeypatch.setattr(builds, "_finalize_after_turn", every_builder_done)
+    with ThreadPoolExecutor(1) as pool:
+        turn = pool.submit(harness.chat, "build module 1")
+        assert ended.wait(10), "the one builder finished while its turn still ran"
+        release.set()
+        frames = turn.result(10)
+    check_stream(frames)
+    closing = [f for f in frames if f.type == "STATE_SNAPSHOT"][-1]
+    assert closing.event["snapshot"]["phase"] == "building"
+    assert closing.event["snapshot"]["canvas"]["modules"][0]["status"] == "built"
+
+    watched = harness.action("watch", last_event_id=closing.id)  # what the page opens next
+    check_stream(watched)
+    assert _snapshot(watched)["phase"] == "refinement"
+    assert DONE_MESSAGE in text_of(watched) and watched[-1].type == "RUN_FINISHED"
+    models.assert_complete()
+
+
 def test_second_chat_while_a_turn_runs_is_busy(make_harness: Any) -> None:
     import threading
 

@@ -100,6 +100,27 @@ def test_one_turn_at_a_time() -> None:
     entry.end_turn(entry.begin_turn("run_3"))
 
 
+def test_what_waits_for_a_turn_runs_once_it_has_ended_after_the_session_is_free() -> None:
+    """A build that beats its turn ends through ``after_finish`` (agent_runtime.agents.builder)."""
+    cache, _ = _cache()
+    entry = _get(cache, "a")
+    control = entry.begin_turn("run_1")
+    seen: list[tuple[str, bool, bool]] = []
+
+    def broken() -> None:
+        raise RuntimeError("one waiter fails")
+
+    assert control.after_finish(lambda: seen.append(("first", control.done.is_set(), entry.turn is None)))
+    assert control.after_finish(broken)
+    assert control.after_finish(lambda: seen.append(("second", control.done.is_set(), entry.turn is None)))
+    assert seen == []
+    entry.end_turn(control)
+    assert seen == [("first", True, True), ("second", True, True)]  # in order; a failing one is skipped
+    assert not control.after_finish(lambda: seen.append(("late", True, True)))  # already ended: not kept
+    control.finish()
+    assert len(seen) == 2
+
+
 def test_cancel_all_cancels_the_running_turn() -> None:
     cache, _ = _cache()
     entry = _get(cache, "a")
