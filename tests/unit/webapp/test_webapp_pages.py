@@ -45,6 +45,24 @@ def test_builder_needs_login(anonymous: Browser) -> None:
     assert anonymous.client.get("/builder").status_code == 302
 
 
+def test_server_pages_name_their_icon(anonymous: Browser, browser: Browser) -> None:
+    """Without one, browsers ask for /favicon.ico: a 404 in the console of the login page (seen by
+    a newcomer under make run). The builder's own page carries the same icon inline."""
+    import re
+
+    for client, path in (
+        (anonymous.client, "/login"),
+        (browser.client, "/approvals"),
+        (browser.client, "/nowhere"),
+    ):
+        html = client.get(path).get_data(as_text=True)
+        icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html)
+        assert icon is not None, path
+        served = client.get(icon.group(1))
+        assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+        served.close()
+
+
 def test_healthz_reports_database_and_runtime(app: Flask, browser: Browser, stub: StubRuntime) -> None:
     # Signed in: the runtimes by address (anonymous callers get only the flags).
     body = browser.client.get("/healthz").get_json()
